@@ -1,0 +1,38 @@
+# Two commands: `make run` (set up and serve) and `make test` (set up and test).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup run test lint bench eval index clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and pinned: this CPU build lies on disk; any other spec pulls CUDA.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[model,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/rag models
+	$(BIN)/rag index
+
+run: setup
+	$(BIN)/rag serve
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check rag api tests bench eval
+	$(BIN)/ruff format --check rag api tests bench eval
+
+bench: setup
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) models index/builds index/CURRENT

@@ -1,0 +1,74 @@
+"""Every failure becomes a JSON error ``{"error": {message, type, param, code}}``
+(OpenAI's shape, so chat clients parse it too), mapped by exception type here only."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.errors import (
+    IndexUnavailable,
+    InvalidQuery,
+    ModelIntegrity,
+    ModelNotFound,
+    RagError,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS: list[tuple[type[RagError], int, str]] = [
+    (InvalidQuery, 422, "invalid_request_error"),
+    (IndexUnavailable, 503, "index_unavailable"),
+    (ModelIntegrity, 503, "model_unavailable"),
+    (ModelNotFound, 503, "model_unavailable"),
+]
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, str]:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request", None, "invalid_request"
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return "request body is not valid JSON", None, "json_invalid"
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    param = ".".join(loc) or None
+    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if first.get("type") == "missing":
+        msg = "field required"
+    where = f"{param}: " if param else "request body: "
+    return where + msg, param, str(first.get("type"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param, code = _validation_message(exc)
+        status = 400 if code == "json_invalid" else 422
+        return JSONResponse(error_body(message, "invalid_request_error", param, code), status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body = error_body(str(exc.detail), "invalid_request_error", code=str(exc.status_code))
+        return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RagError)
+    async def _rag(_: Request, exc: RagError) -> JSONResponse:
+        for cls, status, type_ in _STATUS:
+            if isinstance(exc, cls):
+                return JSONResponse(error_body(str(exc), type_), status)
+        log.error("unmapped library error: %r", exc)
+        return JSONResponse(error_body(str(exc), "server_error"), 500)
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(error_body("internal error", "server_error"), 500)

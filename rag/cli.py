@@ -1,0 +1,136 @@
+"""The ``rag`` command: index, search, ask, models, serve."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from rag.config import Settings
+from rag.errors import RagError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Question answering over reports."
+)
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def index(force: Annotated[bool, typer.Option(help="Rebuild even if up to date.")] = False) -> None:
+    """Chunk and embed the reports into the index (only when something changed)."""
+    from rag.embedding import SentenceTransformerEmbedder
+    from rag.indexing import build_index
+
+    s = Settings()
+    try:
+        embedder = SentenceTransformerEmbedder(s.embedding_model)
+        result = build_index(
+            s.seeds_path, s.index_path, embedder, s.chunk_overlap_tokens, force, progress=True
+        )
+    except RagError as exc:
+        _fail(exc)
+    state = "built" if result.rebuilt else "up to date"
+    typer.echo(f"index {state}: {result.chunks} chunks from {result.sources} reports")
+    for name in result.skipped:
+        typer.secho(f"skipped unreadable file: {name}", fg=typer.colors.YELLOW, err=True)
+
+
+@app.command()
+def models() -> None:
+    """Assemble and verify the default model (or check RAG_MODEL_PATH)."""
+    from rag.models import resolve_model
+
+    s = Settings()
+    try:
+        path = resolve_model(s.model_path, s.models_path, s.model_sha256)
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(f"model ready: {path.name}")
+
+
+@app.command()
+def search(query: str, k: Annotated[int, typer.Option("--k", "-k", min=1, max=50)] = 5) -> None:
+    """Show the passages retrieval ranks highest for QUERY (no LLM)."""
+    from rag.embedding import SentenceTransformerEmbedder
+    from rag.pipeline import load_retriever
+
+    s = Settings()
+    try:
+        retriever = load_retriever(s, SentenceTransformerEmbedder(s.embedding_model))
+        hits = retriever.search(query, k)
+    except RagError as exc:
+        _fail(exc)
+    for h in hits:
+        c = h.chunk
+        typer.echo(f"{h.rank}. {h.score:.3f}  {c.source}  {c.section}")
+        typer.echo("   " + c.text[:200].replace("\n", " ") + ("…" if len(c.text) > 200 else ""))
+
+
+@app.command()
+def ask(
+    question: str,
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=20)] = None,
+) -> None:
+    """Answer QUESTION from the reports and list the sources it cites."""
+    from rag.pipeline import Pipeline
+
+    try:
+        final = Pipeline.from_settings(Settings()).answer(question, top_k)
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(final.text)
+    if final.citations:
+        typer.echo("\nSources:")
+        for c in final.citations:
+            typer.echo(f"  [{c.n}] {c.source} ({c.start}-{c.end}) {c.section}")
+            typer.echo(f'      "{c.quote}"')
+    t = final.timings
+    typer.secho(
+        f"\n{t.total_s:.1f}s total, {t.prompt_tokens} prompt tokens, first token {t.ttft_s:.1f}s",
+        fg=typer.colors.BRIGHT_BLACK,
+        err=True,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Load the index and model, then serve the HTTP API."""
+    import uvicorn
+
+    from api.app import create_app
+    from rag.pipeline import Pipeline
+
+    s = Settings()
+    try:
+        pipeline = Pipeline.from_settings(s)
+    except RagError as exc:
+        _fail(exc)
+    host, port = host or s.host, port or s.port
+    url = f"http://{host}:{port}"
+    typer.echo(f"\nServing on {url}  (API docs: {url}/docs). Try:\n")
+    typer.echo(
+        f"  curl -s {url}/v1/ask -H 'Content-Type: application/json' \\\n"
+        """    -d '{"question": "What does FrugalML do when the base API is not confident?"}'\n"""
+    )
+    uvicorn.run(create_app(pipeline=pipeline), host=host, port=port)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

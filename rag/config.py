@@ -1,0 +1,73 @@
+"""Every knob of the service in one typed object, read from ``RAG_*`` environment variables.
+
+Relative paths are taken from the repository root, not the working directory, so
+``rag`` behaves the same wherever it is started from.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["REPO_ROOT", "Settings"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Service configuration; each field can be set as ``RAG_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
+
+    seeds_dir: Path = Field(Path("seeds"), description="Folder of report files to index.")
+    index_dir: Path = Field(Path("index"), description="Where `rag index` writes the index.")
+    models_dir: Path = Field(
+        Path("models"), description="Cache where the default GGUF is assembled from its packages."
+    )
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="Sentence-transformers model: the packaged all-MiniLM-L6-v2, or a local "
+        "model directory. Changing it requires `rag index`.",
+    )
+    model_path: Path | None = Field(
+        None,
+        description="A GGUF model file to answer with. Unset: the default Qwen2.5-Coder-1.5B "
+        "Q4_K_M, assembled from its PyPI packages and sha256-checked.",
+    )
+    model_sha256: str | None = Field(
+        None, description="Expected sha256 of RAG_MODEL_PATH; the file is refused if it differs."
+    )
+    n_ctx: int = Field(4096, ge=512, description="LLM context window in tokens.")
+    n_threads: int = Field(
+        max(1, os.cpu_count() or 1), ge=1, description="CPU threads used by llama.cpp."
+    )
+    max_answer_tokens: int = Field(256, ge=16, le=2048, description="Cap on generated tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    top_k: int = Field(3, ge=1, le=20, description="Passages retrieved for an answer by default.")
+    chunk_overlap_tokens: int = Field(
+        24, ge=0, le=96, description="Overlap between pieces of a section split for length."
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longest accepted question.")
+    host: str = Field("127.0.0.1", description="Address `rag serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on.")
+
+    def resolve(self, path: Path) -> Path:
+        """An absolute path: relative settings are anchored at the repository root."""
+        return path if path.is_absolute() else REPO_ROOT / path
+
+    @property
+    def seeds_path(self) -> Path:
+        return self.resolve(self.seeds_dir)
+
+    @property
+    def index_path(self) -> Path:
+        return self.resolve(self.index_dir)
+
+    @property
+    def models_path(self) -> Path:
+        return self.resolve(self.models_dir)

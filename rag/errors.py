@@ -1,0 +1,68 @@
+"""One exception tree for the library, so callers (CLI, HTTP) map failures by type.
+
+RagError
+├── ConfigError          a setting is unusable (bad path, bad value)
+├── IndexUnavailable     the on-disk index is absent, stale or damaged
+│   ├── IndexNotFound
+│   ├── IndexMismatch    built with another embedding model / dimension
+│   └── IndexCorrupt     a file is unreadable or fails its checksum
+├── ModelIntegrity       a GGUF file does not match its expected sha256
+├── ModelNotFound        no model file and no way to assemble one
+└── InvalidQuery         a question the pipeline refuses to process
+    └── EmptyQuestion
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "EmptyQuestion",
+    "IndexCorrupt",
+    "IndexMismatch",
+    "IndexNotFound",
+    "IndexUnavailable",
+    "InvalidQuery",
+    "ModelIntegrity",
+    "ModelNotFound",
+    "RagError",
+]
+
+
+class RagError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+class ConfigError(RagError):
+    """A setting cannot be used as given."""
+
+
+class IndexUnavailable(RagError):
+    """The on-disk index cannot serve queries."""
+
+
+class IndexNotFound(IndexUnavailable):
+    """No built index where the settings point."""
+
+
+class IndexMismatch(IndexUnavailable):
+    """The index was built with settings incompatible with the current ones."""
+
+
+class IndexCorrupt(IndexUnavailable):
+    """An index file is missing, unreadable or fails its checksum."""
+
+
+class ModelIntegrity(RagError):
+    """A model file's sha256 differs from the expected one: refusing to load it."""
+
+
+class ModelNotFound(RagError):
+    """No model file exists and none can be assembled."""
+
+
+class InvalidQuery(RagError):
+    """The question cannot be processed as given."""
+
+
+class EmptyQuestion(InvalidQuery):
+    """The question is empty or whitespace."""

@@ -1,0 +1,92 @@
+"""Chat messages -> streamed answer text, from one llama.cpp model per process.
+
+llama.cpp contexts are not thread-safe, so every generation holds ``lock`` from its
+first to its last token; callers run ``stream`` in a worker thread, off the event loop.
+The prompt is rendered with the model's own chat template so that its token count
+(``count_prompt_tokens``) is exactly what the model will process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["Generator", "LlamaGenerator", "Message"]
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+class Generator(Protocol):
+    """What the pipeline needs from a language model."""
+
+    name: str
+    n_ctx: int
+
+    def render(self, messages: list[Message]) -> str: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(
+        self, prompt: str, max_tokens: int, temperature: float, stop: list[str] | None = None
+    ) -> Iterator[str]: ...
+
+
+class LlamaGenerator:
+    """llama-cpp-python ``Llama`` on the CPU with a process-wide lock."""
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.name = model_path.name
+        self.n_ctx = n_ctx
+        self.lock = threading.Lock()
+        self._llm = Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_batch=512,
+            seed=0,
+            verbose=False,
+        )
+        meta = self._llm.metadata
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            raise ValueError(f"{self.name} has no chat template in its metadata")
+        vocab = self._llm._model  # token ids -> text for bos/eos
+        eos = vocab.token_get_text(self._llm.token_eos())
+        bos = vocab.token_get_text(self._llm.token_bos()) if self._llm.token_bos() >= 0 else ""
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._stop = [eos]
+
+    def render(self, messages: list[Message]) -> str:
+        """The exact prompt string the model sees for ``messages``."""
+        return str(self._formatter(messages=messages).prompt)  # type: ignore[arg-type]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(
+        self, prompt: str, max_tokens: int, temperature: float, stop: list[str] | None = None
+    ) -> Iterator[str]:
+        """Yield answer text piece by piece. Closing the iterator early (a client went
+        away) stops generation and frees the model for the next caller."""
+        with self.lock:
+            chunks = self._llm.create_completion(
+                prompt,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_k=1 if temperature == 0 else 40,
+                stop=self._stop + (stop or []),
+                stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    text = chunk["choices"][0]["text"]  # type: ignore[index]
+                    yield text
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()

@@ -1,0 +1,112 @@
+"""Small immutable records passed between the library's stages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Answer", "Chunk", "Citation", "Hit", "Timings"]
+
+SECTION_SEP = " > "
+# Heading lines at the top of a chunk repeat its heading path; they are not embedded twice.
+_LEADING_HEADINGS = re.compile(r"\A(?:[ \t]*(?:#{1,4}[ \t][^\n]*)?\r?\n)+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous span of one report: ``source_text[start:end] == text``.
+
+    ``heading_path`` is the chain of headings above the span, outermost first, so
+    a citation can say where in the report it came from.
+    """
+
+    source: str
+    heading_path: tuple[str, ...]
+    text: str
+    start: int
+    end: int
+
+    @property
+    def section(self) -> str:
+        """Heading path as one display string, e.g. ``MLSys 2020 > Session 1 > PLink``."""
+        return SECTION_SEP.join(self.heading_path) if self.heading_path else "(untitled)"
+
+    def embedding_text(self) -> str:
+        """Text given to the embedder: the heading path gives a short body its topic."""
+        if not self.heading_path:
+            return self.text
+        body = _LEADING_HEADINGS.sub("", self.text)
+        return f"{self.section}\n{body}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its rank (1-based) and similarity score."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage the answer cites, with the exact quote and its offsets in the report."""
+
+    n: int
+    source: str
+    section: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class Timings:
+    """Where the time of one answer went, in seconds (tokens are counts)."""
+
+    embed_s: float = 0.0
+    search_s: float = 0.0
+    prompt_tokens: int = 0
+    answer_tokens: int = 0
+    ttft_s: float = 0.0
+    generation_s: float = 0.0
+    total_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``Pipeline.answer`` returns: the text, verified citations and provenance."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    refused: bool
+    passages: list[Hit]
+    timings: Timings = field(default_factory=Timings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form; used by the HTTP layer and the eval runner."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [hit_to_dict(h) for h in self.passages],
+            "timings": asdict(self.timings),
+        }
+
+
+def hit_to_dict(hit: Hit) -> dict[str, Any]:
+    """A retrieved passage as JSON: where it is, what it says, how well it matched."""
+    c = hit.chunk
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 4),
+        "source": c.source,
+        "section": c.section,
+        "start": c.start,
+        "end": c.end,
+        "text": c.text,
+    }

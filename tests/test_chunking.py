@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.chunking import chunk_report, split_sections
+
+
+@pytest.fixture(scope="module")
+def seed_chunks(seed_texts, embedder):
+    return {
+        name: chunk_report(name, text, embedder.count_tokens, embedder.max_tokens, 24)
+        for name, text in seed_texts.items()
+    }
+
+
+def test_chunk_text_is_exact_source_span(seed_texts, seed_chunks):
+    for name, chunks in seed_chunks.items():
+        assert chunks, name
+        for c in chunks:
+            assert seed_texts[name][c.start : c.end] == c.text
+            assert c.source == name
+
+
+def test_chunks_cover_every_non_blank_line(seed_texts, seed_chunks):
+    for name, text in seed_texts.items():
+        covered = [False] * len(text)
+        for c in seed_chunks[name]:
+            covered[c.start : c.end] = [True] * (c.end - c.start)
+        pos = 0
+        for line in text.split("\n"):
+            if line.strip():
+                first = pos + (len(line) - len(line.lstrip()))
+                last = pos + len(line.rstrip()) - 1
+                assert covered[first] and covered[last], f"{name}: uncovered line {line[:60]!r}"
+            pos += len(line) + 1
+
+
+def test_no_embedded_text_exceeds_the_window(seed_chunks, embedder):
+    assert embedder.max_tokens == 254  # MiniLM: 256 word pieces minus [CLS]/[SEP]
+    for chunks in seed_chunks.values():
+        for c in chunks:
+            assert embedder.count_tokens(c.embedding_text()) <= embedder.max_tokens
+
+
+def test_heading_path_keeps_document_title_and_session(seed_chunks):
+    plink = [c for c in seed_chunks["001_561db33d66e26b4e.txt"] if "PLink" in c.section]
+    assert plink
+    assert plink[0].heading_path[0] == "MLSys 2020"
+    assert plink[0].heading_path[1].startswith("Session 1")
+    assert plink[0].heading_path[2].startswith("PLink")
+    assert plink[0].embedding_text().startswith("MLSys 2020 > Session 1")
+
+
+def test_empty_section_folds_into_next_chunk():
+    text = "# Report\n\n# Session A\n\n## Talk one\nBody of talk one.\n\n## Talk two\nMore."
+    chunks = chunk_report("r.md", text, lambda s: len(s.split()), 200)
+    assert [c.heading_path for c in chunks] == [
+        ("Report", "Session A", "Talk one"),
+        ("Report", "Session A", "Talk two"),
+    ]
+    assert chunks[0].start == 0 and chunks[0].text.startswith("# Report")
+
+
+def test_preamble_before_first_heading_is_kept():
+    text = "Intro line.\n\n# Title\nBody."
+    chunks = chunk_report("r.md", text, lambda s: len(s.split()), 200)
+    assert chunks[0].text == "Intro line." and chunks[0].heading_path == ()
+
+
+def test_long_section_splits_with_overlap_within_budget():
+    sentences = [f"Sentence number {i} talks about topic {i}." for i in range(60)]
+    text = "# Big\n" + " ".join(sentences)  # run together on one line: no paragraphs
+    count = lambda s: len(s.split())  # noqa: E731
+    chunks = chunk_report("r.md", text, count, 40, overlap_tokens=8)
+    assert len(chunks) > 3
+    for c in chunks:
+        assert count(c.embedding_text()) <= 40
+        assert text[c.start : c.end] == c.text
+    for a, b in zip(chunks, chunks[1:], strict=False):
+        assert b.start < a.end, "consecutive pieces should overlap"
+
+
+def test_unbroken_text_falls_back_to_words():
+    text = "# T\n" + " ".join(f"w{i}" for i in range(500))
+    chunks = chunk_report("r.md", text, lambda s: len(s.split()), 50, overlap_tokens=0)
+    assert all(len(c.embedding_text().split()) <= 50 for c in chunks)
+    assert chunks[-1].text.endswith("w499")
+
+
+def test_split_sections_ignores_deeper_and_non_headings():
+    text = "#hashtag\n##### too deep\n#### Four\nx"
+    assert [s.heading_path for s in split_sections(text)] == [(), ("Four",)]
