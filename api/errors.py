@@ -28,6 +28,14 @@ _STATUS: list[tuple[type[RagError], int, str]] = [
 ]
 
 
+_HTTP_TYPES = {
+    401: "authentication_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    503: "service_unavailable",
+}
+
+
 def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
@@ -43,7 +51,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, s
     param = ".".join(loc) or None
     msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     if first.get("type") == "missing":
-        msg = "field required"
+        msg = "field required" if param else "a JSON body is required"
     where = f"{param}: " if param else "request body: "
     return where + msg, param, str(first.get("type"))
 
@@ -57,7 +65,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        body = error_body(str(exc.detail), "invalid_request_error", code=str(exc.status_code))
+        type_ = _HTTP_TYPES.get(exc.status_code, "invalid_request_error")
+        body = error_body(str(exc.detail), type_, code=str(exc.status_code))
         return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RagError)

@@ -12,6 +12,7 @@ import re
 from rag.types import Citation, Hit
 
 __all__ = [
+    "attribute_uncited",
     "build_citations",
     "content_words",
     "cited_numbers",
@@ -98,6 +99,37 @@ def _best_sentence(claim: str, hit: Hit) -> tuple[str, int, int]:
             best, best_score = (s, e), score
     s, e = best
     return text[s:e], hit.chunk.start + s, hit.chunk.start + e
+
+
+def _support(claim: str, hit: Hit) -> float:
+    """Share of the claim's content words found in the passage (0..1)."""
+    words = content_words(claim)
+    return len(words & content_words(hit.chunk.text)) / len(words) if words else 0.0
+
+
+def attribute_uncited(answer: str, hits: list[Hit], min_support: float = 0.5) -> str:
+    """Add ``[n]`` to answer sentences the model left uncited, naming the passage that
+    shares most of their content words, when at least ``min_support`` of them.
+
+    Small models often drop the markers; the fact is still checkable against the text.
+    """
+    out: list[str] = []
+    pos = 0
+    for s, e in sentence_spans(answer):
+        sentence = answer[s:e]
+        out.append(answer[pos:e])
+        pos = e
+        if cited_numbers(sentence) or not hits:
+            continue
+        scores = [_support(sentence, h) for h in hits]
+        best = max(range(len(hits)), key=scores.__getitem__)
+        if scores[best] >= min_support:
+            body = out[-1].rstrip()
+            end_punct = body[-1] if body and body[-1] in ".!?" else ""
+            body = body[: len(body) - len(end_punct)] if end_punct else body
+            out[-1] = f"{body} [{best + 1}]{end_punct}"
+    out.append(answer[pos:])
+    return "".join(out)
 
 
 def build_citations(answer: str, hits: list[Hit]) -> list[Citation]:

@@ -11,7 +11,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rag.citations import build_citations, is_refusal, strip_unknown_markers
+from rag.citations import (
+    attribute_uncited,
+    build_citations,
+    is_refusal,
+    strip_unknown_markers,
+)
 from rag.config import Settings
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery
@@ -99,6 +104,7 @@ class Pipeline:
             text, citations = REFUSAL, []
         else:
             text = strip_unknown_markers(raw, set(range(1, len(hits) + 1)))
+            text = attribute_uncited(text, hits)
             citations = build_citations(text, hits)
         timings.total_s = time.perf_counter() - t_start
         yield Answer(q, text, citations, refused, hits, timings)

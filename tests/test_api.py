@@ -87,11 +87,20 @@ def test_bad_input_gets_4xx_json_saying_what(client, path, payload, status, need
     assert err["type"] == "invalid_request_error"
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b'{"question": "a"'])
-def test_malformed_json_is_400(client, raw):
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [(b"{not json", "not valid json"), (b'{"question": "a"', "not valid json"), (b"", "body")],
+)
+def test_malformed_or_missing_json_is_4xx(client, raw, needle):
     r = client.post("/v1/ask", content=raw, headers={"Content-Type": "application/json"})
     assert r.status_code in (400, 422), r.text
-    assert "json" in r.json()["error"]["message"].lower() or r.status_code == 422
+    assert needle in r.json()["error"]["message"].lower()
+
+
+def test_non_json_content_type_is_4xx(client):
+    r = client.post("/v1/ask", content=b"question=hi", headers={"Content-Type": "text/plain"})
+    assert 400 <= r.status_code < 500, r.text
+    assert "error" in r.json()
 
 
 def test_unknown_route_and_method_are_json_4xx(client):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from rag.citations import (
+    attribute_uncited,
     build_citations,
     cited_numbers,
     is_refusal,
@@ -59,3 +60,13 @@ def test_refusal_detection():
 def test_sentence_spans_trim_and_split_lines():
     text = "  One. Two!\n- three"
     assert [text[s:e] for s, e in sentence_spans(text)] == ["One.", "Two!", "- three"]
+
+
+def test_uncited_sentence_gets_the_passage_that_supports_it():
+    passage = SOURCE[SOURCE.index("## FrugalML") :]
+    other = _hit("Intro text.", start=0)
+    text = attribute_uncited(
+        "FrugalML calls a better API when not confident.", [other, _hit(passage)]
+    )
+    assert text == "FrugalML calls a better API when not confident [2]."
+    assert attribute_uncited("Bananas are yellow.", [other, _hit(passage)]) == "Bananas are yellow."
