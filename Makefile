@@ -7,7 +7,7 @@ PYTHON ?= python3
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint bench eval index clean
+.PHONY: setup run test lint bench eval eval-gate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ test: setup
 lint: $(STAMP)
 	$(BIN)/ruff check rag api tests bench eval
 	$(BIN)/ruff format --check rag api tests bench eval
+
+eval: setup
+	$(BIN)/rag eval
+
+# CI: retrieval-only eval of the whole set; fails if hit@5 drops >2 points below baseline.
+eval-gate: setup
+	$(BIN)/rag eval --retrieval-only --gate eval/results/baseline.json
 
 bench: setup
 	$(BIN)/python bench/latency.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -124,8 +125,52 @@ def serve(
     uvicorn.run(create_app(pipeline=pipeline), host=host, port=port)
 
 
+@app.command("eval")
+def eval_(
+    url: Annotated[str | None, typer.Option(help="Evaluate a running server instead.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
+    retrieval_only: Annotated[bool, typer.Option(help="No LLM: retrieval metrics only.")] = False,
+    qa: Annotated[str, typer.Option(help="Eval set (JSONL).")] = "eval/qa.jsonl",
+    out: Annotated[str, typer.Option(help="Folder for results.")] = "eval/results",
+    compare: Annotated[
+        tuple[str, str] | None, typer.Option(help="Print deltas between two run JSONs.")
+    ] = None,
+    gate: Annotated[
+        str | None, typer.Option(help="Fail if hit@5 is >2 points below this run JSON.")
+    ] = None,
+) -> None:
+    """Score the eval set: retrieval, answers, citations, refusals, latency."""
+    from eval import report, runner
+
+    s = Settings()
+    if compare:
+        typer.echo(report.compare(s.resolve(Path(compare[0])), s.resolve(Path(compare[1]))))
+        return
+    questions = runner.load_qa(s.resolve(Path(qa)), kind, limit)
+    try:
+        if url:
+            search, ask_fn, meta = runner.over_http(url, retrieval_only)
+        else:
+            search, ask_fn, meta = runner.in_process(retrieval_only)
+        records = runner.run_eval(questions, search, ask_fn)
+    except RagError as exc:
+        _fail(exc)
+    path, run = runner.save_run(records, meta, s.resolve(Path(out)), retrieval_only)
+    md = report.write_report(run, path)
+    typer.echo(report.metric_table(run["metrics"]))
+    typer.echo(f"\nwrote {path.relative_to(s.resolve(Path('.')))} and {md.name}")
+    if gate:
+        problem = report.gate(s.resolve(Path(gate)), run)
+        if problem:
+            _fail(RuntimeError(problem))
+        typer.echo("gate passed: hit@5 within 2 points of the baseline")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss.loader", "sentence_transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         app()
     except KeyboardInterrupt:

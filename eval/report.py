@@ -1,0 +1,188 @@
+"""Turning a saved run into something a person reads: a Markdown report with the metric
+table and worst failures, a PNG plot, and deltas between two runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eval.metrics import answer_terms
+
+__all__ = ["compare", "gate", "metric_table", "write_report"]
+
+_PCT = {
+    "hit@1",
+    "hit@5",
+    "mrr",
+    "section_hit@1",
+    "section_hit@5",
+    "section_mrr",
+    "correct",
+    "term_share",
+    "citation_precision",
+    "citation_recall",
+    "refused_unanswerable",
+    "refused_answerable",
+}
+_ORDER = [
+    "n",
+    "hit@1",
+    "hit@5",
+    "mrr",
+    "section_hit@1",
+    "section_hit@5",
+    "section_mrr",
+    "correct",
+    "term_share",
+    "citation_precision",
+    "citation_recall",
+    "refused_unanswerable",
+    "refused_answerable",
+    "p50_total_s",
+    "p95_total_s",
+    "p50_ttft_s",
+    "p95_ttft_s",
+    "mean_prompt_tokens",
+    "mean_answer_tokens",
+]
+
+
+def _fmt(name: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if name == "n":
+        return str(value)
+    return f"{value:.3f}" if name in _PCT else f"{value:.2f}"
+
+
+def metric_table(metrics: dict[str, Any]) -> str:
+    """Markdown table: one row per metric, columns overall then each kind."""
+    blocks = {"overall": metrics["overall"], **metrics["by_kind"]}
+    names = [n for n in _ORDER if any(n in b for b in blocks.values())]
+    lines = [
+        "| metric | " + " | ".join(blocks) + " |",
+        "| --- |" + " ---: |" * len(blocks),
+    ]
+    for n in names:
+        lines.append(f"| {n} | " + " | ".join(_fmt(n, b.get(n)) for b in blocks.values()) + " |")
+    return "\n".join(lines)
+
+
+def _failures(records: list[dict[str, Any]], limit: int = 12) -> list[str]:
+    scored = []
+    for r in records:
+        if "answer" not in r:
+            continue
+        if r["kind"] == "unanswerable":
+            if not r["refused"]:
+                scored.append((-1.0, r, "answered an unanswerable question"))
+        else:
+            share = 0.0 if r["refused"] else answer_terms(r["answer"], r["must_include"])
+            if share < 1.0:
+                why = "refused" if r["refused"] else f"{share:.0%} of key terms"
+                scored.append((share, r, why))
+    scored.sort(key=lambda t: t[0])
+    out = []
+    for _, r, why in scored[:limit]:
+        cited = ", ".join(sorted({c["source"] for c in r.get("citations", [])})) or "none"
+        out.append(
+            f"- **{r['id']}** ({r['kind']}, {why}): {r['question']}\n"
+            f"  - expected: {r['expected']}\n"
+            f"  - got: {r['answer']}\n"
+            f"  - cited: {cited}"
+        )
+    return out
+
+
+def _plot(run: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [r for r in run["records"] if r.get("timings")]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    ax1.hist([r["timings"]["total_s"] for r in records], bins=20, color="#4477aa", label="total")
+    ax1.hist(
+        [r["timings"]["ttft_s"] for r in records],
+        bins=20,
+        color="#ee6677",
+        alpha=0.7,
+        label="time to first token",
+    )
+    ax1.set_xlabel("seconds")
+    ax1.set_ylabel("questions")
+    ax1.set_title("Latency per question")
+    ax1.legend()
+    kinds = run["metrics"]["by_kind"]
+    names = [k for k in kinds if k != "unanswerable"]
+    ax2.bar(names, [kinds[k].get("correct") or 0 for k in names], color="#228833")
+    if "unanswerable" in kinds:
+        ax2.bar(
+            ["unanswerable\n(refused)"],
+            [kinds["unanswerable"].get("refused_unanswerable") or 0],
+            color="#ccbb44",
+        )
+    ax2.set_ylim(0, 1)
+    ax2.set_title("Correct answers by kind")
+    ax2.tick_params(axis="x", labelrotation=30)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_report(run: dict[str, Any], json_path: Path) -> Path:
+    """Write ``<run>.md`` (and ``<run>.png`` for runs with answers) beside the JSON."""
+    meta = run["meta"]
+    md = [
+        f"# Eval run {json_path.stem}",
+        "",
+        f"- date: {meta['date']}, commit: {meta['git_sha']}, questions: {meta['n']}",
+        "- " + ", ".join(f"{k}: {v}" for k, v in meta.items() if k not in {"date", "git_sha", "n"}),
+        "",
+        "## Metrics",
+        "",
+        metric_table(run["metrics"]),
+        "",
+    ]
+    if not meta.get("retrieval_only"):
+        png = json_path.with_suffix(".png")
+        _plot(run, png)
+        md += [
+            "## Worst failures",
+            "",
+            *(_failures(run["records"]) or ["none"]),
+            "",
+            f"![latency and correctness]({png.name})",
+            "",
+        ]
+    path = json_path.with_suffix(".md")
+    path.write_text("\n".join(md), encoding="utf-8")
+    return path
+
+
+def compare(a_path: Path, b_path: Path) -> str:
+    """Deltas B - A for every metric present in both runs, overall and per kind."""
+    a = json.loads(a_path.read_text())["metrics"]
+    b = json.loads(b_path.read_text())["metrics"]
+    lines = [f"{'scope':<14}{'metric':<22}{'A':>9}{'B':>9}{'B-A':>9}"]
+    scopes = [("overall", a["overall"], b["overall"])] + [
+        (k, a["by_kind"][k], b["by_kind"][k]) for k in a["by_kind"] if k in b["by_kind"]
+    ]
+    for scope, ma, mb in scopes:
+        for n in _ORDER:
+            va, vb = ma.get(n), mb.get(n)
+            if n == "n" or va is None or vb is None:
+                continue
+            lines.append(f"{scope:<14}{n:<22}{va:>9.3f}{vb:>9.3f}{vb - va:>+9.3f}")
+    return "\n".join(lines)
+
+
+def gate(baseline: Path, current: dict[str, Any], tolerance: float = 0.02) -> str | None:
+    """An error message when hit@5 fell more than ``tolerance`` below the baseline."""
+    base = json.loads(baseline.read_text())["metrics"]["overall"]["hit@5"]
+    now = current["metrics"]["overall"]["hit@5"]
+    if now < base - tolerance:
+        return f"hit@5 {now:.3f} is more than {tolerance:.2f} below the baseline {base:.3f}"
+    return None
