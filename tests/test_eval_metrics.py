@@ -1,0 +1,91 @@
+"""Every metric pinned on hand-made records, so a scoring bug cannot hide."""
+
+from __future__ import annotations
+
+import pytest
+
+from eval.metrics import answer_terms, citation_scores, normalize, retrieval_ranks, summarize
+
+
+def _p(rank: int, source: str, section: str = "X") -> dict:
+    return {"rank": rank, "source": source, "section": section, "score": 1.0 / rank}
+
+
+def _rec(kind="factoid", answer="", refused=False, citations=(), passages=(), **kw) -> dict:
+    rec = {
+        "id": "q",
+        "kind": kind,
+        "question": "?",
+        "must_include": kw.get("terms", []),
+        "sources": kw.get("sources", ["a.txt"]),
+        "section": kw.get("section"),
+        "answer": answer,
+        "refused": refused,
+        "citations": [{"source": s} for s in citations],
+        "passages": list(passages),
+        "timings": kw.get(
+            "timings", {"total_s": 1.0, "ttft_s": 0.5, "prompt_tokens": 100, "answer_tokens": 10}
+        ),
+    }
+    return rec
+
+
+def test_normalize_ignores_case_hyphens_and_spaces():
+    assert normalize("Right-Shift  op") == normalize("rightshift OP")
+    assert answer_terms("It uses right shift and ADD.", ["right-shift", "add"]) == 1.0
+    assert answer_terms("It uses add.", ["right-shift", "add"]) == 0.5
+
+
+def test_retrieval_ranks_source_and_section():
+    r = _rec(
+        passages=[_p(1, "b.txt"), _p(2, "a.txt", "T > Other"), _p(3, "a.txt", "T > Gold one")],
+        section="gold one",
+    )
+    assert retrieval_ranks(r) == (2, 3)
+    m = summarize([r])["overall"]
+    assert m["hit@1"] == 0.0 and m["hit@5"] == 1.0 and m["mrr"] == pytest.approx(0.5)
+    assert m["section_mrr"] == pytest.approx(1 / 3)
+
+
+def test_a_refusal_scores_zero_and_counts_as_wrong_refusal():
+    answered = _rec(answer="Uses XNOR [1].", terms=["XNOR"], citations=["a.txt"])
+    refused = _rec(answer="The reports don't cover this.", refused=True, terms=["XNOR"])
+    m = summarize([answered, refused])["overall"]
+    assert m["correct"] == 0.5
+    assert m["refused_answerable"] == 0.5
+
+
+def test_wrong_citation_lowers_precision_and_recall():
+    r = _rec(answer="x y", terms=["x"], sources=["a.txt", "c.txt"], citations=["a.txt", "b.txt"])
+    assert citation_scores(r) == (1, 2, 0.5)
+    m = summarize([r])["overall"]
+    assert m["citation_precision"] == 0.5 and m["citation_recall"] == 0.5
+
+
+def test_partial_answer_is_not_correct_but_gets_term_share():
+    r = _rec(answer="MemFS only", terms=["MemFS", "DiskFS"])
+    m = summarize([r])["overall"]
+    assert m["correct"] == 0.0 and m["term_share"] == 0.5
+
+
+def test_unanswerable_refusal_rate_and_per_kind_blocks():
+    u1 = _rec(kind="unanswerable", sources=[], refused=True)
+    u2 = _rec(kind="unanswerable", sources=[], answer="It was 42%.", refused=False)
+    a = _rec(answer="XNOR", terms=["XNOR"], passages=[_p(1, "a.txt")])
+    s = summarize([u1, u2, a])
+    assert s["overall"]["refused_unanswerable"] == 0.5
+    assert s["by_kind"]["unanswerable"]["refused_unanswerable"] == 0.5
+    assert "hit@5" not in s["by_kind"]["unanswerable"]
+    assert s["by_kind"]["factoid"]["hit@1"] == 1.0
+
+
+def test_latency_percentiles():
+    recs = [
+        _rec(
+            timings={"total_s": float(t), "ttft_s": t / 2, "prompt_tokens": 10, "answer_tokens": 5}
+        )
+        for t in range(1, 11)
+    ]
+    m = summarize(recs)["overall"]
+    assert m["p50_total_s"] == 5.5 and m["p95_total_s"] == 10.0
+    assert m["mean_prompt_tokens"] == 10
