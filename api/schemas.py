@@ -36,7 +36,9 @@ class SearchRequest(BaseModel):
 
 class Passage(BaseModel):
     rank: int
-    score: float
+    score: float = Field(description="What ranked it: fused (hybrid), cosine or BM25 score.")
+    dense: float | None = Field(None, description="Cosine similarity to the question.")
+    lexical: float | None = Field(None, description="BM25 score, when it matched any term.")
     source: str = Field(examples=["001_561db33d66e26b4e.txt"])
     section: str = Field(examples=["MLSys 2020 > Session 7 > Riptide: Binarized NNs"])
     start: int
@@ -51,7 +53,17 @@ class CitationOut(BaseModel):
     quote: str = Field(description="Exact text of the report: source_text[start:end].")
     start: int
     end: int
-    score: float
+    score: float = Field(description="Retrieval score of the cited passage.")
+    support: float | None = Field(
+        None, description="How well the quote supports its answer sentence (0-1)."
+    )
+
+
+class SentenceOut(BaseModel):
+    text: str
+    supported: bool
+    support: float
+    citation: int | None = Field(description="Passage number [n] that supports it.")
 
 
 class TimingsOut(BaseModel):
@@ -68,7 +80,11 @@ class AskResponse(BaseModel):
     question: str
     answer: str
     refused: bool = Field(description="True when the reports don't cover the question.")
+    refusal_reason: str = Field("", description="Why the answer was refused.")
     citations: list[CitationOut]
+    sentences: list[SentenceOut] = Field(
+        description="Every sentence the model wrote, with whether the passages support it."
+    )
     passages: list[Passage]
     timings: TimingsOut
 

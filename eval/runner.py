@@ -102,6 +102,8 @@ def run_eval(
             rec.update(
                 answer=a["answer"],
                 refused=a["refused"],
+                refusal_reason=a.get("refusal_reason", ""),
+                sentences=a.get("sentences", []),
                 citations=a["citations"],
                 answer_passages=[
                     {k: p[k] for k in ("rank", "source", "section", "score")} for p in a["passages"]

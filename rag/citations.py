@@ -18,6 +18,7 @@ __all__ = [
     "cited_numbers",
     "is_refusal",
     "sentence_spans",
+    "strip_markers",
     "strip_unknown_markers",
 ]
 
@@ -51,6 +52,12 @@ def cited_numbers(text: str) -> list[int]:
             if n not in seen:
                 seen.append(n)
     return seen
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without citation markers, spacing tidied."""
+    out = _MARKER.sub("", text)
+    return re.sub(r"[ \t]+([.,;!?])", r"\1", out).strip()
 
 
 def strip_unknown_markers(text: str, valid: set[int]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +50,27 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(256, ge=16, le=2048, description="Cap on generated tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     top_k: int = Field(3, ge=1, le=20, description="Passages retrieved for an answer by default.")
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid", description="hybrid (dense + BM25 fused by reciprocal rank), dense or bm25."
+    )
+    rrf_k: float = Field(20.0, gt=0, description="Reciprocal rank fusion constant.")
+    lexical_weight: float = Field(
+        1.5, ge=0.0, description="Weight of the BM25 ranking in the fusion (dense has 1)."
+    )
+    min_relevance: float = Field(
+        0.12,
+        ge=-1.0,
+        le=1.0,
+        description="Refuse without calling the LLM when no passage has a cosine similarity "
+        "to the question of at least this much.",
+    )
+    support_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Support score an answer sentence needs to be kept."
+    )
+    keep_unsupported: bool = Field(
+        False,
+        description="Keep unsupported sentences in the answer (marked) instead of dropping them.",
+    )
     chunk_overlap_tokens: int = Field(
         24, ge=0, le=96, description="Overlap between pieces of a section split for length."
     )

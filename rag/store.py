@@ -6,6 +6,7 @@ Layout under the index directory::
     builds/<id>/manifest.json
     builds/<id>/vectors.faiss
     builds/<id>/chunks.jsonl
+    builds/<id>/bm25/...      the BM25 index over the same chunks
 
 A build is written into a temporary directory, fsynced, renamed into ``builds/``
 and only then named in ``CURRENT``. A crash at any point leaves ``CURRENT`` naming
@@ -29,12 +30,13 @@ import faiss
 import numpy as np
 
 from rag.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from rag.lexical import Bm25Index
 from rag.types import Chunk
 
 __all__ = ["FORMAT_VERSION", "Store", "file_sha256"]
 
-FORMAT_VERSION = 1
-_FILES = ("vectors.faiss", "chunks.jsonl")
+FORMAT_VERSION = 2
+_REQUIRED = ("vectors.faiss", "chunks.jsonl", "bm25/n_docs.json")
 _KEEP_BUILDS = 2  # the active build and the one before it
 _RUN_INDEX = "run `rag index` to rebuild it"
 
@@ -69,12 +71,25 @@ class Store:
     well under a millisecond, with no recall lost to approximation.
     """
 
-    def __init__(self, chunks: list[Chunk], index: faiss.Index, manifest: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        chunks: list[Chunk],
+        index: faiss.Index,
+        manifest: dict[str, Any],
+        lexical: Bm25Index | None = None,
+    ) -> None:
         if index.ntotal != len(chunks):
             raise IndexCorrupt(f"index holds {index.ntotal} vectors for {len(chunks)} chunks")
         self.chunks = chunks
         self.index = index
         self.manifest = manifest
+        self.lexical = lexical or Bm25Index.build([c.embedding_text() for c in chunks])
+        # Each report's opening (title, date, venue): context a passage inherits, so
+        # "MLSys 2022" counts as said by every passage of the 2022 report.
+        self.openings: dict[str, str] = {}
+        for c in chunks:
+            if c.source not in self.openings:
+                self.openings[c.source] = c.section + "\n" + c.text[:400]
 
     @classmethod
     def from_vectors(
@@ -88,6 +103,10 @@ class Store:
     @property
     def dim(self) -> int:
         return int(self.index.d)
+
+    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top-``k`` (chunk position, BM25 score) pairs, best first."""
+        return self.lexical.search(query, k)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-``k`` (chunk position, cosine score) pairs, best first."""
@@ -109,7 +128,14 @@ class Store:
             _write_file(tmp / "vectors.faiss", faiss.serialize_index(self.index).tobytes())
             lines = (json.dumps(asdict(c), ensure_ascii=False) for c in self.chunks)
             _write_file(tmp / "chunks.jsonl", ("\n".join(lines) + "\n").encode())
-            manifest = dict(self.manifest, files={n: file_sha256(tmp / n) for n in _FILES})
+            self.lexical.save(tmp / "bm25")
+            files = sorted(p for p in tmp.rglob("*") if p.is_file())
+            for path in files:  # bm25s writes without fsync
+                with path.open("rb") as f:
+                    os.fsync(f.fileno())
+            _fsync_dir(tmp / "bm25")
+            checksums = {str(p.relative_to(tmp)): file_sha256(p) for p in files}
+            manifest = dict(self.manifest, files=checksums)
             manifest["build_id"] = build_id
             _write_file(tmp / "manifest.json", json.dumps(manifest, indent=2).encode())
             _fsync_dir(tmp)
@@ -164,9 +190,10 @@ class Store:
             raise IndexMismatch(
                 f"index format {manifest.get('format')} is not {FORMAT_VERSION}: {_RUN_INDEX}"
             )
-        for name in _FILES:
+        files: dict[str, str] = manifest.get("files", {})
+        for name in sorted(set(files) | set(_REQUIRED)):
             path = build / name
-            if not path.is_file() or file_sha256(path) != manifest.get("files", {}).get(name):
+            if not path.is_file() or file_sha256(path) != files.get(name):
                 raise IndexCorrupt(f"index file {name} is missing or corrupt: {_RUN_INDEX}")
         if embedding_model is not None and manifest.get("embedding_model") != embedding_model:
             raise IndexMismatch(
@@ -178,7 +205,7 @@ class Store:
         index = faiss.deserialize_index(np.fromfile(build / "vectors.faiss", dtype=np.uint8))
         with (build / "chunks.jsonl").open(encoding="utf-8") as f:
             chunks = [_chunk_from_json(line) for line in f if line.strip()]
-        return cls(chunks, index, manifest)
+        return cls(chunks, index, manifest, Bm25Index.load(build / "bm25"))
 
 
 def _chunk_from_json(line: str) -> Chunk:

@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Answer", "Chunk", "Citation", "Hit", "Timings"]
+__all__ = ["Answer", "Chunk", "Citation", "Hit", "Sentence", "Timings"]
 
 SECTION_SEP = " > "
 # Heading lines at the top of a chunk repeat its heading path; they are not embedded twice.
@@ -42,16 +42,27 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk with its rank (1-based) and similarity score."""
+    """A retrieved chunk with its rank (1-based) and score.
+
+    ``score`` is what ranked it (cosine, BM25 or fused); ``dense`` and ``lexical``
+    keep the cosine similarity and BM25 score when they were computed, so a
+    relevance threshold can use a calibrated scale whatever the ranking mode.
+    """
 
     chunk: Chunk
     score: float
     rank: int
+    dense: float | None = None
+    lexical: float | None = None
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A passage the answer cites, with the exact quote and its offsets in the report."""
+    """A passage the answer cites, with the exact quote and its offsets in the report.
+
+    ``score`` is the passage's retrieval score; ``support`` how well the quote
+    supports the answer sentence (None when citations were not verified).
+    """
 
     n: int
     source: str
@@ -60,6 +71,7 @@ class Citation:
     start: int
     end: int
     score: float
+    support: float | None = None
 
 
 @dataclass
@@ -76,8 +88,23 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence the model wrote, and whether the passages support it."""
+
+    text: str
+    supported: bool
+    support: float
+    citation: int | None  # the passage number [n] that supports it
+
+
+@dataclass(frozen=True)
 class Answer:
-    """What ``Pipeline.answer`` returns: the text, verified citations and provenance."""
+    """What ``Pipeline.answer`` returns: the text, verified citations and provenance.
+
+    ``sentences`` lists every sentence the model wrote, kept or not, so a reader can
+    see what was removed as unsupported; ``refusal_reason`` says why an answer was
+    refused (empty when it was not).
+    """
 
     question: str
     text: str
@@ -85,6 +112,8 @@ class Answer:
     refused: bool
     passages: list[Hit]
     timings: Timings = field(default_factory=Timings)
+    sentences: list[Sentence] = field(default_factory=list)
+    refusal_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form; used by the HTTP layer and the eval runner."""
@@ -92,7 +121,9 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "refused": self.refused,
+            "refusal_reason": self.refusal_reason,
             "citations": [asdict(c) for c in self.citations],
+            "sentences": [asdict(s) for s in self.sentences],
             "passages": [hit_to_dict(h) for h in self.passages],
             "timings": asdict(self.timings),
         }
@@ -104,6 +135,8 @@ def hit_to_dict(hit: Hit) -> dict[str, Any]:
     return {
         "rank": hit.rank,
         "score": round(hit.score, 4),
+        "dense": None if hit.dense is None else round(hit.dense, 4),
+        "lexical": None if hit.lexical is None else round(hit.lexical, 4),
         "source": c.source,
         "section": c.section,
         "start": c.start,

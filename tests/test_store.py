@@ -20,7 +20,7 @@ def _store(n: int, dim: int = 8, seed: int = 0) -> Store:
     vecs = rng.normal(size=(n, dim)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     chunks = [Chunk(f"s{i % 3}.txt", ("A", f"B{i}"), f"text {i}", i, i + 6) for i in range(n)]
-    return Store.from_vectors(chunks, vecs, {"format": 1, "embedding_model": "m", "dim": dim})
+    return Store.from_vectors(chunks, vecs, {"format": 2, "embedding_model": "m", "dim": dim})
 
 
 def test_round_trip_returns_same_chunks_and_results(tmp_path: Path):
@@ -73,7 +73,7 @@ _WRITER = textwrap.dedent(
     chunks = [Chunk("big.txt", ("H",), "x" * 200, i, i + 200) for i in range(n)]
     print("ready", flush=True)
     while True:
-        Store.from_vectors(chunks, vecs, {"format": 1, "embedding_model": "m", "dim": dim}).save(
+        Store.from_vectors(chunks, vecs, {"format": 2, "embedding_model": "m", "dim": dim}).save(
             Path(sys.argv[1]))
     """
 )

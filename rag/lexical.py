@@ -1,0 +1,86 @@
+"""BM25 over the same chunks as the dense index, with a tokenizer built for reports
+full of numbers ("3.48x", "90%"), acronyms ("ZeRO-Infinity", "BNS-GCN") and
+hyphenated terms ("right-shift"): each hyphenated or dotted term is indexed whole,
+squashed and split, so "right shift", "right-shift" and "rightshift" all match.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import bm25s
+
+__all__ = ["Bm25Index", "tokenize"]
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-.'’/][a-z0-9]+)*%?", re.IGNORECASE)
+_STOP = frozenset(
+    "a an the of and or to in on for with by from is are was were be been being it its this "
+    "that these those as at which who whom what how why when where do does did can could "
+    "would should will shall may might they their them he she his her we our you your i me "
+    "my not no if than then also there has have had more most very into out about over such "
+    "so but all any each other some what's according say said says talk paper report reports "
+    "note notes state states stated mention mentions mentioned describe describes described "
+    "passage passages discuss discusses discussed".split()
+)
+
+
+def _light_stem(word: str) -> str:
+    """Plural/verb -s only: enough to match "stragglers"/"straggler" without a stemmer's
+    surprises on names and acronyms."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word.isalpha():
+        return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased terms for BM25; compound terms also yield their parts."""
+    out: list[str] = []
+    for m in _TOKEN.finditer(text.lower()):
+        tok = m.group(0).replace("’", "'")
+        if tok in _STOP:
+            continue
+        out.append(_light_stem(tok))
+        if tok.endswith("%"):
+            out.append(tok[:-1])
+        parts = [p for p in re.split(r"[-.'/]", tok.rstrip("%")) if p]
+        if len(parts) > 1:
+            out.append("".join(parts))
+            out.extend(_light_stem(p) for p in parts if p not in _STOP and len(p) > 1)
+    return out
+
+
+class Bm25Index:
+    """A bm25s index whose document ids are chunk positions in the store."""
+
+    def __init__(self, model: bm25s.BM25, n_docs: int) -> None:
+        self._model = model
+        self.n_docs = n_docs
+
+    @classmethod
+    def build(cls, texts: list[str]) -> Bm25Index:
+        model = bm25s.BM25(k1=1.2, b=0.75)
+        corpus = [tokenize(t) or ["<empty>"] for t in texts]
+        model.index(corpus, show_progress=False)
+        return cls(model, len(texts))
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top-``k`` (chunk position, BM25 score) with a positive score, best first."""
+        tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]
+        if not tokens or self.n_docs == 0:
+            return []
+        k = min(k, self.n_docs)
+        ids, scores = self._model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._model.save(str(folder), show_progress=False)
+        (folder / "n_docs.json").write_text(json.dumps({"n_docs": self.n_docs}))
+
+    @classmethod
+    def load(cls, folder: Path) -> Bm25Index:
+        model = bm25s.BM25.load(str(folder), mmap=False)
+        n_docs = json.loads((folder / "n_docs.json").read_text())["n_docs"]
+        return cls(model, n_docs)

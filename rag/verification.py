@@ -1,0 +1,198 @@
+"""Checking each answer sentence against the retrieved passages.
+
+A small model paraphrases loosely, cites the wrong passage and sometimes answers
+from its own head, so nothing it says about its sources is trusted. Each answer
+sentence is matched against every sentence window (one or two consecutive
+sentences) of every retrieved passage:
+
+- ``lexical``: share of the claim's content terms (BM25 tokenizer: numbers, acronyms,
+  hyphen parts) found in the window;
+- ``semantic``: MiniLM cosine between claim and window, for paraphrases;
+- ``support = 0.6 * lexical + 0.4 * semantic``; and a hard rule: every number and
+  name in the claim must occur in the passage (with its section path and its
+  report's opening), because invented figures and names are the failure we must
+  never pass on.
+
+A sentence is supported when its best window reaches ``threshold``; its citation
+is that window's passage and exact text, whatever number the model wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.citations import sentence_spans, strip_markers
+from rag.embedding import Embedder
+from rag.lexical import tokenize
+from rag.types import Citation, Hit
+
+__all__ = ["SentenceCheck", "Verifier", "contains_term", "key_terms", "squash"]
+
+_WORD = re.compile(r"\w[\w.%'’-]*")
+_TAGS = re.compile(r"<[^>]+>")
+_NOT_KEY = frozenset(
+    "What Which Who How Why When Where The This That These Those It They In On At For And Or "
+    "But If Yes No A An As By From To Of With".split()
+)
+_LEXICAL_WEIGHT = 0.6
+
+
+def squash(text: str) -> str:
+    """Lower-case alphanumerics only: "Right-Shift", "right shift" -> "rightshift"."""
+    return re.sub(r"[^a-z0-9%]+", "", _TAGS.sub("", text).lower())
+
+
+def contains_term(haystack: str, term: str) -> bool:
+    """Whether ``term`` occurs in ``haystack`` as a whole word, ignoring case, HTML tags,
+    separators inside the term ("right shift" = "right-shift") and a plural -s."""
+    parts = re.findall(r"[a-z0-9%]+", term.lower())
+    if not parts:
+        return True
+    last = parts[-1]
+    if len(last) > 3 and last.endswith("s") and not last.endswith("ss") and last[-2].isalpha():
+        parts[-1] = last[:-1]
+    body = r"[\s_./,’'-]*".join(re.escape(p) for p in parts)
+    plural = r"(?:e?s)?" if len(parts[-1]) >= 3 else ""
+    pattern = rf"(?<![a-z0-9]){body}{plural}(?![a-z0-9])"
+    return re.search(pattern, _TAGS.sub("", haystack).lower()) is not None
+
+
+def key_terms(text: str) -> list[str]:
+    """Numbers and names in ``text`` that a supporting passage must also contain."""
+    out = []
+    for i, m in enumerate(_WORD.finditer(text)):
+        tok = re.sub(r"['’]s$", "", m.group(0)).strip(".-'’")
+        if not tok or not squash(tok):
+            continue
+        upper = sum(ch.isupper() for ch in tok)
+        if any(ch.isdigit() for ch in tok) or upper >= 2:
+            out.append(tok)
+        elif i > 0 and tok[0].isupper() and tok not in _NOT_KEY:
+            out.append(tok)
+    return out
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One answer sentence and what supports it (``citation`` is None when nothing does)."""
+
+    text: str
+    supported: bool
+    support: float
+    citation: Citation | None
+    missing_terms: tuple[str, ...] = ()
+
+
+class Verifier:
+    """Scores answer sentences against passages; caches window embeddings, which repeat
+    whenever a passage is retrieved again."""
+
+    def __init__(self, embedder: Embedder, threshold: float = 0.5, cache_size: int = 4096):
+        self.embedder = embedder
+        self.threshold = threshold
+        self._cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _embed_windows(self, keys: list[tuple[str, int, int]], texts: list[str]) -> np.ndarray:
+        todo = [i for i, k in enumerate(keys) if k not in self._cache]
+        if todo:
+            vecs = self.embedder.encode([texts[i] for i in todo])
+            for i, v in zip(todo, vecs, strict=True):
+                self._cache[keys[i]] = v
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        for k in keys:
+            self._cache.move_to_end(k)
+        return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, 1))
+
+    def check(
+        self,
+        answer: str,
+        hits: Sequence[Hit],
+        context: dict[str, str] | None = None,
+        question: str = "",
+    ) -> list[SentenceCheck]:
+        """One ``SentenceCheck`` per sentence of ``answer`` (markers ignored).
+
+        ``context`` maps a report name to text that counts for the number/name rule
+        (its title and opening), so "at MLSys 2022" is found for any of its passages.
+        Words the claim merely echoes from ``question`` are not what it asserts, so
+        support is measured on the claim's other words (the question's own numbers
+        and names are checked separately, against the cited passages).
+        """
+        claims = [strip_markers(answer[s:e]) for s, e in sentence_spans(answer)]
+        claims = [c for c in claims if c.strip(" .")]
+        if not claims:
+            return []
+        windows: list[tuple[int, int, int]] = []  # (hit index, start, end) within chunk text
+        for h, hit in enumerate(hits):
+            spans = sentence_spans(hit.chunk.text)
+            for i, (s, e) in enumerate(spans):
+                windows.append((h, s, e))
+                if i + 1 < len(spans):
+                    windows.append((h, s, spans[i + 1][1]))
+        if not windows:
+            return [SentenceCheck(c, False, 0.0, None, tuple(key_terms(c))) for c in claims]
+        wtext = [hits[h].chunk.text[s:e] for h, s, e in windows]
+        heads = [set(tokenize(hit.chunk.section)) for hit in hits]
+        wterms = [set(tokenize(t)) | heads[h] for t, (h, _, _) in zip(wtext, windows, strict=True)]
+        asked = set(tokenize(question))
+        asked_keys = {squash(t) for t in key_terms(question)}
+        ctx = context or {}
+        haystacks = [
+            "\n".join([hit.chunk.text, hit.chunk.section, ctx.get(hit.chunk.source, "")])
+            for hit in hits
+        ]
+        keys = [
+            (hits[h].chunk.source, hits[h].chunk.start + s, hits[h].chunk.start + e)
+            for h, s, e in windows
+        ]
+        claim_vecs = self.embedder.encode(claims)
+        out = []
+        for claim, cvec in zip(claims, claim_vecs, strict=True):
+            terms = set(tokenize(claim))
+            terms = (terms - asked) or terms
+            lexical = np.array([len(terms & w) / len(terms) if terms else 0.0 for w in wterms])
+            # embed only the most promising windows: the cosine refines, overlap selects
+            top = [int(i) for i in np.argsort(-lexical)[:6]]
+            sem = np.zeros(len(windows))
+            sem[top] = self._embed_windows([keys[i] for i in top], [wtext[i] for i in top]) @ cvec
+            support = _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * np.clip(sem, 0, 1)
+            need = [t for t in key_terms(claim) if squash(t) not in asked_keys]
+            best, best_missing = None, tuple(need)
+            for i in np.argsort(-support):
+                h = windows[i][0]
+                missing = tuple(t for t in need if not contains_term(haystacks[h], t))
+                if not missing:
+                    best, best_missing = int(i), ()
+                    break
+                if best is None:
+                    best, best_missing = int(i), missing
+                if support[i] < self.threshold:
+                    break
+            assert best is not None
+            score = float(support[best])
+            ok = score >= self.threshold and not best_missing
+            h, s, e = windows[best]
+            hit = hits[h]
+            citation = (
+                Citation(
+                    h + 1,
+                    hit.chunk.source,
+                    hit.chunk.section,
+                    hit.chunk.text[s:e],
+                    hit.chunk.start + s,
+                    hit.chunk.start + e,
+                    hit.score,
+                    round(score, 4),
+                )
+                if ok
+                else None
+            )
+            out.append(SentenceCheck(claim, ok, round(score, 4), citation, best_missing))
+        return out

@@ -1,0 +1,79 @@
+"""Hybrid retrieval and refusals through the real pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rag.pipeline import Pipeline
+
+
+def test_hybrid_finds_exact_term_that_dense_misses(retriever):
+    q = "rdtscp"
+    dense = retriever.search(q, 3, mode="dense")
+    hybrid = retriever.search(q, 3, mode="hybrid")
+    assert all("rdtscp" not in h.chunk.text for h in dense)
+    assert "rdtscp" in hybrid[0].chunk.text
+    assert all(h.dense is not None for h in hybrid)
+
+
+def test_bm25_mode_ranks_by_lexical_score(retriever):
+    hits = retriever.search("ISEE-3 satellite radio", 3, mode="bm25")
+    assert "ISEE-3" in hits[0].chunk.text
+    assert hits[0].lexical is not None and hits[0].lexical >= hits[-1].lexical
+
+
+class CountingGenerator:
+    """The real generator, counting how often it is asked to generate."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name, self.n_ctx = inner.name, inner.n_ctx
+        self.calls = 0
+
+    def render(self, messages):
+        return self.inner.render(messages)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream(self, *args, **kwargs) -> Iterator[str]:
+        self.calls += 1
+        return self.inner.stream(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def counting(pipeline) -> tuple[Pipeline, CountingGenerator]:
+    gen = CountingGenerator(pipeline.generator)
+    return Pipeline(pipeline.settings, pipeline.retriever, gen), gen
+
+
+def test_absent_topic_is_refused_without_calling_the_llm(counting):
+    p, gen = counting
+    before = gen.calls
+    a = p.answer("What is the best sourdough bread recipe for a humid kitchen?")
+    assert a.refused and a.text == "The reports don't cover this."
+    assert a.citations == [] and a.passages  # the closest passages are still shown
+    assert gen.calls == before
+    assert a.timings.prompt_tokens == 0
+
+
+@pytest.mark.llm
+def test_near_miss_year_is_refused(counting):
+    p, _ = counting
+    a = p.answer("How many papers were accepted at MLSys 2021?")
+    assert a.refused, a.to_dict()
+    assert a.citations == []
+
+
+@pytest.mark.llm
+def test_supported_answer_keeps_verified_citations(counting, seed_texts):
+    p, _ = counting
+    a = p.answer("Which two integer operations does Riptide use?")
+    assert not a.refused, a.to_dict()
+    assert a.citations and all(c.support and c.support >= 0.5 for c in a.citations)
+    for c in a.citations:
+        assert seed_texts[c.source][c.start : c.end] == c.quote
+    assert "001_561db33d66e26b4e.txt" in {c.source for c in a.citations}
+    assert all(s.supported for s in a.sentences if s.text in a.text)
