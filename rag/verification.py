@@ -20,6 +20,7 @@ is that window's passage and exact text, whatever number the model wrote.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,20 +96,23 @@ class Verifier:
     def __init__(self, embedder: Embedder, threshold: float = 0.5, cache_size: int = 4096):
         self.embedder = embedder
         self.threshold = threshold
-        self._cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # window text -> vector
         self._cache_size = cache_size
+        self._lock = threading.Lock()  # requests verify concurrently
 
-    def _embed_windows(self, keys: list[tuple[str, int, int]], texts: list[str]) -> np.ndarray:
-        todo = [i for i, k in enumerate(keys) if k not in self._cache]
-        if todo:
-            vecs = self.embedder.encode([texts[i] for i in todo])
-            for i, v in zip(todo, vecs, strict=True):
-                self._cache[keys[i]] = v
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        for k in keys:
-            self._cache.move_to_end(k)
-        return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, 1))
+    def _embed_windows(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(todo, self.embedder.encode(todo), strict=True)) if todo else {}
+        with self._lock:
+            self._cache.update(fresh)
+            vecs = [fresh[t] if t in fresh else self._cache[t] for t in texts]
+            for t in texts:
+                if t in self._cache:
+                    self._cache.move_to_end(t)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return np.stack(vecs)
 
     def check(
         self,
@@ -148,10 +152,6 @@ class Verifier:
             "\n".join([hit.chunk.text, hit.chunk.section, ctx.get(hit.chunk.source, "")])
             for hit in hits
         ]
-        keys = [
-            (hits[h].chunk.source, hits[h].chunk.start + s, hits[h].chunk.start + e)
-            for h, s, e in windows
-        ]
         claim_vecs = self.embedder.encode(claims)
         out = []
         for claim, cvec in zip(claims, claim_vecs, strict=True):
@@ -161,7 +161,7 @@ class Verifier:
             # embed only the most promising windows: the cosine refines, overlap selects
             top = [int(i) for i in np.argsort(-lexical)[:6]]
             sem = np.zeros(len(windows))
-            sem[top] = self._embed_windows([keys[i] for i in top], [wtext[i] for i in top]) @ cvec
+            sem[top] = self._embed_windows([wtext[i] for i in top]) @ cvec
             support = _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * np.clip(sem, 0, 1)
             need = [t for t in key_terms(claim) if squash(t) not in asked_keys]
             best, best_missing = None, tuple(need)

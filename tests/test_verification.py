@@ -78,3 +78,11 @@ def test_key_terms_and_matching():
     assert contains_term("two TPU pods", "TPUs")
     assert not contains_term("uses GPUs", "US")
     assert not contains_term("MLSys 2022", "2020")
+
+
+def test_window_embedding_cache_is_bounded_and_stable(embedder, hits):
+    small = Verifier(embedder, threshold=0.5, cache_size=3)
+    first = small.check("Riptide uses add and right-shift [1].", hits)
+    again = small.check("Riptide uses add and right-shift [1].", hits)
+    assert first == again
+    assert len(small._cache) <= 3

@@ -1,0 +1,64 @@
+"""The `rag` command, through typer's CliRunner, on the session's real index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch) -> CliRunner:
+    monkeypatch.setenv("RAG_INDEX_DIR", str(settings.index_path))
+    return CliRunner()
+
+
+def test_search_prints_ranked_passages(cli_env):
+    result = cli_env.invoke(app, ["search", "Riptide binarized", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("1. ")
+    assert "001_561db33d66e26b4e.txt" in result.output.splitlines()[0]
+
+
+def test_eval_retrieval_only_writes_run_report_and_compares(cli_env, tmp_path: Path):
+    out = tmp_path / "results"
+    result = cli_env.invoke(app, ["eval", "--retrieval-only", "--limit", "8", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    [run_json] = list(out.glob("*.json"))
+    run = json.loads(run_json.read_text())
+    assert run["meta"]["n"] == 8 and run["meta"]["retrieval_only"]
+    assert 0.0 <= run["metrics"]["overall"]["hit@5"] <= 1.0
+    assert run_json.with_suffix(".md").read_text().startswith("# Eval run")
+    cmp = cli_env.invoke(app, ["eval", "--compare", str(run_json), str(run_json)])
+    assert cmp.exit_code == 0 and "+0.000" in cmp.output
+
+
+def test_gate_fails_when_hit5_drops(cli_env, tmp_path: Path):
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"metrics": {"overall": {"hit@5": 1.5}}}))
+    result = cli_env.invoke(
+        app,
+        [
+            "eval",
+            "--retrieval-only",
+            "--limit",
+            "3",
+            "--out",
+            str(tmp_path / "r"),
+            "--gate",
+            str(baseline),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "below the baseline" in result.output
+
+
+def test_missing_index_is_a_clear_error(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "none"))
+    result = CliRunner().invoke(app, ["search", "anything"])
+    assert result.exit_code == 1
+    assert "rag index" in result.output
