@@ -159,7 +159,7 @@ def eval_(
     path, run = runner.save_run(records, meta, s.resolve(Path(out)), retrieval_only)
     md = report.write_report(run, path)
     typer.echo(report.metric_table(run["metrics"]))
-    typer.echo(f"\nwrote {path.relative_to(s.resolve(Path('.')))} and {md.name}")
+    typer.echo(f"\nwrote {path} and {md.name}")
     if gate:
         problem = report.gate(s.resolve(Path(gate)), run)
         if problem:
