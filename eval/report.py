@@ -11,20 +11,6 @@ from eval.metrics import answer_terms
 
 __all__ = ["compare", "gate", "metric_table", "write_report"]
 
-_PCT = {
-    "hit@1",
-    "hit@5",
-    "mrr",
-    "section_hit@1",
-    "section_hit@5",
-    "section_mrr",
-    "correct",
-    "term_share",
-    "citation_precision",
-    "citation_recall",
-    "refused_unanswerable",
-    "refused_answerable",
-}
 _ORDER = [
     "n",
     "hit@1",
@@ -46,6 +32,8 @@ _ORDER = [
     "mean_prompt_tokens",
     "mean_answer_tokens",
 ]
+# Shares (0..1) print with three decimals; the count, seconds and token means don't.
+_PCT = set(_ORDER[1:13])
 
 
 def _fmt(name: str, value: Any) -> str:
