@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from tqdm import tqdm
 
 from eval.metrics import summarize
+from rag.files import write_atomic
 
 __all__ = ["EVAL_DIR", "load_qa", "run_eval", "save_run"]
 
@@ -128,15 +128,6 @@ def git_sha() -> str:
         return "nogit"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def save_run(
     records: list[dict[str, Any]], meta: dict[str, Any], out_dir: Path, retrieval_only: bool
 ) -> tuple[Path, dict[str, Any]]:
@@ -157,5 +148,5 @@ def save_run(
     }
     suffix = "-retrieval" if retrieval_only else ""
     path = out_dir / f"{now:%Y-%m-%d}-{sha}{suffix}.json"
-    _atomic_write(path, json.dumps(run, indent=1, ensure_ascii=False).encode())
+    write_atomic(path, json.dumps(run, indent=1, ensure_ascii=False).encode())
     return path, run

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from rag.errors import ModelIntegrity, ModelNotFound
-from rag.store import file_sha256
+from rag.files import file_sha256, write_atomic
 
 __all__ = [
     "DEFAULT_GGUF_NAME",
@@ -73,7 +73,7 @@ def assemble_default_model(models_dir: Path) -> Path:
         if stamp.is_file() and stamp.read_text() == marker:
             return target
         verify_model(target, DEFAULT_GGUF_SHA256)
-        stamp.write_text(marker)
+        write_atomic(stamp, marker.encode())
         return target
     parts = _part_paths()
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ def assemble_default_model(models_dir: Path) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     st = target.stat()
-    stamp.write_text(f"{DEFAULT_GGUF_SHA256} {st.st_size} {st.st_mtime_ns}")
+    write_atomic(stamp, f"{DEFAULT_GGUF_SHA256} {st.st_size} {st.st_mtime_ns}".encode())
     return target
 
 

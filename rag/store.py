@@ -15,7 +15,6 @@ the previous complete build, so readers never see a half-written or mixed index.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,38 +29,16 @@ import faiss
 import numpy as np
 
 from rag.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from rag.files import file_sha256, fsync_dir, write_atomic, write_synced
 from rag.lexical import Bm25Index
 from rag.types import Chunk
 
-__all__ = ["FORMAT_VERSION", "Store", "file_sha256"]
+__all__ = ["FORMAT_VERSION", "Store"]
 
 FORMAT_VERSION = 2
 _REQUIRED = ("vectors.faiss", "chunks.jsonl", "bm25/n_docs.json")
 _KEEP_BUILDS = 2  # the active build and the one before it
 _RUN_INDEX = "run `rag index` to rebuild it"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    with path.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 class Store:
@@ -125,30 +102,27 @@ class Store:
         build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
         try:
-            _write_file(tmp / "vectors.faiss", faiss.serialize_index(self.index).tobytes())
+            write_synced(tmp / "vectors.faiss", faiss.serialize_index(self.index).tobytes())
             lines = (json.dumps(asdict(c), ensure_ascii=False) for c in self.chunks)
-            _write_file(tmp / "chunks.jsonl", ("\n".join(lines) + "\n").encode())
+            write_synced(tmp / "chunks.jsonl", ("\n".join(lines) + "\n").encode())
             self.lexical.save(tmp / "bm25")
             files = sorted(p for p in tmp.rglob("*") if p.is_file())
             for path in files:  # bm25s writes without fsync
                 with path.open("rb") as f:
                     os.fsync(f.fileno())
-            _fsync_dir(tmp / "bm25")
+            fsync_dir(tmp / "bm25")
             checksums = {str(p.relative_to(tmp)): file_sha256(p) for p in files}
             manifest = dict(self.manifest, files=checksums)
             manifest["build_id"] = build_id
-            _write_file(tmp / "manifest.json", json.dumps(manifest, indent=2).encode())
-            _fsync_dir(tmp)
+            write_synced(tmp / "manifest.json", json.dumps(manifest, indent=2).encode())
+            fsync_dir(tmp)
             final = builds / build_id
             os.rename(tmp, final)
-            _fsync_dir(builds)
+            fsync_dir(builds)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        pointer = root / f".CURRENT.{uuid.uuid4().hex}"
-        _write_file(pointer, build_id.encode())
-        os.replace(pointer, root / "CURRENT")
-        _fsync_dir(root)
+        write_atomic(root / "CURRENT", build_id.encode())
         self.manifest = manifest
         self._prune(builds, keep=build_id)
         return final
