@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import ask, health
+from api.routes import ask, chat, health
 from rag.config import Settings
 from rag.errors import RagError
 from rag.pipeline import Pipeline
@@ -56,4 +56,5 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ask.router)
+    app.include_router(chat.router)
     return app

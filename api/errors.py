@@ -40,6 +40,18 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+def error_for(exc: BaseException) -> tuple[int, dict]:
+    """Status and body for a library error (or 500 for anything else: a bug)."""
+    if isinstance(exc, RagError):
+        for cls, status, type_ in _STATUS:
+            if isinstance(exc, cls):
+                return status, error_body(str(exc), type_)
+        log.error("unmapped library error: %r", exc)
+        return 500, error_body(str(exc), "server_error")
+    log.error("unhandled error", exc_info=exc)
+    return 500, error_body("internal error", "server_error")
+
+
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, str]:
     errors = exc.errors()
     if not errors:
@@ -71,13 +83,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RagError)
     async def _rag(_: Request, exc: RagError) -> JSONResponse:
-        for cls, status, type_ in _STATUS:
-            if isinstance(exc, cls):
-                return JSONResponse(error_body(str(exc), type_), status)
-        log.error("unmapped library error: %r", exc)
-        return JSONResponse(error_body(str(exc), "server_error"), 500)
+        status, body = error_for(exc)
+        return JSONResponse(body, status)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return JSONResponse(error_body("internal error", "server_error"), 500)
+        status, body = error_for(exc)
+        return JSONResponse(body, status)

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 MAX_QUESTION_CHARS = 2000
 
@@ -21,6 +32,9 @@ class AskRequest(BaseModel):
         examples=["What does FrugalML do when the base API is not confident?"],
     )
     top_k: StrictInt | None = Field(None, ge=1, le=20, description="Passages to retrieve.")
+    stream: StrictBool = Field(
+        False, description="Server-sent events: text deltas, then the full answer object."
+    )
 
     _check = field_validator("question")(_not_blank)
 
@@ -81,6 +95,8 @@ class AskResponse(BaseModel):
     answer: str
     refused: bool = Field(description="True when the reports don't cover the question.")
     refusal_reason: str = Field("", description="Why the answer was refused.")
+    query: str = Field("", description="What retrieval searched for.")
+    finish_reason: str = Field("stop", description='"length" when the token cap was hit.')
     citations: list[CitationOut]
     sentences: list[SentenceOut] = Field(
         description="Every sentence the model wrote, with whether the passages support it."
@@ -103,3 +119,109 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+MAX_MESSAGES = 64
+
+
+def _text_of(content: Any) -> Any:
+    """Plain text of a message: a string, or the ``text`` parts of a list joined."""
+    if content is None or isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise ValueError("content must be a string or a list of text parts")
+    texts = []
+    for part in content:
+        if not isinstance(part, dict) or part.get("type") != "text":
+            raise ValueError('only text parts ({"type": "text", "text": ...}) are supported')
+        if not isinstance(part.get("text"), str):
+            raise ValueError("a text part needs a string 'text'")
+        texts.append(part["text"])
+    return "\n".join(texts)
+
+
+class ChatMessage(BaseModel):
+    """An OpenAI chat message; ``developer`` is what newer clients call ``system``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: StrictStr | None = Field(
+        None, description="A string, or a list of text parts (joined with newlines)."
+    )
+
+    _text = field_validator("content", mode="before")(_text_of)
+
+    @model_validator(mode="after")
+    def _needs_text(self) -> ChatMessage:
+        if self.role != "assistant" and self.content is None:
+            raise ValueError(f"a {self.role} message needs content")
+        return self
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat-completions request. Fields it does not use (``n``, ``tools``,
+    ``logprobs``...) are ignored, as OpenAI clients send many of them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: StrictStr | None = Field(None, description="Any name; the served model answers.")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    stream: StrictBool = False
+    max_tokens: StrictInt | None = Field(None, ge=1, description="Capped at the server's limit.")
+    max_completion_tokens: StrictInt | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    stop: StrictStr | list[StrictStr] | None = Field(None, description="Up to 4 sequences.")
+    user: StrictStr | None = Field(None, max_length=256)
+    top_k: StrictInt | None = Field(None, ge=1, le=20, description="Passages to retrieve.")
+
+    @field_validator("stop")
+    @classmethod
+    def _stops(cls, value: str | list[str] | None) -> str | list[str] | None:
+        stops = [value] if isinstance(value, str) else value or []
+        if len(stops) > 4 or any(not s or len(s) > 64 for s in stops):
+            raise ValueError("stop takes up to 4 non-empty sequences of at most 64 characters")
+        return value
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: dict[str, str]
+    finish_reason: str
+    logprobs: None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatResponse(BaseModel):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+    citations: list[CitationOut] = Field(description="The same citations as /v1/ask gives.")
+    refused: bool
+    refusal_reason: str
+    query: str = Field(description="What retrieval searched for, history included.")
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelCard]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 413, 422, 503)
+}

@@ -1,9 +1,10 @@
 """Run ``eval/qa.jsonl`` through the public entry points and save the scored run.
 
-In-process by default (``Pipeline``), or against a running server's ``/v1/search``
-and ``/v1/ask`` with ``url``. Retrieval metrics always use a ranked list of
-``RETRIEVAL_K`` passages from search, so ``--retrieval-only`` runs and full runs
-report the same retrieval numbers.
+In-process by default (``Pipeline``), or against a running server's ``/v1/search``,
+``/v1/ask`` and (for conversations) ``/v1/chat/completions`` with ``url``.
+Retrieval metrics always use a ranked list of ``RETRIEVAL_K`` passages from search
+(for a chat turn, searched with the same standalone query the service builds), so
+``--retrieval-only`` runs and full runs report the same retrieval numbers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,15 +21,16 @@ from typing import Any
 from tqdm import tqdm
 
 from eval.metrics import summarize
+from rag.conversation import Turn, standalone_query
 from rag.files import write_atomic
 
-__all__ = ["EVAL_DIR", "load_qa", "run_eval", "save_run"]
+__all__ = ["EVAL_DIR", "load_chat", "load_qa", "run_eval", "save_run"]
 
 EVAL_DIR = Path(__file__).resolve().parent
 RETRIEVAL_K = 10
 
 Search = Callable[[str, int], list[dict[str, Any]]]
-Ask = Callable[[str], dict[str, Any]]
+Ask = Callable[[list[Turn]], dict[str, Any]]
 
 
 def load_qa(path: Path, kinds: list[str] | None = None, limit: int | None = None) -> list[dict]:
@@ -36,6 +39,33 @@ def load_qa(path: Path, kinds: list[str] | None = None, limit: int | None = None
     if kinds:
         rows = [r for r in rows if r["kind"] in kinds]
     return rows[:limit] if limit else rows
+
+
+def load_chat(path: Path, kinds: list[str] | None = None, limit: int | None = None) -> list[dict]:
+    """One question per turn of the first ``limit`` conversations in ``eval/chat.jsonl``.
+
+    Each carries its ``history``: the earlier user turns and, as the assistant's
+    replies, their gold answers, so every turn is scored on the same conversation
+    whatever the service answered before.
+    """
+    convs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    rows = []
+    for conv in convs[:limit] if limit else convs:
+        history: list[dict[str, str]] = []
+        for i, turn in enumerate(conv["turns"], start=1):
+            gold = {k: v for k, v in turn.items() if k != "user"}
+            rows.append({"id": f"{conv['id']}.{i}", "question": turn["user"], **gold})
+            rows[-1]["history"] = list(history)
+            history += [
+                {"role": "user", "content": turn["user"]},
+                {"role": "assistant", "content": turn["answer"]},
+            ]
+    return [r for r in rows if r["kind"] in kinds] if kinds else rows
+
+
+def _turns(question: dict) -> list[Turn]:
+    history = [Turn(m["role"], m["content"]) for m in question.get("history", [])]
+    return [*history, Turn("user", question["question"])]
 
 
 def in_process(retrieval_only: bool) -> tuple[Search, Ask | None, dict[str, Any]]:
@@ -57,8 +87,8 @@ def in_process(retrieval_only: bool) -> tuple[Search, Ask | None, dict[str, Any]
     pipeline = Pipeline(settings, retriever, load_generator(settings))
     meta["model"] = pipeline.generator.name
 
-    def ask(q: str) -> dict[str, Any]:
-        return pipeline.answer(q).to_dict()
+    def ask(turns: list[Turn]) -> dict[str, Any]:
+        return pipeline.chat(turns).to_dict()
 
     return search, ask, meta
 
@@ -77,10 +107,27 @@ def over_http(url: str, retrieval_only: bool) -> tuple[Search, Ask | None, dict[
         r.raise_for_status()
         return r.json()["passages"]
 
-    def ask(q: str) -> dict[str, Any]:
-        r = client.post("/v1/ask", json={"question": q})
+    def ask(turns: list[Turn]) -> dict[str, Any]:
+        if len(turns) == 1:
+            r = client.post("/v1/ask", json={"question": turns[0].content})
+            r.raise_for_status()
+            return r.json()
+        messages = [{"role": t.role, "content": t.content} for t in turns]
+        t0 = time.perf_counter()
+        r = client.post("/v1/chat/completions", json={"model": "default", "messages": messages})
         r.raise_for_status()
-        return r.json()
+        body = r.json()
+        usage = body["usage"]
+        return {
+            "answer": body["choices"][0]["message"]["content"],
+            **{k: body[k] for k in ("refused", "refusal_reason", "citations")},
+            "passages": [],
+            "timings": {
+                "total_s": time.perf_counter() - t0,
+                "prompt_tokens": usage["prompt_tokens"],
+                "answer_tokens": usage["completion_tokens"],
+            },
+        }
 
     return search, (None if retrieval_only else ask), {"url": url}
 
@@ -93,12 +140,15 @@ def run_eval(
     for q in tqdm(questions, desc="eval", unit="q", disable=not progress):
         rec = dict(q)
         rec["expected"] = rec.pop("answer")  # "answer" holds the service's answer below
-        passages = search(q["question"], RETRIEVAL_K)
+        rec.pop("history", None)
+        turns = _turns(q)
+        rec["query"] = standalone_query(turns)
+        passages = search(rec["query"], RETRIEVAL_K)
         rec["passages"] = [
             {k: p[k] for k in ("rank", "source", "section", "score")} for p in passages
         ]
         if ask is not None:
-            a = ask(q["question"])
+            a = ask(turns)
             rec.update(
                 answer=a["answer"],
                 refused=a["refused"],
@@ -129,7 +179,11 @@ def git_sha() -> str:
 
 
 def save_run(
-    records: list[dict[str, Any]], meta: dict[str, Any], out_dir: Path, retrieval_only: bool
+    records: list[dict[str, Any]],
+    meta: dict[str, Any],
+    out_dir: Path,
+    retrieval_only: bool,
+    chat: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Score the records and write ``<date>-<sha>[-retrieval].json``; returns its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +200,7 @@ def save_run(
         "metrics": summarize(records, retrieval_only=retrieval_only),
         "records": records,
     }
-    suffix = "-retrieval" if retrieval_only else ""
+    suffix = ("-chat" if chat else "") + ("-retrieval" if retrieval_only else "")
     path = out_dir / f"{now:%Y-%m-%d}-{sha}{suffix}.json"
     write_atomic(path, json.dumps(run, indent=1, ensure_ascii=False).encode())
     return path, run

@@ -1,9 +1,10 @@
-"""The ``rag`` command: index, search, ask, models, serve."""
+"""The ``rag`` command: index, models, search, ask, chat, serve, eval."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 
 from rag.config import Settings
 from rag.errors import RagError
+from rag.types import Answer
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Question answering over reports."
@@ -73,6 +75,37 @@ def search(query: str, k: Annotated[int, typer.Option("--k", "-k", min=1, max=50
         typer.echo("   " + c.text[:200].replace("\n", " ") + ("…" if len(c.text) > 200 else ""))
 
 
+def _stream_answer(events: Iterator[str | Answer]) -> Answer:
+    """Print the verified sentences as they come; return the final answer."""
+    final: Answer | None = None
+    for event in events:
+        if isinstance(event, Answer):
+            final = event
+        else:
+            typer.echo(event, nl=False)
+    typer.echo()
+    assert final is not None
+    return final
+
+
+def _print_sources(final: Answer) -> None:
+    if final.citations:
+        typer.echo("Sources:")
+        for c in final.citations:
+            typer.echo(f"  [{c.n}] {c.source} ({c.start}-{c.end}) {c.section}")
+            typer.echo(f'      "{c.quote}"')
+    elif final.refused and final.passages:
+        typer.echo("Closest passages:")
+        for h in final.passages:
+            typer.echo(f"  {h.chunk.source} {h.chunk.section}")
+    t = final.timings
+    typer.secho(
+        f"{t.total_s:.1f}s total, {t.prompt_tokens} prompt tokens, first token {t.ttft_s:.1f}s",
+        fg=typer.colors.BRIGHT_BLACK,
+        err=True,
+    )
+
+
 @app.command()
 def ask(
     question: str,
@@ -82,21 +115,51 @@ def ask(
     from rag.pipeline import Pipeline
 
     try:
-        final = Pipeline.from_settings(Settings()).answer(question, top_k)
+        pipeline = Pipeline.from_settings(Settings())
+        final = _stream_answer(pipeline.stream(question, top_k))
     except RagError as exc:
         _fail(exc)
-    typer.echo(final.text)
-    if final.citations:
-        typer.echo("\nSources:")
-        for c in final.citations:
-            typer.echo(f"  [{c.n}] {c.source} ({c.start}-{c.end}) {c.section}")
-            typer.echo(f'      "{c.quote}"')
-    t = final.timings
-    typer.secho(
-        f"\n{t.total_s:.1f}s total, {t.prompt_tokens} prompt tokens, first token {t.ttft_s:.1f}s",
-        fg=typer.colors.BRIGHT_BLACK,
-        err=True,
-    )
+    _print_sources(final)
+
+
+@app.command()
+def chat(
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=20)] = None,
+) -> None:
+    """Talk with the reports: follow-up questions use the conversation so far.
+
+    Answers stream in sentence by sentence, each verified, then their sources.
+    Type /new to start over, /quit (or Ctrl-D) to leave.
+    """
+    from rag.conversation import Turn
+    from rag.pipeline import Pipeline
+
+    try:
+        pipeline = Pipeline.from_settings(Settings())
+    except RagError as exc:
+        _fail(exc)
+    typer.echo("Ask about the reports. /new starts over, /quit leaves.")
+    turns: list[Turn] = []
+    while True:
+        try:
+            line = input("\nyou> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo()
+            return
+        if line in ("/quit", "/exit"):
+            return
+        if line == "/new":
+            turns = []
+            continue
+        if not line:
+            continue
+        try:
+            final = _stream_answer(pipeline.chat_stream([*turns, Turn("user", line)], top_k))
+        except RagError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            continue
+        _print_sources(final)
+        turns += [Turn("user", line), Turn("assistant", final.text)]
 
 
 @app.command()
@@ -131,7 +194,10 @@ def eval_(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
     retrieval_only: Annotated[bool, typer.Option(help="No LLM: retrieval metrics only.")] = False,
-    qa: Annotated[str, typer.Option(help="Eval set (JSONL).")] = "eval/qa.jsonl",
+    qa: Annotated[str | None, typer.Option(help="Eval set (JSONL).")] = None,
+    chat: Annotated[
+        bool, typer.Option("--chat", help="Score the conversations of eval/chat.jsonl.")
+    ] = False,
     out: Annotated[str, typer.Option(help="Folder for results.")] = "eval/results",
     compare: Annotated[
         tuple[str, str] | None, typer.Option(help="Print deltas between two run JSONs.")
@@ -147,7 +213,10 @@ def eval_(
     if compare:
         typer.echo(report.compare(s.resolve(Path(compare[0])), s.resolve(Path(compare[1]))))
         return
-    questions = runner.load_qa(s.resolve(Path(qa)), kind, limit)
+    if chat:
+        questions = runner.load_chat(s.resolve(Path(qa or "eval/chat.jsonl")), kind, limit)
+    else:
+        questions = runner.load_qa(s.resolve(Path(qa or "eval/qa.jsonl")), kind, limit)
     try:
         if url:
             search, ask_fn, meta = runner.over_http(url, retrieval_only)
@@ -156,7 +225,8 @@ def eval_(
         records = runner.run_eval(questions, search, ask_fn)
     except RagError as exc:
         _fail(exc)
-    path, run = runner.save_run(records, meta, s.resolve(Path(out)), retrieval_only)
+    meta["eval_set"] = "chat" if chat else "qa"
+    path, run = runner.save_run(records, meta, s.resolve(Path(out)), retrieval_only, chat)
     md = report.write_report(run, path)
     typer.echo(report.metric_table(run["metrics"]))
     typer.echo(f"\nwrote {path} and {md.name}")

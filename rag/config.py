@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         24, ge=0, le=96, description="Overlap between pieces of a section split for length."
     )
     max_question_chars: int = Field(2000, ge=10, description="Longest accepted question.")
+    max_conversation_chars: int = Field(
+        24000, ge=100, description="Longest accepted chat history (all messages, characters)."
+    )
+    max_history_tokens: int = Field(
+        384, ge=0, description="Earlier chat turns the answer prompt may hold (LLM tokens)."
+    )
     host: str = Field("127.0.0.1", description="Address `rag serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on.")
 

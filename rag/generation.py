@@ -29,7 +29,12 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def stream(
-        self, prompt: str, max_tokens: int, temperature: float, stop: list[str] | None = None
+        self,
+        prompt: str,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[str]: ...
 
 
@@ -69,10 +74,18 @@ class LlamaGenerator:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def stream(
-        self, prompt: str, max_tokens: int, temperature: float, stop: list[str] | None = None
+        self,
+        prompt: str,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[str]:
-        """Yield answer text piece by piece. Closing the iterator early (a client went
-        away) stops generation and frees the model for the next caller."""
+        """Yield answer text piece by piece (one token each).
+
+        Closing the iterator early, or setting ``cancel`` from another thread (a client
+        went away, a deadline passed), stops generation at the next token and frees the
+        model for the next caller."""
         with self.lock:
             chunks = self._llm.create_completion(
                 prompt,
@@ -84,6 +97,8 @@ class LlamaGenerator:
             )
             try:
                 for chunk in chunks:
+                    if cancel is not None and cancel.is_set():
+                        break
                     text = chunk["choices"][0]["text"]  # type: ignore[index]
                     yield text
             finally:

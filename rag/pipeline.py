@@ -9,22 +9,49 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
-from rag.citations import is_refusal, strip_unknown_markers
+from rag.citations import is_refusal, sentence_spans, strip_unknown_markers
 from rag.config import Settings
+from rag.conversation import (
+    Turn,
+    caller_instructions,
+    fit_history,
+    standalone_query,
+    validate_turns,
+)
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery
-from rag.generation import Generator, LlamaGenerator
+from rag.generation import Generator, LlamaGenerator, Message
 from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Sentence, Timings
-from rag.verification import SentenceCheck, Verifier, contains_term, key_terms
+from rag.verification import (
+    SentenceCheck,
+    Verifier,
+    asks_amount,
+    contains_term,
+    key_terms,
+    states_amount,
+)
 
-__all__ = ["Pipeline", "answer", "default_pipeline", "load_generator", "load_retriever"]
+__all__ = ["Options", "Pipeline", "answer", "default_pipeline", "load_generator", "load_retriever"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Per-request generation settings a caller may choose (chat clients send them).
+
+    ``max_tokens`` is capped at ``Settings.max_answer_tokens``: the prompt budget is
+    sized for that many answer tokens.
+    """
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,96 +94,250 @@ class Pipeline:
         """Ranked passages for ``query`` (no LLM)."""
         return self.retriever.search(self.validate(query), k or self.settings.top_k)
 
-    def answer(self, question: str, top_k: int | None = None) -> Answer:
+    def answer(
+        self, question: str, top_k: int | None = None, options: Options | None = None
+    ) -> Answer:
         """Answer ``question`` from the reports, citing the passages that support it."""
-        result: Answer | None = None
-        for event in self.stream(question, top_k):
-            if isinstance(event, Answer):
-                result = event
-        assert result is not None
-        return result
+        return _last(self.stream(question, top_k, options))
 
-    def stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
-        """Yield raw answer text as it is generated, then the verified ``Answer``.
+    def stream(
+        self,
+        question: str,
+        top_k: int | None = None,
+        options: Options | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer text as verified sentences become ready, then the ``Answer``.
 
-        The streamed text is the model's draft; the final ``Answer`` holds only the
-        sentences the passages support. Closing the iterator early stops generation.
+        Only sentences the passages support are yielded (each with its corrected [n]),
+        so the pieces joined are exactly ``Answer.text``. Setting ``cancel`` stops
+        generation at the next token; the iterator then ends without an ``Answer``.
         """
-        t_start = time.perf_counter()
         q = self.validate(question)
-        k = top_k or self.settings.top_k
-        hits, embed_s, search_s = self.retriever.search_timed(q, k)
+        yield from self._run(q, q, [], "", top_k, options or Options(), cancel)
+
+    def chat(
+        self, turns: Sequence[Turn], top_k: int | None = None, options: Options | None = None
+    ) -> Answer:
+        """Answer the last user message of a conversation (see ``chat_stream``)."""
+        return _last(self.chat_stream(turns, top_k, options))
+
+    def chat_stream(
+        self,
+        turns: Sequence[Turn],
+        top_k: int | None = None,
+        options: Options | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str | Answer]:
+        """Like ``stream`` for the last user message of ``turns``.
+
+        Retrieval uses a standalone query built from the conversation; the prompt holds
+        as much recent history as ``max_history_tokens`` allows, and the caller's system
+        messages as style requests that cannot switch off grounding or verification.
+        """
+        s = self.settings
+        q = self.validate(validate_turns(turns, s.max_conversation_chars))
+        query = standalone_query(turns)
+        gen = self.generator
+        history = fit_history(turns, gen.count_tokens, s.max_history_tokens)
+        instructions = caller_instructions(turns)
+        yield from self._run(q, query, history, instructions, top_k, options or Options(), cancel)
+
+    def _run(
+        self,
+        question: str,
+        query: str,
+        history: list[Message],
+        instructions: str,
+        top_k: int | None,
+        options: Options,
+        cancel: threading.Event | None,
+    ) -> Iterator[str | Answer]:
+        t_start = time.perf_counter()
+        s = self.settings
+        hits, embed_s, search_s = self.retriever.search_timed(query, top_k or s.top_k)
         timings = Timings(embed_s=embed_s, search_s=search_s)
-        best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
-        if best < self.settings.min_relevance:
+        reason = self._irrelevant(question, hits)
+        if reason:
             timings.total_s = time.perf_counter() - t_start
-            reason = f"no passage is relevant enough (best similarity {best:.2f})"
-            yield self._refusal(q, hits, timings, [], reason)
+            yield REFUSAL
+            yield self._refusal(question, query, hits, timings, [], reason)
             return
         gen = self.generator
-        budget = gen.n_ctx - self.settings.max_answer_tokens
-        hits, prompt, n_prompt = fit_passages(q, hits, gen.render, gen.count_tokens, budget)
-        timings.prompt_tokens = n_prompt
-        parts: list[str] = []
-        t_gen = time.perf_counter()
-        for piece in gen.stream(prompt, self.settings.max_answer_tokens, self.settings.temperature):
-            if not parts:
-                timings.ttft_s = time.perf_counter() - t_gen
-            parts.append(piece)
-            if piece:
-                yield piece
-        timings.generation_s = time.perf_counter() - t_gen
-        timings.answer_tokens = len(parts)
-        raw = "".join(parts).strip()
-        result = self._verified(q, raw, hits, timings)
-        timings.total_s = time.perf_counter() - t_start
-        yield result
-
-    def _verified(self, q: str, raw: str, hits: list[Hit], timings: Timings) -> Answer:
-        """Keep the sentences the passages support, each cited to its supporting quote."""
-        if not raw or is_refusal(raw):
-            return self._refusal(q, hits, timings, [], "the model found no answer in the passages")
-        text = strip_unknown_markers(raw, set(range(1, len(hits) + 1)))
-        checks = self.verifier.check(text, hits, self.retriever.store.openings, q)
-        sentences = [_sentence(c) for c in checks]
-        kept = [c for c in checks if c.supported]
-        if not kept:
-            return self._refusal(
-                q, hits, timings, sentences, "no sentence is supported by the passages"
-            )
-        # A question naming a year or figure the supporting passages never mention is
-        # about something else (e.g. the 2021 count when only 2022's is reported). Names
-        # are not checked: a passage split from its speaker's heading lacks the name.
-        openings = self.retriever.store.openings
-        cited = {c.citation.n for c in kept if c.citation is not None}
-        haystack = "\n".join(
-            f"{h.chunk.text}\n{h.chunk.section}\n{openings.get(h.chunk.source, '')}"
-            for n, h in enumerate(hits, start=1)
-            if n in cited
+        max_tokens = min(options.max_tokens or s.max_answer_tokens, s.max_answer_tokens)
+        temperature = s.temperature if options.temperature is None else options.temperature
+        hits, prompt, n_prompt = fit_passages(
+            question,
+            hits,
+            gen.render,
+            gen.count_tokens,
+            gen.n_ctx - max_tokens,
+            history,
+            instructions,
         )
-        figures = [t for t in key_terms(q) if any(ch.isdigit() for ch in t)]
-        absent = [t for t in figures if not contains_term(haystack, t)]
+        timings.prompt_tokens = n_prompt
+        drafts = _Drafts(self, question, query, hits)
+        raw = ""
+        n_tokens = 0
+        t_gen = time.perf_counter()
+        for piece in gen.stream(prompt, max_tokens, temperature, list(options.stop), cancel):
+            if n_tokens == 0:
+                timings.ttft_s = time.perf_counter() - t_gen
+            n_tokens += 1
+            raw += piece
+            yield from drafts.feed(raw, final=False)
+        if cancel is not None and cancel.is_set():
+            return
+        timings.generation_s = time.perf_counter() - t_gen
+        timings.answer_tokens = n_tokens
+        yield from drafts.feed(raw, final=True)
+        timings.total_s = time.perf_counter() - t_start
+        finish = "length" if n_tokens >= max_tokens else "stop"
+        if drafts.refusal_reason:
+            yield REFUSAL
+            result = self._refusal(
+                question, query, hits, timings, drafts.sentences(), drafts.refusal_reason
+            )
+        else:
+            result = Answer(
+                question,
+                drafts.text(),
+                drafts.citations(),
+                False,
+                hits,
+                timings,
+                drafts.sentences(),
+                query=query,
+                finish_reason=finish,
+            )
+        yield replace(result, finish_reason=finish)
+
+    def _irrelevant(self, question: str, hits: list[Hit]) -> str:
+        """Why the passages cannot answer ``question`` (empty when they may), decided
+        before the LLM is called: fast, and the model cannot be tempted.
+
+        - no passage is similar enough to the question (``min_relevance``);
+        - a name or figure of the question occurs in none of the passages' sections,
+          e.g. "What energy savings does PoET-BiN report?" when the passages found are
+          about other systems. On the eval set this refuses 6 of 14 unanswerable
+          questions early and none of the answerable ones. Two-letter names ("US")
+          are too ambiguous to require.
+        """
+        best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
+        if best < self.settings.min_relevance:
+            return f"no passage is relevant enough (best similarity {best:.2f})"
+        store = self.retriever.store
+        haystack = "\n".join(store.context(h.chunk) for h in hits)
+        terms = [t for t in key_terms(question) if len(t) >= 3 or any(c.isdigit() for c in t)]
+        absent = list(dict.fromkeys(t for t in terms if not contains_term(haystack, t)))
         if absent:
-            reason = f"the supporting passages never mention {', '.join(absent)}"
-            return self._refusal(q, hits, timings, sentences, reason)
-        shown = checks if self.settings.keep_unsupported else kept
-        body = " ".join(_render(c) for c in shown)
-        citations: list[Citation] = []
-        for c in kept:
-            if c.citation is not None and c.citation not in citations:
-                citations.append(c.citation)
-        return Answer(q, body, citations, False, hits, timings, sentences)
+            return f"the closest passages never mention {', '.join(absent)}"
+        return ""
 
     def _refusal(
         self,
         q: str,
+        query: str,
         hits: list[Hit],
         timings: Timings,
         sentences: list[Sentence],
         reason: str,
     ) -> Answer:
         """The fixed refusal, with the closest passages so the reader can look further."""
-        return Answer(q, REFUSAL, [], True, hits, timings, sentences, reason)
+        return Answer(q, REFUSAL, [], True, hits, timings, sentences, reason, query=query)
+
+
+class _Drafts:
+    """Verifies the model's sentences as they complete and decides when each may be shown.
+
+    A supported sentence is held back until the answer cannot turn into a refusal any
+    more: the first sentence is not a refusal, every year or figure the question
+    names occurs in the passages cited so far (a question about 2021 answered from
+    2022's passage is about something else), and a how-many question has been given
+    a number ("There were 2022 MLSys attendees" answers nothing).
+    """
+
+    def __init__(self, pipeline: Pipeline, question: str, query: str, hits: list[Hit]) -> None:
+        self.verifier = pipeline.verifier
+        self.openings = pipeline.retriever.store.openings
+        self.keep_unsupported = pipeline.settings.keep_unsupported
+        self.query = query
+        self.hits = hits
+        self.valid = set(range(1, len(hits) + 1))
+        self.question = question
+        self.figures = [t for t in key_terms(question) if any(ch.isdigit() for ch in t)]
+        self.wants_amount = asks_amount(question)
+        self.checks: list[SentenceCheck] = []
+        self.pending: list[SentenceCheck] = []
+        self.shown: list[SentenceCheck] = []
+        self.done = 0  # characters of the draft already checked
+        self.first_is_refusal = False
+
+    def feed(self, raw: str, final: bool) -> Iterator[str]:
+        """Check the sentences of ``raw`` completed since the last call; yield the
+        rendered ones that may now be shown."""
+        spans = [sp for sp in sentence_spans(raw) if sp[0] >= self.done]
+        ready = spans if final else spans[:-1]
+        for start, end in ready:
+            self.done = end
+            sentence = raw[start:end]
+            if not self.checks and not self.first_is_refusal and is_refusal(sentence):
+                self.first_is_refusal = True
+                continue
+            if is_refusal(sentence):
+                continue  # "the passages don't say who": a gap, not a claim to cite
+            text = strip_unknown_markers(sentence, self.valid)
+            checks = self.verifier.check(text, self.hits, self.openings, self.query)
+            self.checks.extend(checks)
+            self.pending.extend(c for c in checks if c.supported or self.keep_unsupported)
+        if self.pending and not self.refusal_reason:
+            for c in self.pending:
+                yield (" " if self.shown else "") + _render(c)
+                self.shown.append(c)
+            self.pending.clear()
+
+    @property
+    def refusal_reason(self) -> str:
+        if self.first_is_refusal:
+            return "the model found no answer in the passages"
+        kept = [c for c in self.checks if c.supported]
+        if not kept:
+            return "no sentence is supported by the passages"
+        cited = {c.citation.n for c in kept if c.citation is not None}
+        haystack = "\n".join(
+            f"{h.chunk.text}\n{h.chunk.section}\n{self.openings.get(h.chunk.source, '')}"
+            for n, h in enumerate(self.hits, start=1)
+            if n in cited
+        )
+        absent = [t for t in self.figures if not contains_term(haystack, t)]
+        if absent:
+            return f"the supporting passages never mention {', '.join(absent)}"
+        if self.wants_amount and not any(states_amount(c.text, self.question) for c in kept):
+            return "the question asks for an amount and no supported sentence states one"
+        return ""
+
+    def text(self) -> str:
+        return "".join((" " if i else "") + _render(c) for i, c in enumerate(self.shown))
+
+    def sentences(self) -> list[Sentence]:
+        return [_sentence(c) for c in self.checks]
+
+    def citations(self) -> list[Citation]:
+        out: list[Citation] = []
+        for c in self.checks:
+            if c.supported and c.citation is not None and c.citation not in out:
+                out.append(c.citation)
+        return out
+
+
+def _last(events: Iterator[str | Answer]) -> Answer:
+    result: Answer | None = None
+    for event in events:
+        if isinstance(event, Answer):
+            result = event
+    if result is None:
+        raise RuntimeError("the answer stream ended without an answer (cancelled)")
+    return result
 
 
 def _sentence(check: SentenceCheck) -> Sentence:

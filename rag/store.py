@@ -64,9 +64,18 @@ class Store:
         # Each report's opening (title, date, venue): context a passage inherits, so
         # "MLSys 2022" counts as said by every passage of the 2022 report.
         self.openings: dict[str, str] = {}
+        # A whole section's text: a long section is split into several passages, and
+        # the one retrieved may lack the speaker or system its first lines name.
+        self.sections: dict[tuple[str, str], str] = {}
         for c in chunks:
             if c.source not in self.openings:
                 self.openings[c.source] = c.section + "\n" + c.text[:400]
+            key = (c.source, c.section)
+            self.sections[key] = self.sections.get(key, c.section) + "\n" + c.text
+
+    def context(self, chunk: Chunk) -> str:
+        """What a passage may be taken to say: its whole section and its report's opening."""
+        return self.sections[(chunk.source, chunk.section)] + "\n" + self.openings[chunk.source]
 
     @classmethod
     def from_vectors(

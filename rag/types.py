@@ -114,6 +114,8 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     sentences: list[Sentence] = field(default_factory=list)
     refusal_reason: str = ""
+    query: str = ""  # what retrieval searched for (a chat follow-up joins earlier turns)
+    finish_reason: str = "stop"  # "length" when the answer hit the token cap
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form; used by the HTTP layer and the eval runner."""
@@ -122,6 +124,8 @@ class Answer:
             "answer": self.text,
             "refused": self.refused,
             "refusal_reason": self.refusal_reason,
+            "query": self.query or self.question,
+            "finish_reason": self.finish_reason,
             "citations": [asdict(c) for c in self.citations],
             "sentences": [asdict(s) for s in self.sentences],
             "passages": [hit_to_dict(h) for h in self.passages],

@@ -10,8 +10,9 @@ sentences) of every retrieved passage:
 - ``semantic``: MiniLM cosine between claim and window, for paraphrases;
 - ``support = 0.6 * lexical + 0.4 * semantic``; and a hard rule: every number and
   name in the claim must occur in the passage (with its section path and its
-  report's opening), because invented figures and names are the failure we must
-  never pass on.
+  report's opening), and a number with a unit word must occur with that unit
+  ("821 watts" is not supported by "821 mm^2"), because invented figures and names
+  are the failure we must never pass on.
 
 A sentence is supported when its best window reaches ``threshold``; its citation
 is that window's passage and exact text, whatever number the model wrote.
@@ -32,7 +33,17 @@ from rag.embedding import Embedder
 from rag.lexical import tokenize
 from rag.types import Citation, Hit
 
-__all__ = ["SentenceCheck", "Verifier", "contains_term", "key_terms", "squash"]
+__all__ = [
+    "SentenceCheck",
+    "Verifier",
+    "asks_amount",
+    "contains_quantity",
+    "contains_term",
+    "key_terms",
+    "quantities",
+    "squash",
+    "states_amount",
+]
 
 _WORD = re.compile(r"\w[\w.%'’-]*")
 _TAGS = re.compile(r"<[^>]+>")
@@ -76,6 +87,71 @@ def key_terms(text: str) -> list[str]:
         elif i > 0 and tok[0].isupper() and tok not in _NOT_KEY:
             out.append(tok)
     return out
+
+
+# Words after a number that are not its unit ("90% of", "1.7 to 2.9 times").
+_NOT_UNIT = frozenset(
+    "of to and or in on at for from than the a an more less fewer times per by with "
+    "compared vs versus over under up about around nearly almost is are was were but if "
+    "as that which who when while so into this these those it its".split()
+)
+
+
+def quantities(text: str) -> list[str]:
+    """Numbers with the unit word that follows them: "821 watts", "14x energy".
+
+    A passage that has the number with another unit ("821 mm^2") does not support
+    the claim, though the number alone matches."""
+    words = [m.group(0).strip(".,;:'’") for m in _WORD.finditer(text)]
+    out = []
+    for num, unit in zip(words, words[1:], strict=False):
+        if (
+            re.match(r"[~$<>≈]?\d", num)
+            and not re.fullmatch(r"(19|20)\d\d", num)  # a year, not an amount
+            and unit.isalpha()
+            and len(unit) > 1
+            and unit.lower() not in _NOT_UNIT
+        ):
+            out.append(f"{num} {unit}")
+    return out
+
+
+_ASKS_AMOUNT = re.compile(
+    r"\bhow (many|much)\b|\bwhat (percentage|share|fraction|proportion)\b|\bby what factor\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+    r"hundred|thousand|million|billion|trillion|twice|half|double|triple|dozen)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_amount(question: str) -> bool:
+    """Whether ``question`` asks how many / how much: its answer must state a number."""
+    return bool(_ASKS_AMOUNT.search(question))
+
+
+def states_amount(sentence: str, question: str) -> bool:
+    """Whether ``sentence`` states a number other than those the question already has."""
+    asked = {m.group(0).lower().rstrip(".,") for m in _NUMBER.finditer(question)}
+    return any(m.group(0).lower().rstrip(".,") not in asked for m in _NUMBER.finditer(sentence))
+
+
+def contains_quantity(haystack: str, quantity: str) -> bool:
+    """Whether the number of ``quantity`` occurs with its unit word within the next
+    three words (plural-insensitive): "98% accuracy" matches "98% detection accuracy"."""
+    num, unit = quantity.rsplit(" ", 1)
+    stem = unit.lower()[:-1] if unit.lower().endswith("s") and len(unit) > 3 else unit.lower()
+    pattern = (
+        rf"(?<![\w.]){re.escape(num.lower())}(?![\d])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}"
+        rf"{re.escape(stem)}(?:e?s)?(?![a-z])"
+    )
+    return re.search(pattern, _TAGS.sub("", haystack).lower()) is not None
+
+
+def _present(haystack: str, term: str) -> bool:
+    return contains_quantity(haystack, term) if " " in term else contains_term(haystack, term)
 
 
 @dataclass(frozen=True)
@@ -164,10 +240,11 @@ class Verifier:
             sem[top] = self._embed_windows([wtext[i] for i in top]) @ cvec
             support = _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * np.clip(sem, 0, 1)
             need = [t for t in key_terms(claim) if squash(t) not in asked_keys]
+            need += [q for q in quantities(claim) if squash(q.split()[0]) not in asked_keys]
             best, best_missing = None, tuple(need)
             for i in np.argsort(-support):
                 h = windows[i][0]
-                missing = tuple(t for t in need if not contains_term(haystacks[h], t))
+                missing = tuple(t for t in need if not _present(haystacks[h], t))
                 if not missing:
                     best, best_missing = int(i), ()
                     break

@@ -51,6 +51,70 @@ def pipeline(settings: Settings, retriever):
     return Pipeline(settings, retriever, load_generator(settings))
 
 
+class CountingGenerator:
+    """The real generator, counting how often it is asked to generate and how many
+    tokens it produced."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name, self.n_ctx = inner.name, inner.n_ctx
+        self.lock = inner.lock
+        self.calls = 0
+        self.tokens = 0
+
+    def render(self, messages):
+        return self.inner.render(messages)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream(self, *args, **kwargs) -> Iterator[str]:
+        self.calls += 1
+        for piece in self.inner.stream(*args, **kwargs):
+            self.tokens += 1
+            yield piece
+
+
+@pytest.fixture(scope="session")
+def counting(pipeline):
+    """A pipeline over the real model whose generator counts calls and tokens."""
+    from rag.pipeline import Pipeline
+
+    gen = CountingGenerator(pipeline.generator)
+    return Pipeline(pipeline.settings, pipeline.retriever, gen), gen
+
+
+@pytest.fixture(scope="session")
+def live_server(counting) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port (real sockets, so clients can
+    disconnect); yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(pipeline=counting[0]), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
 @pytest.fixture(scope="session")
 def client(pipeline) -> Iterator:
     from fastapi.testclient import TestClient

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-
-from rag.pipeline import Pipeline
 
 
 def test_hybrid_finds_exact_term_that_dense_misses(retriever):
@@ -22,31 +18,6 @@ def test_bm25_mode_ranks_by_lexical_score(retriever):
     hits = retriever.search("ISEE-3 satellite radio", 3, mode="bm25")
     assert "ISEE-3" in hits[0].chunk.text
     assert hits[0].lexical is not None and hits[0].lexical >= hits[-1].lexical
-
-
-class CountingGenerator:
-    """The real generator, counting how often it is asked to generate."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.name, self.n_ctx = inner.name, inner.n_ctx
-        self.calls = 0
-
-    def render(self, messages):
-        return self.inner.render(messages)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def stream(self, *args, **kwargs) -> Iterator[str]:
-        self.calls += 1
-        return self.inner.stream(*args, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def counting(pipeline) -> tuple[Pipeline, CountingGenerator]:
-    gen = CountingGenerator(pipeline.generator)
-    return Pipeline(pipeline.settings, pipeline.retriever, gen), gen
 
 
 def test_absent_topic_is_refused_without_calling_the_llm(counting):

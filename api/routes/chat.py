@@ -1,0 +1,115 @@
+"""OpenAI-compatible chat: POST /v1/chat/completions and GET /v1/models.
+
+A stock OpenAI client pointed at ``<server>/v1`` gets grounded answers. Extra top-level
+fields (``citations``, ``refused``, ``refusal_reason``, ``query``) carry the sources;
+when streaming they arrive on the final chunk, the one with ``finish_reason``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from api.deps import PipelineDep
+from api.errors import error_for
+from api.schemas import ERROR_RESPONSES, ChatRequest, ChatResponse, ModelList
+from api.streaming import collect, events, sse
+from rag.conversation import Turn, validate_turns
+from rag.pipeline import Options
+from rag.types import Answer
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+_CREATED = int(time.time())
+
+
+@router.get("/models", response_model=ModelList)
+async def models(pipeline: PipelineDep) -> dict[str, Any]:
+    """The one model this server answers with."""
+    card = {
+        "id": pipeline.generator.name,
+        "object": "model",
+        "created": _CREATED,
+        "owned_by": "local",
+    }
+    return {"object": "list", "data": [card]}
+
+
+def _turns(body: ChatRequest) -> list[Turn]:
+    return [
+        Turn("system" if m.role == "developer" else m.role, m.content or "") for m in body.messages
+    ]
+
+
+def _options(body: ChatRequest) -> Options:
+    stop = [body.stop] if isinstance(body.stop, str) else body.stop or []
+    return Options(body.max_completion_tokens or body.max_tokens, body.temperature, tuple(stop))
+
+
+def _sources(answer: Answer) -> dict[str, Any]:
+    d = answer.to_dict()
+    return {k: d[k] for k in ("citations", "refused", "refusal_reason", "query")}
+
+
+def _usage(answer: Answer) -> dict[str, int]:
+    p, c = answer.timings.prompt_tokens, answer.timings.answer_tokens
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+@router.post("/chat/completions", response_model=ChatResponse, responses=ERROR_RESPONSES)
+async def chat_completions(
+    body: ChatRequest, request: Request, pipeline: PipelineDep
+) -> Response | dict[str, Any]:
+    """Answer the conversation's last user message from the reports, with citations."""
+    turns = _turns(body)
+    pipeline.validate(validate_turns(turns, pipeline.settings.max_conversation_chars))
+    options = _options(body)
+    head = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "created": int(time.time()),
+        "model": pipeline.generator.name,
+    }
+
+    def start(cancel: Any) -> Any:
+        return pipeline.chat_stream(turns, body.top_k, options, cancel)
+
+    if body.stream:
+        return StreamingResponse(_chunks(start, head), media_type="text/event-stream")
+    answer = await collect(request, start)
+    if answer is None:
+        return Response(status_code=499)  # the client is gone; nobody reads this
+    message = {"role": "assistant", "content": answer.text}
+    choice = {"index": 0, "message": message, "finish_reason": answer.finish_reason}
+    return {
+        **head,
+        "object": "chat.completion",
+        "choices": [choice],
+        "usage": _usage(answer),
+        **_sources(answer),
+    }
+
+
+async def _chunks(start: Any, head: dict[str, Any]) -> AsyncIterator[str]:
+    """``chat.completion.chunk`` events: the role, text deltas, then a final chunk
+    with ``finish_reason``, usage and the citations; then ``[DONE]``."""
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return {**head, "object": "chat.completion.chunk", "choices": [choice]}
+
+    yield sse(chunk({"role": "assistant", "content": ""}))
+    try:
+        async for event in events(start):
+            if isinstance(event, Answer):
+                last = chunk({}, event.finish_reason)
+                yield sse({**last, "usage": _usage(event), **_sources(event)})
+            else:
+                yield sse(chunk({"content": event}))
+    except Exception as exc:  # headers are sent: the error travels as an event
+        _, body = error_for(exc)
+        yield sse(body)
+    yield sse("[DONE]")
