@@ -24,7 +24,7 @@ from eval.metrics import summarize
 from rag.conversation import Turn, standalone_query
 from rag.files import write_atomic
 
-__all__ = ["EVAL_DIR", "load_chat", "load_qa", "run_eval", "save_run"]
+__all__ = ["EVAL_DIR", "load_chat", "load_qa", "run_eval", "save_run", "turns_for"]
 
 EVAL_DIR = Path(__file__).resolve().parent
 RETRIEVAL_K = 10
@@ -63,7 +63,7 @@ def load_chat(path: Path, kinds: list[str] | None = None, limit: int | None = No
     return [r for r in rows if r["kind"] in kinds] if kinds else rows
 
 
-def _turns(question: dict) -> list[Turn]:
+def turns_for(question: dict) -> list[Turn]:
     history = [Turn(m["role"], m["content"]) for m in question.get("history", [])]
     return [*history, Turn("user", question["question"])]
 
@@ -141,7 +141,7 @@ def run_eval(
         rec = dict(q)
         rec["expected"] = rec.pop("answer")  # "answer" holds the service's answer below
         rec.pop("history", None)
-        turns = _turns(q)
+        turns = turns_for(q)
         rec["query"] = standalone_query(turns)
         passages = search(rec["query"], RETRIEVAL_K)
         rec["passages"] = [

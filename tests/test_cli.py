@@ -63,3 +63,30 @@ def test_missing_index_is_a_clear_error(tmp_path: Path, monkeypatch):
     result = CliRunner().invoke(app, ["search", "anything"])
     assert result.exit_code == 1
     assert "rag index" in result.output
+
+
+def test_eval_chat_retrieval_only_scores_every_turn(cli_env, tmp_path: Path):
+    out = tmp_path / "chat"
+    result = cli_env.invoke(
+        app, ["eval", "--chat", "--retrieval-only", "--limit", "3", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    [run_json] = list(out.glob("*-chat-retrieval.json"))
+    run = json.loads(run_json.read_text())
+    assert run["meta"]["eval_set"] == "chat"
+    ids = [r["id"] for r in run["records"]]
+    assert ids[:3] == ["chat-01.1", "chat-01.2", "chat-01.3"]
+    follow_up = run["records"][1]
+    assert follow_up["kind"] == "follow-up"
+    assert "mechanical engineering" in follow_up["query"]  # the history was searched too
+
+
+@pytest.mark.llm
+def test_chat_streams_answers_and_lists_sources(cli_env):
+    turns = ["Which two file systems make up ScaleFS?", "How does it order operations?", "/quit"]
+    result = cli_env.invoke(app, ["chat"], input="\n".join(turns) + "\n")
+    assert result.exit_code == 0, result.output
+    first, second = result.stdout.split("you> ")[1:3]
+    assert "MemFS" in first and "DiskFS" in first
+    assert "Sources:" in first and "003_b0b85c14b122427e.txt" in first
+    assert "Sources:" in second or "Closest passages:" in second
