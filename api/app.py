@@ -11,9 +11,13 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from api.auth import KeyRing, require_key
 from api.errors import install_error_handlers
+from api.metrics import Metrics
+from api.middleware import BodyLimit, RequestContext
 from api.routes import ask, chat, health
 from rag.config import Settings
 from rag.errors import RagError
@@ -53,8 +57,23 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     app.state.pipeline = pipeline
     app.state.load_error = None
     app.state.settings = settings
+    app.state.keys = KeyRing.from_settings(settings)
+    app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(ask.router)
-    app.include_router(chat.router)
+    keyed = [Depends(require_key)]
+    app.include_router(ask.router, dependencies=keyed)
+    app.include_router(chat.router, dependencies=keyed)
+    # outermost last: request id and metrics see every response, even a 413
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext, metrics=app.state.metrics)
     return app

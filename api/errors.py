@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import (
+    Busy,
     IndexUnavailable,
     InvalidQuery,
     ModelIntegrity,
@@ -40,16 +41,29 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def error_for(exc: BaseException) -> tuple[int, dict]:
-    """Status and body for a library error (or 500 for anything else: a bug)."""
+def _error_parts(exc: BaseException) -> tuple[int, dict, dict[str, str]]:
+    if isinstance(exc, Busy):
+        body = error_body(str(exc), "server_busy", code="busy")
+        return 503, body, {"Retry-After": str(exc.retry_after_s)}
     if isinstance(exc, RagError):
         for cls, status, type_ in _STATUS:
             if isinstance(exc, cls):
-                return status, error_body(str(exc), type_)
+                return status, error_body(str(exc), type_), {}
         log.error("unmapped library error: %r", exc)
-        return 500, error_body(str(exc), "server_error")
+        return 500, error_body(str(exc), "server_error"), {}
     log.error("unhandled error", exc_info=exc)
-    return 500, error_body("internal error", "server_error")
+    return 500, error_body("internal error", "server_error"), {}
+
+
+def error_for(exc: BaseException) -> JSONResponse:
+    """The JSON error response for a library error (500 for anything else: a bug)."""
+    status, body, headers = _error_parts(exc)
+    return JSONResponse(body, status, headers=headers)
+
+
+def error_event(exc: BaseException) -> dict:
+    """The error body for a stream whose headers are already sent."""
+    return _error_parts(exc)[1]
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, str]:
@@ -83,10 +97,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RagError)
     async def _rag(_: Request, exc: RagError) -> JSONResponse:
-        status, body = error_for(exc)
-        return JSONResponse(body, status)
+        return error_for(exc)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
-        status, body = error_for(exc)
-        return JSONResponse(body, status)
+        return error_for(exc)

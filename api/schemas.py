@@ -83,6 +83,7 @@ class SentenceOut(BaseModel):
 class TimingsOut(BaseModel):
     embed_s: float
     search_s: float
+    queue_s: float = Field(0.0, description="Time spent waiting behind other requests.")
     prompt_tokens: int
     answer_tokens: int
     ttft_s: float

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from rag.types import Answer
 
-__all__ = ["Event", "collect", "events", "sse"]
+__all__ = ["Event", "collect", "events", "open_events", "sse"]
 
 DISCONNECT_POLL_S = 0.5
 Event = str | Answer
@@ -30,8 +30,12 @@ class _Failed:
         self.exc = exc
 
 
-async def events(start: Callable[[threading.Event], Iterator[Event]]) -> AsyncIterator[Event]:
-    """Run ``start(cancel)`` in a thread and yield its events; stopping early cancels it."""
+async def events(
+    start: Callable[[threading.Event], Iterator[Event]],
+    observe: Callable[[Answer], None] | None = None,
+) -> AsyncIterator[Event]:
+    """Run ``start(cancel)`` in a thread and yield its events; stopping early cancels it.
+    ``observe`` sees the final answer (metrics)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
     cancel = threading.Event()
@@ -61,6 +65,8 @@ async def events(start: Callable[[threading.Event], Iterator[Event]]) -> AsyncIt
                 return
             if isinstance(item, _Failed):
                 raise item.exc
+            if observe is not None and isinstance(item, Answer):
+                observe(item)
             yield item  # type: ignore[misc]
     finally:
         cancel.set()
@@ -72,6 +78,24 @@ def sse(data: dict[str, Any] | str) -> str:
     return f"data: {payload}\n\n"
 
 
+def _observer(request: Request) -> Callable[[Answer], None] | None:
+    metrics = getattr(request.app.state, "metrics", None)
+    return metrics.answer if metrics is not None else None
+
+
+async def _unless_gone(request: Request, task: asyncio.Future[Any]) -> bool:
+    """Wait for ``task``; if the client disconnects first, cancel it and return False."""
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
+        if done:
+            return True
+        if await request.is_disconnected():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await task
+            return False
+
+
 async def collect(
     request: Request, start: Callable[[threading.Event], Iterator[Event]]
 ) -> Answer | None:
@@ -80,18 +104,38 @@ async def collect(
 
     async def consume() -> Answer | None:
         result = None
-        async for event in events(start):
+        async for event in events(start, _observer(request)):
             if isinstance(event, Answer):
                 result = event
         return result
 
     task = asyncio.ensure_future(consume())
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
-        if done:
-            return task.result()
-        if await request.is_disconnected():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            return None
+    return task.result() if await _unless_gone(request, task) else None
+
+
+async def open_events(
+    request: Request, start: Callable[[threading.Event], Iterator[Event]]
+) -> AsyncIterator[Event] | None:
+    """Start ``start`` and wait for its first event: admission to the model, or an
+    answer that needed none. A refusal to admit (``Busy``) or bad input is raised
+    here, so it becomes an HTTP error before any byte of a stream is sent. ``None``
+    when the client left before that."""
+    stream = events(start, _observer(request))
+    first = asyncio.ensure_future(stream.__anext__())
+    if not await _unless_gone(request, first):
+        await stream.aclose()
+        return None
+    try:
+        head = first.result()
+    except StopAsyncIteration:
+        return None
+
+    async def rest() -> AsyncIterator[Event]:
+        try:
+            yield head
+            async for event in stream:
+                yield event
+        finally:
+            await stream.aclose()
+
+    return rest()

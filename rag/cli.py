@@ -170,6 +170,7 @@ def serve(
     """Load the index and model, then serve the HTTP API."""
     import uvicorn
 
+    from api import logs
     from api.app import create_app
     from rag.pipeline import Pipeline
 
@@ -185,7 +186,16 @@ def serve(
         f"  curl -s {url}/v1/ask -H 'Content-Type: application/json' \\\n"
         """    -d '{"question": "What does FrugalML do when the base API is not confident?"}'\n"""
     )
-    uvicorn.run(create_app(pipeline=pipeline), host=host, port=port)
+    typer.echo(f"  OpenAI clients: base_url={url}/v1 (POST /v1/chat/completions)\n")
+    logs.configure()
+    uvicorn.run(
+        create_app(pipeline=pipeline),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,  # api.middleware logs each request, with its id
+        timeout_graceful_shutdown=int(s.shutdown_grace_s),
+    )
 
 
 @app.command("eval")

@@ -81,6 +81,31 @@ class Settings(BaseSettings):
     max_history_tokens: int = Field(
         384, ge=0, description="Earlier chat turns the answer prompt may hold (LLM tokens)."
     )
+    queue_max_waiting: int = Field(
+        8, ge=0, description="Requests that may wait for the model; more get 503 at once."
+    )
+    queue_max_wait_s: float = Field(
+        120.0, gt=0, description="Longest wait for the model before 503 (also the estimate cap)."
+    )
+    generation_deadline_s: float = Field(
+        120.0, gt=0, description="A generation running longer is stopped (finish: length)."
+    )
+    max_body_bytes: int = Field(
+        262_144, ge=1024, description="Largest accepted request body; larger gets 413."
+    )
+    api_keys: str | None = Field(
+        None, description="Comma-separated API keys; when set, /v1/* needs a Bearer key."
+    )
+    api_keys_file: str | None = Field(
+        None, description="File of API keys, one per line, plain or `sha256:<hex>`."
+    )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed by CORS (empty: CORS closed)."
+    )
+    log_questions: bool = Field(False, description="Log question text (debugging only).")
+    shutdown_grace_s: float = Field(
+        30.0, ge=0, description="On SIGTERM, how long in-flight requests may finish."
+    )
     host: str = Field("127.0.0.1", description="Address `rag serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on.")
 

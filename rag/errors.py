@@ -8,13 +8,15 @@ RagError
 │   └── IndexCorrupt     a file is unreadable or fails its checksum
 ├── ModelIntegrity       a GGUF file does not match its expected sha256
 ├── ModelNotFound        no model file and no way to assemble one
-└── InvalidQuery         a question the pipeline refuses to process
-    └── EmptyQuestion
+├── InvalidQuery         a question the pipeline refuses to process
+│   └── EmptyQuestion
+└── Busy                 the model's queue is full or the wait too long (retry later)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "Busy",
     "ConfigError",
     "EmptyQuestion",
     "IndexCorrupt",
@@ -66,3 +68,11 @@ class InvalidQuery(RagError):
 
 class EmptyQuestion(InvalidQuery):
     """The question is empty or whitespace."""
+
+
+class Busy(RagError):
+    """The model cannot take this request soon enough; ``retry_after_s`` says when to retry."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

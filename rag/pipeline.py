@@ -7,11 +7,14 @@ question -> Retriever.search -> (refuse early if nothing is relevant)
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 
+from rag.admission import Admission, Cancelled
 from rag.citations import is_refusal, sentence_spans, strip_unknown_markers
 from rag.config import Settings
 from rag.conversation import (
@@ -22,7 +25,7 @@ from rag.conversation import (
     validate_turns,
 )
 from rag.embedding import Embedder, SentenceTransformerEmbedder
-from rag.errors import EmptyQuestion, InvalidQuery
+from rag.errors import EmptyQuestion, InvalidQuery, RagError
 from rag.generation import Generator, LlamaGenerator, Message
 from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
@@ -39,6 +42,10 @@ from rag.verification import (
 )
 
 __all__ = ["Options", "Pipeline", "answer", "default_pipeline", "load_generator", "load_retriever"]
+
+
+log = logging.getLogger(__name__)
+_RELOAD_CHECK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -62,9 +69,14 @@ class Pipeline:
     retriever: Retriever
     generator: Generator
     verifier: Verifier = field(init=False)
+    admission: Admission = field(init=False)
 
     def __post_init__(self) -> None:
         self.verifier = Verifier(self.retriever.embedder, self.settings.support_threshold)
+        self._checked = time.monotonic()
+        self._failed: str | None = None
+        self._reload_lock = threading.Lock()
+        self.admission = Admission(self.settings.queue_max_waiting, self.settings.queue_max_wait_s)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Pipeline:
@@ -92,7 +104,38 @@ class Pipeline:
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """Ranked passages for ``query`` (no LLM)."""
-        return self.retriever.search(self.validate(query), k or self.settings.top_k)
+        return self.current().search(self.validate(query), k or self.settings.top_k)
+
+    def current(self) -> Retriever:
+        """The retriever over the newest complete index.
+
+        ``rag index`` writes a new build beside the old one and switches the
+        ``CURRENT`` pointer last, so a changed pointer always names a complete build:
+        it is loaded (checksums verified) and swapped in whole; requests already
+        running keep the retriever they started with. A build that fails to load is
+        logged and the old index keeps serving. Checked at most every 2 seconds.
+        """
+        now = time.monotonic()
+        if now - self._checked < _RELOAD_CHECK_S:
+            return self.retriever
+        with self._reload_lock:
+            if now - self._checked < _RELOAD_CHECK_S:
+                return self.retriever
+            self._checked = now
+            root = self.settings.index_path
+            build = Store.current_build(root)
+            if build is None or build in (
+                self.retriever.store.manifest.get("build_id"),
+                self._failed,
+            ):
+                return self.retriever
+            try:
+                self.retriever = load_retriever(self.settings, self.retriever.embedder)
+                log.info("index reloaded: build %s", build)
+            except RagError as exc:
+                self._failed = build
+                log.error("new index %s not loaded, still serving the old one: %s", build, exc)
+        return self.retriever
 
     def answer(
         self, question: str, top_k: int | None = None, options: Options | None = None
@@ -155,9 +198,10 @@ class Pipeline:
     ) -> Iterator[str | Answer]:
         t_start = time.perf_counter()
         s = self.settings
-        hits, embed_s, search_s = self.retriever.search_timed(query, top_k or s.top_k)
+        retriever = self.current()  # one index for the whole request, even if reloaded
+        hits, embed_s, search_s = retriever.search_timed(query, top_k or s.top_k)
         timings = Timings(embed_s=embed_s, search_s=search_s)
-        reason = self._irrelevant(question, hits)
+        reason = self._irrelevant(question, hits, retriever)
         if reason:
             timings.total_s = time.perf_counter() - t_start
             yield REFUSAL
@@ -176,23 +220,37 @@ class Pipeline:
             instructions,
         )
         timings.prompt_tokens = n_prompt
-        drafts = _Drafts(self, question, query, hits)
+        drafts = _Drafts(self, retriever, question, query, hits)
         raw = ""
         n_tokens = 0
-        t_gen = time.perf_counter()
-        for piece in gen.stream(prompt, max_tokens, temperature, list(options.stop), cancel):
-            if n_tokens == 0:
-                timings.ttft_s = time.perf_counter() - t_gen
-            n_tokens += 1
-            raw += piece
-            yield from drafts.feed(raw, final=False)
+        finish = "stop"
+        t_queue = time.perf_counter()
+        try:
+            with self.admission.slot(cancel):
+                timings.queue_s = time.perf_counter() - t_queue
+                yield ""  # admitted: the caller may commit to a response now
+                t_gen = time.perf_counter()
+                stop = list(options.stop)
+                with closing(gen.stream(prompt, max_tokens, temperature, stop, cancel)) as pieces:
+                    for piece in pieces:
+                        if n_tokens == 0:
+                            timings.ttft_s = time.perf_counter() - t_gen
+                        n_tokens += 1
+                        raw += piece
+                        yield from drafts.feed(raw, final=False)
+                        if time.perf_counter() - t_gen > s.generation_deadline_s:
+                            finish = "length"  # a runaway generation: keep what we have
+                            break
+                timings.generation_s = time.perf_counter() - t_gen
+        except Cancelled:
+            return
         if cancel is not None and cancel.is_set():
             return
-        timings.generation_s = time.perf_counter() - t_gen
         timings.answer_tokens = n_tokens
         yield from drafts.feed(raw, final=True)
         timings.total_s = time.perf_counter() - t_start
-        finish = "length" if n_tokens >= max_tokens else "stop"
+        if n_tokens >= max_tokens:
+            finish = "length"
         if drafts.refusal_reason:
             yield REFUSAL
             result = self._refusal(
@@ -208,11 +266,10 @@ class Pipeline:
                 timings,
                 drafts.sentences(),
                 query=query,
-                finish_reason=finish,
             )
         yield replace(result, finish_reason=finish)
 
-    def _irrelevant(self, question: str, hits: list[Hit]) -> str:
+    def _irrelevant(self, question: str, hits: list[Hit], retriever: Retriever) -> str:
         """Why the passages cannot answer ``question`` (empty when they may), decided
         before the LLM is called: fast, and the model cannot be tempted.
 
@@ -226,7 +283,7 @@ class Pipeline:
         best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
         if best < self.settings.min_relevance:
             return f"no passage is relevant enough (best similarity {best:.2f})"
-        store = self.retriever.store
+        store = retriever.store
         haystack = "\n".join(store.context(h.chunk) for h in hits)
         terms = [t for t in key_terms(question) if len(t) >= 3 or any(c.isdigit() for c in t)]
         absent = list(dict.fromkeys(t for t in terms if not contains_term(haystack, t)))
@@ -257,9 +314,11 @@ class _Drafts:
     a number ("There were 2022 MLSys attendees" answers nothing).
     """
 
-    def __init__(self, pipeline: Pipeline, question: str, query: str, hits: list[Hit]) -> None:
+    def __init__(
+        self, pipeline: Pipeline, retriever: Retriever, question: str, query: str, hits: list[Hit]
+    ) -> None:
         self.verifier = pipeline.verifier
-        self.openings = pipeline.retriever.store.openings
+        self.openings = retriever.store.openings
         self.keep_unsupported = pipeline.settings.keep_unsupported
         self.query = query
         self.hits = hits

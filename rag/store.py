@@ -123,6 +123,7 @@ class Store:
             checksums = {str(p.relative_to(tmp)): file_sha256(p) for p in files}
             manifest = dict(self.manifest, files=checksums)
             manifest["build_id"] = build_id
+            manifest["built_at"] = time.time()
             write_synced(tmp / "manifest.json", json.dumps(manifest, indent=2).encode())
             fsync_dir(tmp)
             final = builds / build_id
@@ -144,6 +145,14 @@ class Store:
         for tmp in builds.glob(".tmp-*"):  # left behind by a killed build
             if time.time() - tmp.stat().st_mtime > 60:
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def current_build(root: Path) -> str | None:
+        """The id of the active build, or None when there is none."""
+        try:
+            return (root / "CURRENT").read_text().strip() or None
+        except OSError:
+            return None
 
     @staticmethod
     def current_manifest(root: Path) -> dict[str, Any] | None:

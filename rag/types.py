@@ -80,6 +80,7 @@ class Timings:
 
     embed_s: float = 0.0
     search_s: float = 0.0
+    queue_s: float = 0.0  # waiting for the model behind other requests
     prompt_tokens: int = 0
     answer_tokens: int = 0
     ttft_s: float = 0.0

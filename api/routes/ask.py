@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep
-from api.errors import error_for
+from api.errors import error_event
+from api.middleware import log_question
 from api.schemas import ERROR_RESPONSES, AskRequest, AskResponse, SearchRequest, SearchResponse
-from api.streaming import Event, collect, events, sse
+from api.streaming import Event, collect, open_events, sse
 from rag.types import Answer, hit_to_dict
 
 router = APIRouter(prefix="/v1", tags=["answers"])
@@ -28,27 +28,31 @@ async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> Resp
     ``{"object": "answer", ...}`` (this response's body), then ``[DONE]``.
     """
     question = pipeline.validate(body.question)
+    log_question(request, question)
 
     def start(cancel: threading.Event) -> Iterator[Event]:
         return pipeline.stream(question, body.top_k, cancel=cancel)
 
     if body.stream:
-        return StreamingResponse(_answer_events(start), media_type="text/event-stream")
+        stream = await open_events(request, start)
+        if stream is None:
+            return Response(status_code=499)  # the client is gone; nobody reads this
+        return StreamingResponse(_answer_events(stream), media_type="text/event-stream")
     answer = await collect(request, start)
     if answer is None:
         return Response(status_code=499)  # the client is gone; nobody reads this
     return answer.to_dict()
 
 
-async def _answer_events(start: Any) -> AsyncIterator[str]:
+async def _answer_events(stream: AsyncIterator[Event]) -> AsyncIterator[str]:
     try:
-        async for event in events(start):
+        async for event in stream:
             if isinstance(event, Answer):
                 yield sse({"object": "answer", **event.to_dict()})
-            else:
+            elif event:
                 yield sse({"object": "answer.delta", "delta": event})
     except Exception as exc:  # headers are sent: the error travels as an event
-        yield sse(error_for(exc)[1])
+        yield sse(error_event(exc))
     yield sse("[DONE]")
 
 

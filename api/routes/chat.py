@@ -16,9 +16,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from api.deps import PipelineDep
-from api.errors import error_for
+from api.errors import error_event
+from api.middleware import log_question
 from api.schemas import ERROR_RESPONSES, ChatRequest, ChatResponse, ModelList
-from api.streaming import collect, events, sse
+from api.streaming import Event, collect, open_events, sse
 from rag.conversation import Turn, validate_turns
 from rag.pipeline import Options
 from rag.types import Answer
@@ -66,7 +67,8 @@ async def chat_completions(
 ) -> Response | dict[str, Any]:
     """Answer the conversation's last user message from the reports, with citations."""
     turns = _turns(body)
-    pipeline.validate(validate_turns(turns, pipeline.settings.max_conversation_chars))
+    question = pipeline.validate(validate_turns(turns, pipeline.settings.max_conversation_chars))
+    log_question(request, question)
     options = _options(body)
     head = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -78,7 +80,10 @@ async def chat_completions(
         return pipeline.chat_stream(turns, body.top_k, options, cancel)
 
     if body.stream:
-        return StreamingResponse(_chunks(start, head), media_type="text/event-stream")
+        stream = await open_events(request, start)
+        if stream is None:
+            return Response(status_code=499)  # the client is gone; nobody reads this
+        return StreamingResponse(_chunks(stream, head), media_type="text/event-stream")
     answer = await collect(request, start)
     if answer is None:
         return Response(status_code=499)  # the client is gone; nobody reads this
@@ -93,7 +98,7 @@ async def chat_completions(
     }
 
 
-async def _chunks(start: Any, head: dict[str, Any]) -> AsyncIterator[str]:
+async def _chunks(stream: AsyncIterator[Event], head: dict[str, Any]) -> AsyncIterator[str]:
     """``chat.completion.chunk`` events: the role, text deltas, then a final chunk
     with ``finish_reason``, usage and the citations; then ``[DONE]``."""
 
@@ -103,13 +108,12 @@ async def _chunks(start: Any, head: dict[str, Any]) -> AsyncIterator[str]:
 
     yield sse(chunk({"role": "assistant", "content": ""}))
     try:
-        async for event in events(start):
+        async for event in stream:
             if isinstance(event, Answer):
                 last = chunk({}, event.finish_reason)
                 yield sse({**last, "usage": _usage(event), **_sources(event)})
-            else:
+            elif event:
                 yield sse(chunk({"content": event}))
     except Exception as exc:  # headers are sent: the error travels as an event
-        _, body = error_for(exc)
-        yield sse(body)
+        yield sse(error_event(exc))
     yield sse("[DONE]")

@@ -1,9 +1,10 @@
-"""Liveness and readiness, never behind authentication."""
+"""Liveness, readiness and metrics: never behind authentication."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 router = APIRouter(tags=["health"])
 
@@ -31,3 +32,24 @@ async def readyz(request: Request) -> JSONResponse:
             "build_id": manifest.get("build_id"),
         }
     )
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests, latency, tokens, queue, refusals, index size and age."""
+    pipeline = getattr(request.app.state, "pipeline", None)
+
+    def state() -> dict[str, float]:
+        if pipeline is None:
+            return {}
+        store = pipeline.retriever.store
+        return {
+            "queue_depth": pipeline.admission.depth,
+            "model_busy": float(pipeline.admission.busy),
+            "rejected": pipeline.admission.rejected,
+            "index_chunks": len(store.chunks),
+            "index_built_at": store.manifest.get("built_at") or 0,
+        }
+
+    body = request.app.state.metrics.render(state)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
