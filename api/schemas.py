@@ -226,3 +226,8 @@ class ModelList(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 413, 422, 503)
 }
+# With "stream": true the 200 is server-sent events instead of JSON.
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+}

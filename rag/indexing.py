@@ -37,15 +37,15 @@ class IndexResult:
 def read_sources(folder: Path) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """Texts and sha256s of the readable reports in ``folder``, plus skipped names.
 
-    A file that is empty, binary or not UTF-8 is skipped with a warning naming it,
-    so one odd file never stops the others from being indexed.
+    A file that is empty, binary, not UTF-8, unreadable or a dangling link is skipped
+    with a warning naming it, so one odd file never stops the others from being indexed.
     """
     texts: dict[str, str] = {}
     hashes: dict[str, str] = {}
     skipped: list[str] = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in _SUFFIXES:
-            continue
+        if path.name.startswith(".") or path.is_dir() or path.suffix.lower() not in _SUFFIXES:
+            continue  # a dangling link or an unreadable file is named below, not ignored
         try:
             raw = path.read_bytes()
             text = raw.decode("utf-8")

@@ -6,6 +6,7 @@ tokens from one question to the next; passages come after it, the question last.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from rag.generation import Message
@@ -46,13 +47,22 @@ CALLER_PREAMBLE = (
 )
 
 
+_FENCE = re.compile(r"<\s*/?\s*passage\s*>", re.IGNORECASE)
+
+
+def _unfenced(text: str) -> str:
+    """``text`` unable to close its fence: a report containing "</passage>" followed by
+    instructions must not make them look like they come from outside the passage."""
+    return _FENCE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+
+
 def format_passages(hits: list[Hit]) -> str:
-    """Number the passages [1]..[n] with their report and section, each fenced."""
+    """Number the passages [1]..[n] with their report and section, each fenced as data."""
     blocks = []
     for i, hit in enumerate(hits, start=1):
         c = hit.chunk
-        head = f"[{i}] report: {c.source} | section: {c.section}"
-        blocks.append(f"{head}\n<passage>\n{c.text.strip()}\n</passage>")
+        head = f"[{i}] report: {_unfenced(c.source)} | section: {_unfenced(c.section)}"
+        blocks.append(f"{head}\n<passage>\n{_unfenced(c.text.strip())}\n</passage>")
     return "\n\n".join(blocks)
 
 

@@ -1,7 +1,15 @@
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
+
+import pytest
 
 from rag.config import REPO_ROOT
 from rag.indexing import build_index, read_sources
@@ -41,6 +49,53 @@ def test_odd_files_are_skipped_and_named(tmp_seeds: Path):
     (tmp_seeds / "binary.txt").write_bytes(b"\x00\x01\x02\xff" * 10)
     (tmp_seeds / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     (tmp_seeds / "image.png").write_bytes(b"\x89PNG")
+    (tmp_seeds / "gone.md").symlink_to(tmp_seeds / "deleted.md")
+    (tmp_seeds / "folder.md").mkdir()
     texts, hashes, skipped = read_sources(tmp_seeds)
     assert list(texts) == ["good.md"] and list(hashes) == ["good.md"]
-    assert sorted(skipped) == ["binary.txt", "empty.txt", "latin1.txt"]
+    assert sorted(skipped) == ["binary.txt", "empty.txt", "gone.md", "latin1.txt"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_skipped_and_named(tmp_seeds: Path):
+    (tmp_seeds / "good.md").write_text("# Fine\ntext\n")
+    secret = tmp_seeds / "secret.md"
+    secret.write_text("# Hidden\ntext\n")
+    secret.chmod(0)
+    texts, _, skipped = read_sources(tmp_seeds)
+    assert list(texts) == ["good.md"] and skipped == ["secret.md"]
+
+
+_INDEX_IN_TMP = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from rag.embedding import SentenceTransformerEmbedder
+    from rag.indexing import build_index
+    print("ready", flush=True)
+    build_index(Path(sys.argv[1]), Path(sys.argv[2]), SentenceTransformerEmbedder(), force=True)
+    """
+)
+
+
+@pytest.mark.parametrize("delay", [1.0, 6.0, 12.0])
+def test_killed_reindex_leaves_the_previous_index_loadable(
+    tmp_seeds: Path, tmp_path: Path, embedder, delay: float
+):
+    """Kill a whole re-index (model loading, embedding, saving) part-way through."""
+    _copy_two_seeds(tmp_seeds)
+    index = tmp_path / "index"
+    build_index(tmp_seeds, index, embedder)
+    before = Store.load(index, embedder.name, embedder.dim)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INDEX_IN_TMP, str(tmp_seeds), str(index)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = Store.load(index, embedder.name, embedder.dim)  # old or new, never a mix
+    assert len(after.chunks) == len(before.chunks)
+    assert after.index.ntotal == len(after.chunks)

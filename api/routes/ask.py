@@ -12,14 +12,21 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import PipelineDep
 from api.errors import error_event
 from api.middleware import log_question
-from api.schemas import ERROR_RESPONSES, AskRequest, AskResponse, SearchRequest, SearchResponse
+from api.schemas import (
+    ERROR_RESPONSES,
+    STREAM_RESPONSES,
+    AskRequest,
+    AskResponse,
+    SearchRequest,
+    SearchResponse,
+)
 from api.streaming import Event, collect, open_events, sse
 from rag.types import Answer, hit_to_dict
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
 
-@router.post("/ask", response_model=AskResponse, responses=ERROR_RESPONSES)
+@router.post("/ask", response_model=AskResponse, responses=STREAM_RESPONSES)
 async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> Response | dict:
     """Answer a question from the reports, with citations quoting their text.
 

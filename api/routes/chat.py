@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import PipelineDep
 from api.errors import error_event
 from api.middleware import log_question
-from api.schemas import ERROR_RESPONSES, ChatRequest, ChatResponse, ModelList
+from api.schemas import ERROR_RESPONSES, STREAM_RESPONSES, ChatRequest, ChatResponse, ModelList
 from api.streaming import Event, collect, open_events, sse
 from rag.conversation import Turn, validate_turns
 from rag.pipeline import Options
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1", tags=["chat"])
 _CREATED = int(time.time())
 
 
-@router.get("/models", response_model=ModelList)
+@router.get("/models", response_model=ModelList, responses=ERROR_RESPONSES)
 async def models(pipeline: PipelineDep) -> dict[str, Any]:
     """The one model this server answers with."""
     card = {
@@ -61,7 +61,7 @@ def _usage(answer: Answer) -> dict[str, int]:
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-@router.post("/chat/completions", response_model=ChatResponse, responses=ERROR_RESPONSES)
+@router.post("/chat/completions", response_model=ChatResponse, responses=STREAM_RESPONSES)
 async def chat_completions(
     body: ChatRequest, request: Request, pipeline: PipelineDep
 ) -> Response | dict[str, Any]:
