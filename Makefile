@@ -7,7 +7,7 @@ PYTHON ?= python3
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint bench eval eval-gate clean
+.PHONY: setup run test lint bench bench-load eval eval-chat eval-gate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,12 +34,19 @@ lint: $(STAMP)
 eval: setup
 	$(BIN)/rag eval
 
+eval-chat: setup
+	$(BIN)/rag eval --chat
+
 # CI: retrieval-only eval of the whole set; fails if hit@5 drops >2 points below baseline.
 eval-gate: setup
 	$(BIN)/rag eval --retrieval-only --gate eval/results/baseline.json
 
 bench: setup
 	$(BIN)/python bench/latency.py
+
+# against a server started with `make run` in another terminal
+bench-load:
+	$(BIN)/python bench/load.py --clients 16 --seconds 120
 
 clean:
 	rm -rf $(VENV) models index/builds index/CURRENT
