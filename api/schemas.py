@@ -171,7 +171,7 @@ class ChatRequest(BaseModel):
     stream: StrictBool = False
     max_tokens: StrictInt | None = Field(None, ge=1, description="Capped at the server's limit.")
     max_completion_tokens: StrictInt | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    temperature: float | None = Field(None, ge=0.0, le=2.0, allow_inf_nan=False)
     stop: StrictStr | list[StrictStr] | None = Field(None, description="Up to 4 sequences.")
     user: StrictStr | None = Field(None, max_length=256)
     top_k: StrictInt | None = Field(None, ge=1, le=20, description="Passages to retrieve.")

@@ -63,9 +63,13 @@ def validate_turns(turns: Sequence[Turn], max_chars: int) -> str:
     total = sum(len(t.content) for t in turns)
     if total > max_chars:
         raise InvalidQuery(f"messages hold {total} characters in all; the limit is {max_chars}")
-    for t in turns:
+    for i, t in enumerate(turns):
         if t.role not in ROLES:
             raise InvalidQuery(f"message role {t.role!r} is not one of {', '.join(ROLES)}")
+        try:
+            t.content.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidQuery(f"message {i} is not valid Unicode text") from None
     last_user = [t for t in turns if t.role == "user"]
     if not last_user:
         raise InvalidQuery("messages must contain a user message")

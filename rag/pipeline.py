@@ -96,6 +96,8 @@ class Pipeline:
         q = question.strip()
         if not q:
             raise EmptyQuestion("question is empty")
+        if not _encodable(q):
+            raise InvalidQuery("question is not valid Unicode text (lone surrogate code points)")
         if len(q) > self.settings.max_question_chars:
             raise InvalidQuery(
                 f"question is {len(q)} characters; the limit is {self.settings.max_question_chars}"
@@ -183,7 +185,7 @@ class Pipeline:
         query = standalone_query(turns)
         gen = self.generator
         history = fit_history(turns, gen.count_tokens, s.max_history_tokens)
-        instructions = caller_instructions(turns)
+        instructions = caller_instructions(turns)[: s.max_question_chars]  # bounded prompt
         yield from self._run(q, query, history, instructions, top_k, options or Options(), cancel)
 
     def _run(
@@ -387,6 +389,14 @@ class _Drafts:
             if c.supported and c.citation is not None and c.citation not in out:
                 out.append(c.citation)
         return out
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _last(events: Iterator[str | Answer]) -> Answer:

@@ -107,3 +107,8 @@ def test_caller_instructions_are_the_system_messages():
 def test_validate_turns_says_what_is_wrong(turns, needle):
     with pytest.raises(InvalidQuery, match=needle):
         validate_turns(turns, 100)
+
+
+def test_lone_surrogates_are_invalid():
+    with pytest.raises(InvalidQuery, match="not valid Unicode"):
+        validate_turns([Turn("user", "what is \ud800?")], 100)
