@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -11,34 +13,44 @@ from rag.admission import Admission, Cancelled
 from rag.errors import Busy
 
 
-def _hold(gate: Admission, started: threading.Event, release: threading.Event) -> None:
-    with gate.slot():
-        started.set()
-        release.wait(10)
+@contextmanager
+def holding(gate: Admission) -> Iterator[None]:
+    """Another caller holds the model for the duration of the block."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with gate.slot():
+            started.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert started.wait(5)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(5)
 
 
 def test_callers_are_admitted_in_arrival_order():
     gate = Admission(max_waiting=10, max_wait_s=30)
     gate._service_s = 0.01  # so the wait estimate admits everyone
     order: list[int] = []
-    started, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold, args=(gate, started, release))
-    holder.start()
-    started.wait(5)
 
     def caller(i: int) -> None:
         with gate.slot():
             order.append(i)
 
     threads = []
-    for i in range(6):
-        t = threading.Thread(target=caller, args=(i,))
-        t.start()
-        threads.append(t)
-        while gate.depth < i + 1:  # queued before the next one arrives
-            time.sleep(0.001)
-    release.set()
-    for t in [holder, *threads]:
+    with holding(gate):
+        for i in range(6):
+            t = threading.Thread(target=caller, args=(i,))
+            t.start()
+            threads.append(t)
+            while gate.depth < i + 1:  # queued before the next one arrives
+                time.sleep(0.001)
+    for t in threads:
         t.join(5)
     assert order == list(range(6))
     assert not gate.busy and gate.depth == 0
@@ -46,18 +58,13 @@ def test_callers_are_admitted_in_arrival_order():
 
 def test_full_queue_is_refused_at_once_with_a_retry_hint():
     gate = Admission(max_waiting=0, max_wait_s=30)
-    started, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold, args=(gate, started, release))
-    holder.start()
-    started.wait(5)
-    t0 = time.monotonic()
-    with pytest.raises(Busy) as err:
-        with gate.slot():
-            pass
-    assert time.monotonic() - t0 < 0.1
+    with holding(gate):
+        t0 = time.monotonic()
+        with pytest.raises(Busy) as err:
+            with gate.slot():
+                pass
+        assert time.monotonic() - t0 < 0.1
     assert err.value.retry_after_s >= 1 and "busy" in str(err.value)
-    release.set()
-    holder.join(5)
     with gate.slot():  # free again
         pass
 
@@ -65,39 +72,24 @@ def test_full_queue_is_refused_at_once_with_a_retry_hint():
 def test_expected_wait_over_the_limit_is_refused_at_once():
     gate = Admission(max_waiting=10, max_wait_s=5)
     gate._service_s = 20.0  # one generation ahead already exceeds 5 s
-    started, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold, args=(gate, started, release))
-    holder.start()
-    started.wait(5)
-    with pytest.raises(Busy):
+    with holding(gate), pytest.raises(Busy):
         with gate.slot():
             pass
-    release.set()
-    holder.join(5)
 
 
 def test_waiting_too_long_gives_up_and_leaves_the_queue():
     gate = Admission(max_waiting=10, max_wait_s=0.5)
     gate._service_s = 0.01
-    started, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold, args=(gate, started, release))
-    holder.start()
-    started.wait(5)
-    with pytest.raises(Busy, match="waited"):
-        with gate.slot():
-            pass
-    assert gate.depth == 0
-    release.set()
-    holder.join(5)
+    with holding(gate):
+        with pytest.raises(Busy, match="waited"):
+            with gate.slot():
+                pass
+        assert gate.depth == 0
 
 
 def test_cancelled_waiter_leaves_the_queue_and_the_next_is_served():
     gate = Admission(max_waiting=10, max_wait_s=30)
     gate._service_s = 0.01
-    started, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold, args=(gate, started, release))
-    holder.start()
-    started.wait(5)
     cancel = threading.Event()
     outcome: list[str] = []
 
@@ -108,15 +100,14 @@ def test_cancelled_waiter_leaves_the_queue_and_the_next_is_served():
         except Cancelled:
             outcome.append("cancelled")
 
-    t = threading.Thread(target=waiter)
-    t.start()
-    while gate.depth < 1:
-        time.sleep(0.001)
-    cancel.set()
-    t.join(5)
-    assert outcome == ["cancelled"] and gate.depth == 0
-    release.set()
-    holder.join(5)
+    with holding(gate):
+        t = threading.Thread(target=waiter)
+        t.start()
+        while gate.depth < 1:
+            time.sleep(0.001)
+        cancel.set()
+        t.join(5)
+        assert outcome == ["cancelled"] and gate.depth == 0
     assert not gate.busy
 
 
@@ -128,16 +119,13 @@ def test_slot_is_released_when_the_holder_fails():
     assert not gate.busy
 
 
-def test_busy_model_gives_503_with_retry_after_and_search_still_answers(client, pipeline):
+def test_busy_model_gives_503_with_retry_after_and_search_still_answers(
+    client, pipeline, monkeypatch
+):
     gate = pipeline.admission
-    saved = gate.max_waiting
-    gate.max_waiting = 0
-    started, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold, args=(gate, started, release))
-    holder.start()
-    started.wait(5)
-    try:
-        q = "Which two integer operations does Riptide use?"
+    monkeypatch.setattr(gate, "max_waiting", 0)
+    q = "Which two integer operations does Riptide use?"
+    with holding(gate):
         r = client.post("/v1/ask", json={"question": q})
         assert r.status_code == 503, r.text
         assert int(r.headers["Retry-After"]) >= 1
@@ -151,7 +139,3 @@ def test_busy_model_gives_503_with_retry_after_and_search_still_answers(client, 
         # no LLM needed: an early refusal is still answered while the model is busy
         r = client.post("/v1/ask", json={"question": "Best sourdough recipe for a humid kitchen?"})
         assert r.status_code == 200 and r.json()["refused"]
-    finally:
-        release.set()
-        holder.join(5)
-        gate.max_waiting = saved

@@ -15,31 +15,28 @@ from rag.config import REPO_ROOT
 
 
 @pytest.mark.llm
-def test_overload_gives_503s_never_errors_or_hangs(live_server, counting, tmp_path: Path):
-    gate = counting[0].admission
-    saved = gate.max_waiting
-    gate.max_waiting = 2
+def test_overload_gives_503s_never_errors_or_hangs(
+    live_server, counting, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setattr(counting[0].admission, "max_waiting", 2)
     out = tmp_path / "load.json"
-    try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(REPO_ROOT / "bench" / "load.py"),
-                "--url",
-                live_server,
-                "--clients",
-                "6",
-                "--seconds",
-                "30",
-                "--json",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    finally:
-        gate.max_waiting = saved
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "bench" / "load.py"),
+            "--url",
+            live_server,
+            "--clients",
+            "6",
+            "--seconds",
+            "30",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(out.read_text())
     assert result["errors"] == 0 and result["hung"] == 0, result
