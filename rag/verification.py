@@ -59,19 +59,25 @@ def squash(text: str) -> str:
     return re.sub(r"[^a-z0-9%]+", "", _TAGS.sub("", text).lower())
 
 
-def contains_term(haystack: str, term: str) -> bool:
-    """Whether ``term`` occurs in ``haystack`` as a whole word, ignoring case, HTML tags,
-    separators inside the term ("right shift" = "right-shift") and a plural -s."""
-    parts = re.findall(r"[a-z0-9%]+", term.lower())
+def _term_pattern(term: str) -> str:
+    """Regex for ``term`` as whole words: case-, separator- and plural-insensitive,
+    digits and letters split ("300GB" = "300 GB", "98%" = "98+%")."""
+    parts = re.findall(r"[a-z]+|[0-9]+(?:[.,][0-9]+)*|%", term.lower())
     if not parts:
-        return True
+        return ""
     last = parts[-1]
     if len(last) > 3 and last.endswith("s") and not last.endswith("ss") and last[-2].isalpha():
         parts[-1] = last[:-1]
-    body = r"[\s_./,’'-]*".join(re.escape(p) for p in parts)
+    body = r"[\s_./,’'+-]*".join(re.escape(p) for p in parts)
     plural = r"(?:e?s)?" if len(parts[-1]) >= 3 else ""
-    pattern = rf"(?<![a-z0-9]){body}{plural}(?![a-z0-9])"
-    return re.search(pattern, _TAGS.sub("", haystack).lower()) is not None
+    return rf"(?<![a-z0-9]){body}{plural}(?![a-z0-9])"
+
+
+def contains_term(haystack: str, term: str) -> bool:
+    """Whether ``term`` occurs in ``haystack`` as a whole word, ignoring case, HTML tags,
+    separators inside the term ("right shift" = "right-shift") and a plural -s."""
+    pattern = _term_pattern(term)
+    return not pattern or re.search(pattern, _TAGS.sub("", haystack).lower()) is not None
 
 
 def key_terms(text: str) -> list[str]:
@@ -97,22 +103,23 @@ _NOT_UNIT = frozenset(
 )
 
 
+_QUANTITY = re.compile(
+    r"(?<![\w.,])([~$<>≈]?\d(?:[\d.,]*\d)?[%+a-zA-Z]*)[ \t]+([A-Za-z][A-Za-z-]+)"
+)
+
+
 def quantities(text: str) -> list[str]:
-    """Numbers with the unit word that follows them: "821 watts", "14x energy".
+    """Numbers with the unit word right after them: "821 watts", "14x energy".
 
     A passage that has the number with another unit ("821 mm^2") does not support
-    the claim, though the number alone matches."""
-    words = [m.group(0).strip(".,;:'’") for m in _WORD.finditer(text)]
+    the claim, though the number alone matches. A number followed by punctuation
+    ("300,000x, training ...") has no unit."""
     out = []
-    for num, unit in zip(words, words[1:], strict=False):
-        if (
-            re.match(r"[~$<>≈]?\d", num)
-            and not re.fullmatch(r"(19|20)\d\d", num)  # a year, not an amount
-            and unit.isalpha()
-            and len(unit) > 1
-            and unit.lower() not in _NOT_UNIT
-        ):
-            out.append(f"{num} {unit}")
+    for m in _QUANTITY.finditer(text):
+        num, unit = m.group(1), m.group(2)
+        if re.fullmatch(r"(19|20)\d\d", num) or unit.lower() in _NOT_UNIT:
+            continue  # a year, or a word that is not a unit ("90% of")
+        out.append(f"{num} {unit}")
     return out
 
 
@@ -120,11 +127,15 @@ _ASKS_AMOUNT = re.compile(
     r"\bhow (many|much)\b|\bwhat (percentage|share|fraction|proportion)\b|\bby what factor\b",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(
-    r"\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-    r"hundred|thousand|million|billion|trillion|twice|half|double|triple|dozen)\b",
-    re.IGNORECASE,
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve twenty hundred thousand "
+    "million billion trillion twice half double triple dozen".split()
 )
+
+
+def _amounts(text: str) -> set[str]:
+    words = (squash(m.group(0)) for m in _WORD.finditer(text))
+    return {w for w in words if w and (any(c.isdigit() for c in w) or w in _NUMBER_WORDS)}
 
 
 def asks_amount(question: str) -> bool:
@@ -133,25 +144,64 @@ def asks_amount(question: str) -> bool:
 
 
 def states_amount(sentence: str, question: str) -> bool:
-    """Whether ``sentence`` states a number other than those the question already has."""
-    asked = {m.group(0).lower().rstrip(".,") for m in _NUMBER.finditer(question)}
-    return any(m.group(0).lower().rstrip(".,") not in asked for m in _NUMBER.finditer(sentence))
+    """Whether ``sentence`` states a number other than those the question already has
+    ("3X" answers "how much less than GPT-3?", though both hold a 3)."""
+    return bool(_amounts(sentence) - _amounts(question))
 
 
 def contains_quantity(haystack: str, quantity: str) -> bool:
     """Whether the number of ``quantity`` occurs with its unit word within the next
-    three words (plural-insensitive): "98% accuracy" matches "98% detection accuracy"."""
+    three words (plural-insensitive): "98% accuracy" matches "98+% detection accuracy"."""
     num, unit = quantity.rsplit(" ", 1)
+    number = _term_pattern(num).removesuffix("(?![a-z0-9])")
     stem = unit.lower()[:-1] if unit.lower().endswith("s") and len(unit) > 3 else unit.lower()
     pattern = (
-        rf"(?<![\w.]){re.escape(num.lower())}(?![\d])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}"
-        rf"{re.escape(stem)}(?:e?s)?(?![a-z])"
+        rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{re.escape(stem)}(?:e?s)?(?![a-z])"
     )
     return re.search(pattern, _TAGS.sub("", haystack).lower()) is not None
 
 
 def _present(haystack: str, term: str) -> bool:
     return contains_quantity(haystack, term) if " " in term else contains_term(haystack, term)
+
+
+def _near(a: str, b: str) -> bool:
+    """One typo apart (a letter changed, added, dropped, or two swapped), for words of
+    five letters or more: reports have typos ("latnecy") that answers correct."""
+    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1 or a[0] != b[0]:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long = sorted((a, b), key=len)
+    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
+    return short[i:] == long[i + 1 :]
+
+
+def _overlap(terms: set[str], window: set[str]) -> float:
+    """How many of ``terms`` the window has, a near-miss spelling counting as a match."""
+    exact = terms & window
+    return len(exact) + sum(
+        any(_near(t, w) for w in window) for t in terms - exact if not t.isdigit()
+    )
+
+
+_CLAUSE = re.compile(
+    r",\s+(?=(?:which|and|so|but|while|because|as|making|allowing|meaning|thus|where)\b)"
+    r"|;\s+|\s+(?=(?:because|which means|so that)\b)|\s+\("
+)
+
+
+def leading_clauses(sentence: str) -> list[str]:
+    """The sentence cut before each of its later clauses, longest first, for when
+    only an elaboration is unsupported. Each has at least three words."""
+    heads = [sentence[: m.start()].rstrip() for m in _CLAUSE.finditer(sentence)]
+    return [h for h in reversed(heads) if len(h.split()) >= 3]
 
 
 @dataclass(frozen=True)
@@ -228,12 +278,13 @@ class Verifier:
             "\n".join([hit.chunk.text, hit.chunk.section, ctx.get(hit.chunk.source, "")])
             for hit in hits
         ]
-        claim_vecs = self.embedder.encode(claims)
-        out = []
-        for claim, cvec in zip(claims, claim_vecs, strict=True):
+
+        def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
             terms = set(tokenize(claim))
-            terms = (terms - asked) or terms
-            lexical = np.array([len(terms & w) / len(terms) if terms else 0.0 for w in wterms])
+            if not terms - asked:  # only echoes the question: asserts nothing
+                return SentenceCheck(claim, False, 0.0, None)
+            terms -= asked
+            lexical = np.array([_overlap(terms, w) / len(terms) for w in wterms])
             # embed only the most promising windows: the cosine refines, overlap selects
             top = [int(i) for i in np.argsort(-lexical)[:6]]
             sem = np.zeros(len(windows))
@@ -253,23 +304,38 @@ class Verifier:
                 if support[i] < self.threshold:
                     break
             assert best is not None
-            score = float(support[best])
-            ok = score >= self.threshold and not best_missing
+            value = float(support[best])
+            if value < self.threshold or best_missing:
+                return SentenceCheck(claim, False, round(value, 4), None, best_missing)
             h, s, e = windows[best]
             hit = hits[h]
-            citation = (
-                Citation(
-                    h + 1,
-                    hit.chunk.source,
-                    hit.chunk.section,
-                    hit.chunk.text[s:e],
-                    hit.chunk.start + s,
-                    hit.chunk.start + e,
-                    hit.score,
-                    round(score, 4),
-                )
-                if ok
-                else None
+            citation = Citation(
+                h + 1,
+                hit.chunk.source,
+                hit.chunk.section,
+                hit.chunk.text[s:e],
+                hit.chunk.start + s,
+                hit.chunk.start + e,
+                hit.score,
+                round(value, 4),
             )
-            out.append(SentenceCheck(claim, ok, round(score, 4), citation, best_missing))
+            return SentenceCheck(claim, True, round(value, 4), citation)
+
+        out = []
+        for claim, cvec in zip(claims, self.embedder.encode(claims), strict=True):
+            check = score(claim, cvec)
+            if not check.supported:
+                # "X is Y, which means Z": keep "X is Y" when only the elaboration fails
+                for head in leading_clauses(claim):
+                    trial = score(head, self.embedder.encode([head])[0])
+                    if trial.supported:
+                        rest = claim[len(head) :].strip(" ,;")
+                        check = trial
+                        out.append(trial)
+                        out.append(SentenceCheck(rest, False, 0.0, None, check.missing_terms))
+                        break
+                else:
+                    out.append(check)
+                continue
+            out.append(check)
         return out

@@ -12,6 +12,8 @@ import openai
 import pytest
 from openai import OpenAI
 
+from rag.pipeline import Pipeline
+
 RIPTIDE = "Which two integer operations does Riptide use?"
 CATANZARO = [
     {"role": "user", "content": "What did Bryan Catanzaro say about the V100 GPU's tensor cores?"},
@@ -228,3 +230,30 @@ def test_concurrent_streams_each_get_their_own_answer(live_server):
     assert "shift" in results["riptide"].lower() and "MemFS" not in results["riptide"]
     assert "MemFS" in results["scalefs"] and "DiskFS" in results["scalefs"]
     assert all(r.endswith("data: [DONE]\n\n") for r in results.values())
+
+
+@pytest.mark.llm
+def test_disconnect_while_waiting_for_a_plain_answer_stops_generation(live_server, counting):
+    _, gen = counting
+    calls, tokens = gen.calls, gen.tokens
+    body = {"model": "x", "messages": [{"role": "user", "content": RIPTIDE}]}
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up during prompt processing
+        httpx.post(f"{live_server}/v1/chat/completions", json=body, timeout=3)
+    deadline = time.monotonic() + 60
+    while gen.calls == calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gen.calls == calls + 1, "the request never reached the model"
+    assert gen.lock.acquire(timeout=300)
+    gen.lock.release()
+    assert gen.tokens - tokens <= 1, "generation went on after the client left"
+
+
+@pytest.mark.llm
+def test_generation_deadline_ends_a_runaway_answer(counting):
+    p, _ = counting
+    hasty = Pipeline(
+        p.settings.model_copy(update={"generation_deadline_s": 0.001}), p.retriever, p.generator
+    )
+    a = hasty.answer(RIPTIDE)
+    assert a.finish_reason == "length"
+    assert a.timings.answer_tokens <= 2

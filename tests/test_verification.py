@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from rag.types import Chunk, Hit
-from rag.verification import Verifier, contains_term, key_terms
+from rag.verification import (
+    Verifier,
+    asks_amount,
+    contains_quantity,
+    contains_term,
+    key_terms,
+    leading_clauses,
+    quantities,
+    states_amount,
+)
 
 REPORT = (
     "# Notes\n## FrugalML\n"
@@ -86,3 +95,51 @@ def test_window_embedding_cache_is_bounded_and_stable(embedder, hits):
     again = small.check("Riptide uses add and right-shift [1].", hits)
     assert first == again
     assert len(small._cache) <= 3
+
+
+def test_number_with_another_unit_is_not_support(verifier):
+    text = "# GPUs\n## V100\nThe V100 GPU has 21B transistors and a die of 821 mm^2.\n"
+    hit = Hit(Chunk("g.txt", ("GPUs", "V100"), text, 0, len(text)), 0.5, 1)
+    [watts] = verifier.check("The V100 GPU draws 821 watts [1].", [hit])
+    assert not watts.supported and "821 watts" in watts.missing_terms
+    [area] = verifier.check("The V100 die is 821 mm^2 [1].", [hit])
+    assert area.supported
+
+
+def test_quantities_and_amounts():
+    assert quantities("It is 821 watts.") == ["821 watts"]
+    assert quantities("By a factor of 300,000x, compute grew") == []  # no unit after a comma
+    assert quantities("90% of the time, in 2017 TVM") == []  # not units; a year
+    assert contains_quantity("detects attacks with 98+% detection accuracy", "98% accuracy")
+    assert contains_term("300GB/sec/processor", "300 GB") and contains_term("98+%", "98%")
+    assert asks_amount("How much less energy did GLaM use than GPT-3?")
+    assert states_amount("GLaM used 3X less energy than GPT-3.", "How much less than GPT-3?")
+    assert not states_amount("There were 2022 MLSys attendees.", "How many attended MLSys 2022?")
+
+
+def test_unsupported_elaboration_is_cut_and_the_supported_clause_kept(verifier, hits):
+    checks = verifier.check(
+        "Riptide uses add and right-shift, which means it needs quantum annealers cooled by "
+        "liquid helium in a Swiss datacenter [1].",
+        hits,
+    )
+    assert [c.supported for c in checks] == [True, False]
+    assert checks[0].text == "Riptide uses add and right-shift"
+    assert "quantum" in checks[1].text
+    assert leading_clauses("A is B, which means C") == ["A is B"]
+
+
+def test_sentence_that_only_echoes_the_question_is_not_an_answer(verifier, hits):
+    q = "Which two integer operations does Riptide use?"
+    [echo] = verifier.check("Riptide uses two integer operations [1].", hits, question=q)
+    assert not echo.supported
+    [answer] = verifier.check("Riptide uses add and right-shift [1].", hits, question=q)
+    assert answer.supported
+
+
+def test_a_typo_in_the_report_does_not_block_support(verifier):
+    text = "# FBNet\n- Loss: cross-entropy loss + latnecy penalty\n"
+    hit = Hit(Chunk("c.txt", ("FBNet",), text, 0, len(text)), 0.5, 1)
+    q = "What is added to the cross-entropy loss in FBNet?"
+    [check] = verifier.check("A latency penalty is added [1].", [hit], question=q)
+    assert check.supported
