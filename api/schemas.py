@@ -226,8 +226,14 @@ class ModelList(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 413, 422, 503)
 }
-# With "stream": true the 200 is server-sent events instead of JSON.
+# With "stream": true the 200 is server-sent events instead of JSON: each event's
+# ``data`` is one JSON object (a delta, the final answer or an error) or ``[DONE]``.
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+    "required": ["data"],
+}
 STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}},
 }
