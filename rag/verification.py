@@ -191,6 +191,15 @@ def _overlap(terms: set[str], window: set[str]) -> float:
     )
 
 
+# Text in a report addressed to an AI assistant: a prompt-injection attempt.
+_ORDERS = re.compile(
+    r"\b(ignore|disregard|forget)\b[^.\n]{0,40}\b(instructions|rules|prompt)\b"
+    r"|\bsystem (message|prompt)\b|\byou are now\b|\b(reply|respond|answer) only with\b",
+    re.IGNORECASE,
+)
+_MIN_WORDS_NEAR_ORDERS = 4
+
+
 _CLAUSE = re.compile(
     r",\s+(?=(?:which|and|so|but|while|because|as|making|allowing|meaning|thus|where)\b)"
     r"|;\s+|\s+(?=(?:because|which means|so that)\b)|\s+\("
@@ -308,6 +317,10 @@ class Verifier:
             if value < self.threshold or best_missing:
                 return SentenceCheck(claim, False, round(value, 4), None, best_missing)
             h, s, e = windows[best]
+            if len(claim.split()) < _MIN_WORDS_NEAR_ORDERS and _ORDERS.search(hits[h].chunk.text):
+                # a bare "PWNED" copied from a passage that gives the assistant orders is
+                # the model obeying it, not an answer about it
+                return SentenceCheck(claim, False, round(value, 4), None, ("(obeys passage)",))
             hit = hits[h]
             citation = Citation(
                 h + 1,

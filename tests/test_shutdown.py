@@ -66,7 +66,8 @@ def test_sigterm_drains_the_request_in_flight(settings):
         with pytest.raises(httpx.ConnectError):  # no new connections while draining
             httpx.get(f"{url}/healthz", timeout=2)
         t.join(300)
-        assert proc.wait(timeout=180) == 0
+        # uvicorn re-raises the captured SIGTERM once drained, so it exits "by" SIGTERM
+        assert proc.wait(timeout=180) in (0, -signal.SIGTERM)
         assert "MemFS" in result["text"] and result["text"].endswith("data: [DONE]")
     finally:
         if proc.poll() is None:
