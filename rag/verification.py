@@ -99,12 +99,12 @@ def key_terms(text: str) -> list[str]:
 _NOT_UNIT = frozenset(
     "of to and or in on at for from than the a an more less fewer times per by with "
     "compared vs versus over under up about around nearly almost is are was were but if "
-    "as that which who when while so into this these those it its".split()
+    "as that which who when while so into this these those it its has have had".split()
 )
 
 
 _QUANTITY = re.compile(
-    r"(?<![\w.,])([~$<>≈]?\d(?:[\d.,]*\d)?[%+a-zA-Z]*)[ \t]+([A-Za-z][A-Za-z-]+)"
+    r"(?<![\w.,-])([~$<>≈]?\d(?:[\d.,]*\d)?[%+a-zA-Z]*)[ \t]+([A-Za-z][A-Za-z-]+)"
 )
 
 

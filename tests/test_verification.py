@@ -143,3 +143,7 @@ def test_a_typo_in_the_report_does_not_block_support(verifier):
     q = "What is added to the cross-entropy loss in FBNet?"
     [check] = verifier.check("A latency penalty is added [1].", [hit], question=q)
     assert check.supported
+
+
+def test_a_name_ending_in_a_number_is_not_a_quantity():
+    assert quantities("GPT-3 has 175B parameters") == ["175B parameters"]
