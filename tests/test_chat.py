@@ -134,7 +134,9 @@ def test_ask_streams_deltas_then_the_full_answer(client):
 def test_disconnect_mid_stream_stops_generation(live_server, counting, oai):
     _, gen = counting
     calls, tokens = gen.calls, gen.tokens
-    body = {"model": "x", "messages": [{"role": "user", "content": RIPTIDE}], "stream": True}
+    # a question no other test asks: llama.cpp would reuse a cached identical prompt
+    question = "What does the robustness principle say about inputs and outputs?"
+    body = {"model": "x", "messages": [{"role": "user", "content": question}], "stream": True}
     with httpx.stream("POST", f"{live_server}/v1/chat/completions", json=body, timeout=60) as r:
         first = next(r.iter_lines())
         assert first.startswith("data: ")
@@ -236,7 +238,9 @@ def test_concurrent_streams_each_get_their_own_answer(live_server):
 def test_disconnect_while_waiting_for_a_plain_answer_stops_generation(live_server, counting):
     _, gen = counting
     calls, tokens = gen.calls, gen.tokens
-    body = {"model": "x", "messages": [{"role": "user", "content": RIPTIDE}]}
+    # a question no other test asks: llama.cpp would reuse a cached identical prompt
+    question = "How does Zygote differ from tracing-based reverse-mode autodiff?"
+    body = {"model": "x", "messages": [{"role": "user", "content": question}]}
     with pytest.raises(httpx.ReadTimeout):  # the client gives up during prompt processing
         httpx.post(f"{live_server}/v1/chat/completions", json=body, timeout=3)
     deadline = time.monotonic() + 60

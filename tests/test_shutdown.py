@@ -68,7 +68,7 @@ def test_sigterm_drains_the_request_in_flight(settings):
         t.join(300)
         # uvicorn re-raises the captured SIGTERM once drained, so it exits "by" SIGTERM
         assert proc.wait(timeout=180) in (0, -signal.SIGTERM)
-        assert "MemFS" in result["text"] and result["text"].endswith("data: [DONE]")
+        assert "MemFS" in result["text"] and result["text"].rstrip().endswith("data: [DONE]")
     finally:
         if proc.poll() is None:
             proc.kill()
