@@ -38,6 +38,7 @@ from rag.verification import (
     asks_amount,
     contains_term,
     key_terms,
+    passage_context,
     states_amount,
 )
 
@@ -253,11 +254,10 @@ class Pipeline:
         timings.total_s = time.perf_counter() - t_start
         if n_tokens >= max_tokens:
             finish = "length"
-        if drafts.refusal_reason:
+        reason = drafts.refusal_reason  # computed once: it scans the cited passages
+        if reason:
             yield REFUSAL
-            result = self._refusal(
-                question, query, hits, timings, drafts.sentences(), drafts.refusal_reason
-            )
+            result = self._refusal(question, query, hits, timings, drafts.sentences(), reason)
         else:
             result = Answer(
                 question,
@@ -366,7 +366,7 @@ class _Drafts:
             return "no sentence is supported by the passages"
         cited = {c.citation.n for c in kept if c.citation is not None}
         haystack = "\n".join(
-            f"{h.chunk.text}\n{h.chunk.section}\n{self.openings.get(h.chunk.source, '')}"
+            passage_context(h, self.openings)
             for n, h in enumerate(self.hits, start=1)
             if n in cited
         )

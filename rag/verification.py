@@ -40,6 +40,8 @@ __all__ = [
     "contains_quantity",
     "contains_term",
     "key_terms",
+    "leading_clauses",
+    "passage_context",
     "quantities",
     "squash",
     "states_amount",
@@ -159,6 +161,12 @@ def contains_quantity(haystack: str, quantity: str) -> bool:
         rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{re.escape(stem)}(?:e?s)?(?![a-z])"
     )
     return re.search(pattern, _TAGS.sub("", haystack).lower()) is not None
+
+
+def passage_context(hit: Hit, openings: dict[str, str]) -> str:
+    """What a passage counts as saying for the number/name rules: its text, its section
+    path and its report's opening (title, venue, year)."""
+    return "\n".join([hit.chunk.text, hit.chunk.section, openings.get(hit.chunk.source, "")])
 
 
 def _present(haystack: str, term: str) -> bool:
@@ -282,11 +290,7 @@ class Verifier:
         wterms = [set(tokenize(t)) | heads[h] for t, (h, _, _) in zip(wtext, windows, strict=True)]
         asked = set(tokenize(question))
         asked_keys = {squash(t) for t in key_terms(question)}
-        ctx = context or {}
-        haystacks = [
-            "\n".join([hit.chunk.text, hit.chunk.section, ctx.get(hit.chunk.source, "")])
-            for hit in hits
-        ]
+        haystacks = [passage_context(hit, context or {}) for hit in hits]
 
         def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
             terms = set(tokenize(claim))
