@@ -98,6 +98,11 @@ class AskResponse(BaseModel):
     refusal_reason: str = Field("", description="Why the answer was refused.")
     query: str = Field("", description="What retrieval searched for.")
     finish_reason: str = Field("stop", description='"length" when the token cap was hit.')
+    draft: str = Field(
+        "",
+        description="The model's raw text before verification (empty when no model was "
+        "called); what `answer` keeps of it is only what the passages support.",
+    )
     citations: list[CitationOut]
     sentences: list[SentenceOut] = Field(
         description="Every sentence the model wrote, with whether the passages support it."

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "answer_terms",
     "citation_scores",
+    "failure_stage",
     "normalize",
     "percentile",
     "retrieval_ranks",
@@ -89,10 +90,37 @@ def _retrieval(records: list[Record]) -> dict[str, float | None]:
         "hit@5": _mean(float(r is not None and r <= 5) for r in src),
         "mrr": _mean(1.0 / r if r else 0.0 for r in src),
         "section_hit@1": _mean(float(r == 1) for r in sec),
+        "section_hit@3": _mean(float(r is not None and r <= 3) for r in sec),
         "section_hit@5": _mean(float(r is not None and r <= 5) for r in sec),
         "section_mrr": _mean(1.0 / r if r else 0.0 for r in sec),
     }
     return out
+
+
+def failure_stage(record: Record) -> str:
+    """Where an answerable question's answer lost a key term: "" when it is correct;
+    "retrieval" when a missing term is in none of the passages the model was shown;
+    "reading" when the passages hold it but the model's draft does not; "grounding"
+    when the draft held it and verification (or an early refusal rule) dropped it."""
+    if record["kind"] == "unanswerable":
+        return ""
+    answer = "" if record["refused"] else record["answer"]
+    a = normalize(answer)
+    missing = [t for t in record["must_include"] if normalize(t) not in a]
+    if not missing:
+        return ""
+    evidence = normalize(
+        " ".join(
+            f"{p.get('section', '')} {p.get('text') or ''}"
+            for p in record.get("answer_passages", [])
+        )
+    )
+    if any(normalize(t) not in evidence for t in missing):
+        return "retrieval"
+    draft = normalize(record.get("draft", ""))
+    if any(normalize(t) not in draft for t in missing):
+        return "reading"
+    return "grounding"
 
 
 def _answers(records: list[Record]) -> dict[str, float | None]:
@@ -108,8 +136,15 @@ def _answers(records: list[Record]) -> dict[str, float | None]:
         good, shown = good + g, shown + n
         if rec is not None:
             recalls.append(rec)
+    stages = [failure_stage(r) for r in answerable]
+    n_shown = sum(r.get("shown_sentences", 0) for r in records)
+    n_verified = sum(r.get("verified_sentences", 0) for r in records)
     return {
         "correct": _mean(float(s == 1.0) for s in shares),
+        "lost_in_retrieval": _mean(float(s == "retrieval") for s in stages),
+        "lost_in_reading": _mean(float(s == "reading") for s in stages),
+        "lost_in_grounding": _mean(float(s == "grounding") for s in stages),
+        "faithfulness": n_verified / n_shown if n_shown else None,
         "term_share": _mean(shares),
         "citation_precision": good / shown if shown else None,
         "citation_recall": _mean(recalls),
@@ -149,7 +184,13 @@ def summarize(records: list[Record], retrieval_only: bool = False) -> dict[str, 
         return out
 
     kinds = sorted({r["kind"] for r in records})
-    return {
+    sets = list(dict.fromkeys(r["set"] for r in records if r.get("set")))
+    out: dict[str, Any] = {
         "overall": block(records),
         "by_kind": {k: block([r for r in records if r["kind"] == k]) for k in kinds},
+        "by_set": {s: block([r for r in records if r.get("set") == s]) for s in sets},
     }
+    dev, test = out["by_set"].get("dev", {}), out["by_set"].get("test", {})
+    if dev.get("correct") is not None and test.get("correct") is not None:
+        out["dev_test_gap"] = dev["correct"] - test["correct"]
+    return out

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import answer_terms
+from eval.metrics import answer_terms, failure_stage
 
 __all__ = ["compare", "gate", "metric_table", "write_report"]
 
@@ -17,6 +17,7 @@ _ORDER = [
     "hit@5",
     "mrr",
     "section_hit@1",
+    "section_hit@3",
     "section_hit@5",
     "section_mrr",
     "correct",
@@ -25,6 +26,10 @@ _ORDER = [
     "citation_recall",
     "refused_unanswerable",
     "refused_answerable",
+    "faithfulness",
+    "lost_in_retrieval",
+    "lost_in_reading",
+    "lost_in_grounding",
     "p50_total_s",
     "p95_total_s",
     "p50_ttft_s",
@@ -33,7 +38,7 @@ _ORDER = [
     "mean_answer_tokens",
 ]
 # Shares (0..1) print with three decimals; the count, seconds and token means don't.
-_PCT = set(_ORDER[1:13])
+_PCT = set(_ORDER[1 : _ORDER.index("lost_in_grounding") + 1])
 
 
 def _fmt(name: str, value: Any) -> str:
@@ -44,9 +49,10 @@ def _fmt(name: str, value: Any) -> str:
     return f"{value:.3f}" if name in _PCT else f"{value:.2f}"
 
 
-def metric_table(metrics: dict[str, Any]) -> str:
-    """Markdown table: one row per metric, columns overall then each kind."""
-    blocks = {"overall": metrics["overall"], **metrics["by_kind"]}
+def metric_table(metrics: dict[str, Any], by: str = "by_kind") -> str:
+    """Markdown table: one row per metric, columns overall then each kind (or each set,
+    with ``by="by_set"``)."""
+    blocks = {"overall": metrics["overall"], **metrics.get(by, {})}
     names = [n for n in _ORDER if any(n in b for b in blocks.values())]
     lines = [
         "| metric | " + " | ".join(blocks) + " |",
@@ -58,9 +64,11 @@ def metric_table(metrics: dict[str, Any]) -> str:
 
 
 def _failures(records: list[dict[str, Any]], limit: int = 12) -> list[str]:
+    """The worst answers of the dev set (or of a run without sets). Test and second-
+    corpus failures are never listed: whoever tunes the pipeline must not see them."""
     scored = []
     for r in records:
-        if "answer" not in r:
+        if "answer" not in r or r.get("set", "dev") != "dev":
             continue
         if r["kind"] == "unanswerable":
             if not r["refused"]:
@@ -74,8 +82,10 @@ def _failures(records: list[dict[str, Any]], limit: int = 12) -> list[str]:
     out = []
     for _, r, why in scored[:limit]:
         cited = ", ".join(sorted({c["source"] for c in r.get("citations", [])})) or "none"
+        stage = failure_stage(r)
         out.append(
-            f"- **{r['id']}** ({r['kind']}, {why}): {r['question']}\n"
+            f"- **{r['id']}** ({r['kind']}, {why}{', lost in ' + stage if stage else ''}): "
+            f"{r['question']}\n"
             f"  - expected: {r['expected']}\n"
             f"  - got: {r['answer']}\n"
             f"  - cited: {cited}"
@@ -129,7 +139,13 @@ def write_report(run: dict[str, Any], json_path: Path) -> Path:
         f"- date: {meta['date']}, commit: {meta['git_sha']}, questions: {meta['n']}",
         "- " + ", ".join(f"{k}: {v}" for k, v in meta.items() if k not in {"date", "git_sha", "n"}),
         "",
-        "## Metrics",
+        "## Metrics by set",
+        "",
+        metric_table(run["metrics"], "by_set"),
+        "",
+        f"dev - test gap in correctness: {run['metrics'].get('dev_test_gap', '–')}",
+        "",
+        "## Metrics by kind",
         "",
         metric_table(run["metrics"]),
         "",
@@ -168,9 +184,25 @@ def compare(a_path: Path, b_path: Path) -> str:
 
 
 def gate(baseline: Path, current: dict[str, Any], tolerance: float = 0.02) -> str | None:
-    """An error message when hit@5 fell more than ``tolerance`` below the baseline."""
-    base = json.loads(baseline.read_text())["metrics"]["overall"]["hit@5"]
-    now = current["metrics"]["overall"]["hit@5"]
-    if now < base - tolerance:
-        return f"hit@5 {now:.3f} is more than {tolerance:.2f} below the baseline {base:.3f}"
-    return None
+    """An error message when hit@5 or section hit@3 fell more than ``tolerance`` below
+    the baseline, per eval set when both runs have sets, else overall."""
+    base = json.loads(baseline.read_text())["metrics"]
+    now = current["metrics"]
+    pairs = [
+        (s, base["by_set"][s], m)
+        for s, m in now.get("by_set", {}).items()
+        if s in base.get("by_set", {})
+    ]
+    if not pairs:
+        pairs = [("overall", base["overall"], now["overall"])]
+    problems = []
+    for scope, b, m in pairs:
+        for metric in ("hit@5", "section_hit@3"):
+            if b.get(metric) is None or m.get(metric) is None:
+                continue
+            if m[metric] < b[metric] - tolerance:
+                problems.append(
+                    f"{scope} {metric} {m[metric]:.3f} is more than {tolerance:.2f} below "
+                    f"the baseline {b[metric]:.3f}"
+                )
+    return "; ".join(problems) or None

@@ -24,7 +24,16 @@ from eval.metrics import summarize
 from rag.conversation import Turn, standalone_query
 from rag.files import write_atomic
 
-__all__ = ["EVAL_DIR", "load_chat", "load_qa", "run_eval", "save_run", "turns_for"]
+__all__ = [
+    "EVAL_DIR",
+    "InProcess",
+    "in_process",
+    "load_chat",
+    "load_qa",
+    "run_eval",
+    "save_run",
+    "turns_for",
+]
 
 EVAL_DIR = Path(__file__).resolve().parent
 RETRIEVAL_K = 10
@@ -68,29 +77,64 @@ def turns_for(question: dict) -> list[Turn]:
     return [*history, Turn("user", question["question"])]
 
 
+class InProcess:
+    """Search/ask callables over locally loaded pipelines, one per corpus, sharing one
+    embedder and one LLM (loaded once, only when answers are asked for).
+
+    A corpus other than the configured one (the second eval corpus) is indexed into
+    ``<index dir>/eval/<folder name>`` with the same embedder and chunker settings,
+    re-embedded only when its files change.
+    """
+
+    def __init__(self, retrieval_only: bool) -> None:
+        from rag.config import Settings
+        from rag.embedding import SentenceTransformerEmbedder
+
+        self.settings = Settings()
+        self.retrieval_only = retrieval_only
+        self.embedder = SentenceTransformerEmbedder(self.settings.embedding_model)
+        self.generator: Any = None
+        self.meta: dict[str, Any] = {
+            "embedding_model": self.settings.embedding_model,
+            "top_k": self.settings.top_k,
+            "retrieval_mode": self.settings.retrieval_mode,
+        }
+
+    def for_corpus(self, corpus: Path | None) -> tuple[Search, Ask | None, dict[str, str]]:
+        """(search, ask or None, the corpus texts by document name)."""
+        from rag.indexing import build_index, read_sources
+        from rag.pipeline import Pipeline, load_generator, load_retriever
+        from rag.types import hit_to_dict
+
+        s = self.settings
+        if corpus is not None:
+            root = s.index_path / "eval" / corpus.name
+            build_index(corpus, root, self.embedder, s.chunk_overlap_tokens)
+            s = s.model_copy(update={"seeds_dir": corpus, "index_dir": root})
+        texts = read_sources(s.seeds_path)[0]
+        retriever = load_retriever(s, self.embedder)
+
+        def search(q: str, k: int) -> list[dict[str, Any]]:
+            return [hit_to_dict(h) for h in retriever.search(q, k)]
+
+        if self.retrieval_only:
+            return search, None, texts
+        if self.generator is None:
+            self.generator = load_generator(s)
+            self.meta["model"] = self.generator.name
+        pipeline = Pipeline(s, retriever, self.generator)
+
+        def ask(turns: list[Turn]) -> dict[str, Any]:
+            return pipeline.chat(turns).to_dict()
+
+        return search, ask, texts
+
+
 def in_process(retrieval_only: bool) -> tuple[Search, Ask | None, dict[str, Any]]:
-    """Search/ask callables over a locally loaded pipeline (no LLM when retrieval-only)."""
-    from rag.config import Settings
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.pipeline import Pipeline, load_generator, load_retriever
-    from rag.types import hit_to_dict
-
-    settings = Settings()
-    retriever = load_retriever(settings, SentenceTransformerEmbedder(settings.embedding_model))
-
-    def search(q: str, k: int) -> list[dict[str, Any]]:
-        return [hit_to_dict(h) for h in retriever.search(q, k)]
-
-    meta = {"embedding_model": settings.embedding_model, "top_k": settings.top_k}
-    if retrieval_only:
-        return search, None, meta
-    pipeline = Pipeline(settings, retriever, load_generator(settings))
-    meta["model"] = pipeline.generator.name
-
-    def ask(turns: list[Turn]) -> dict[str, Any]:
-        return pipeline.chat(turns).to_dict()
-
-    return search, ask, meta
+    """Search/ask callables over the configured corpus (no LLM when retrieval-only)."""
+    backend = InProcess(retrieval_only)
+    search, ask, _ = backend.for_corpus(None)
+    return search, ask, backend.meta
 
 
 def over_http(url: str, retrieval_only: bool) -> tuple[Search, Ask | None, dict[str, Any]]:
@@ -133,9 +177,19 @@ def over_http(url: str, retrieval_only: bool) -> tuple[Search, Ask | None, dict[
 
 
 def run_eval(
-    questions: list[dict], search: Search, ask: Ask | None, progress: bool = True
+    questions: list[dict],
+    search: Search,
+    ask: Ask | None,
+    progress: bool = True,
+    texts: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One record per question: gold fields, ranked passages, and the answer if asked."""
+    """One record per question: gold fields, ranked passages, and the answer if asked.
+
+    With the corpus ``texts``, each record also counts the answer sentences shown and
+    how many of them carry a citation whose quote is exactly the report's text at its
+    offsets (``verified_sentences``): the faithfulness check, made here against the
+    files rather than trusted from the service.
+    """
     records = []
     for q in tqdm(questions, desc="eval", unit="q", disable=not progress):
         rec = dict(q)
@@ -151,17 +205,34 @@ def run_eval(
             a = ask(turns)
             rec.update(
                 answer=a["answer"],
+                draft=a.get("draft", ""),
                 refused=a["refused"],
                 refusal_reason=a.get("refusal_reason", ""),
                 sentences=a.get("sentences", []),
                 citations=a["citations"],
                 answer_passages=[
-                    {k: p[k] for k in ("rank", "source", "section", "score")} for p in a["passages"]
+                    {k: p.get(k) for k in ("rank", "source", "section", "score", "text")}
+                    for p in a["passages"]
                 ],
                 timings=a["timings"],
             )
+            if texts is not None and not a["refused"]:
+                rec.update(_faithfulness(a, texts))
         records.append(rec)
     return records
+
+
+def _faithfulness(answer: dict[str, Any], texts: dict[str, str]) -> dict[str, int]:
+    """Shown sentences, and those backed by a citation quoting the report exactly."""
+    cites = {c["n"]: c for c in answer["citations"]}
+    keep_all = "(unsupported)" in answer["answer"]  # RAG_KEEP_UNSUPPORTED shows them all
+    shown = [s for s in answer.get("sentences", []) if s["supported"] or keep_all]
+    verified = 0
+    for s in shown:
+        c = cites.get(s.get("citation"))
+        if c and texts.get(c["source"], "")[c["start"] : c["end"]] == c["quote"]:
+            verified += 1
+    return {"shown_sentences": len(shown), "verified_sentences": verified}
 
 
 def git_sha() -> str:

@@ -43,30 +43,106 @@ def _clean_title(raw: str) -> str:
     return re.sub(r"\s+", " ", title).strip()
 
 
-def split_sections(text: str) -> list[Section]:
-    """Cut a markdown report at its ``#``..``####`` headings, tracking the heading path.
+_NUMBERED = re.compile(r"^((?:\d{1,2}\.)*\d{1,2}\.?|[IVX]{1,4}\.)[ \t]+(\S.*)$")
+_UNDERLINE = re.compile(r"^[ \t]*(=+|-+)[ \t]*$")
+_SMALL_WORDS = frozenset("a an the of and or for to in on at by with vs from per".split())
 
-    A level-1 heading with no body followed by another level-1 heading is the
-    document's title (``# MLSys 2020`` then ``# Session 1``): it stays at the root of
-    every later path instead of being replaced by the next ``#``.
+
+def _plain_level(line: str, next_line: str) -> int | None:
+    """The heading level of a plain-text line, or None when it is not a heading.
+
+    A heading is short (at most 12 words), does not end like a sentence and is not a
+    table row or bullet; and it is numbered ("2.3 Latency results": level = depth),
+    underlined (=== level 1, --- level 2), ALL CAPS (level 1) or Title Case (level 2).
     """
-    matches = list(_HEADING.finditer(text))
+    s = line.strip()
+    words = s.split()
+    if not words or len(words) > 12 or len(s) > 90 or s[-1] in ".,;:!?" or "|" in s:
+        return None
+    if (
+        s[0] in "-*•("
+        or not any(ch.isalpha() for ch in s)
+        or line[:1] in " \t"
+        or re.search(r"\S(  |\t)", s)
+    ):
+        return None  # a bullet, a rule, or a row of a column-aligned table
+    if _UNDERLINE.match(next_line) and len(next_line.strip()) >= max(3, len(s) // 2):
+        return 1 if next_line.strip()[0] == "=" else 2
+    m = _NUMBERED.match(s)
+    if m and m.group(2)[0].isupper():
+        return m.group(1).rstrip(".").count(".") + 1
+    letters = [ch for ch in s if ch.isalpha()]
+    if len(letters) >= 3 and all(ch.isupper() for ch in letters):
+        return 1
+    content = [w for w in words if w.lower() not in _SMALL_WORDS]
+    if (
+        len(words) <= 8
+        and "," not in s
+        and content
+        and all(w[0].isupper() or not w[0].isalpha() for w in content)
+    ):
+        return 2
+    return None
+
+
+def _plain_headings(text: str) -> list[tuple[int, int, int, str]]:
+    """(start, end of heading line, level, title) for the headings of a plain-text
+    document: lines that look like headings (``_plain_level``) and stand apart, with a
+    blank line (or the start of the text) before them. The first line of the text is
+    its title."""
+    out: list[tuple[int, int, int, str]] = []
+    lines = text.splitlines(keepends=True)
+    pos = 0
+    prev_blank = True
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip():
+            level = _plain_level(line, nxt) if prev_blank or _UNDERLINE.match(nxt) else None
+            first = not out and not text[:pos].strip()
+            if first and len(line) <= 120 and not line.rstrip().endswith("."):
+                level = 0  # the document's first line: its title
+            if level is not None:
+                end = pos + len(line)
+                if _UNDERLINE.match(nxt):
+                    end += len(nxt)
+                out.append((pos, end, level, _clean_title(line)))
+        prev_blank = not line.strip() or bool(_UNDERLINE.match(line))
+        pos += len(line)
+    return out
+
+
+def split_sections(text: str) -> list[Section]:
+    """Cut a report at its headings, tracking the heading path.
+
+    Markdown reports are cut at their ``#``..``####`` headings. A level-1 heading with
+    no body followed by another level-1 heading is the document's title (``# MLSys
+    2020`` then ``# Session 1``): it stays at the root of every later path instead of
+    being replaced by the next ``#``. A document without ``#`` headings is cut at its
+    plain-text headings (numbered, underlined, ALL CAPS or Title Case lines), its first
+    line being its title.
+    """
+    heads = [
+        (m.start(), m.end(), len(m.group(1)), _clean_title(m.group(2)))
+        for m in _HEADING.finditer(text)
+    ]
+    plain = not heads
+    if plain:
+        heads = _plain_headings(text)
     sections: list[Section] = []
-    if not matches or text[: matches[0].start()].strip():
-        end = matches[0].start() if matches else len(text)
+    if not heads or text[: heads[0][0]].strip():
+        end = heads[0][0] if heads else len(text)
         sections.append(Section((), 0, end, 0))
     stack: list[tuple[int, str]] = []
-    for i, m in enumerate(matches):
-        level, title = len(m.group(1)), _clean_title(m.group(2))
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        if i == 0 and level == 1 and i + 1 < len(matches):
-            nxt = matches[1]
-            if len(nxt.group(1)) == 1 and not text[m.end() : nxt.start()].strip():
+    for i, (start, head_end, level, title) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        if not plain and i == 0 and level == 1 and i + 1 < len(heads):
+            nxt = heads[1]
+            if nxt[2] == 1 and not text[head_end : nxt[0]].strip():
                 level = 0  # document title
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, title))
-        sections.append(Section(tuple(t for _, t in stack), m.start(), end, m.end()))
+        sections.append(Section(tuple(t for _, t in stack), start, end, head_end))
     return sections
 
 

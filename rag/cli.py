@@ -201,10 +201,20 @@ def serve(
 @app.command("eval")
 def eval_(
     url: Annotated[str | None, typer.Option(help="Evaluate a running server instead.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N questions of each set.")
+    ] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Eval sets to run: dev, test, corpus2 (repeatable; default all three)."
+        ),
+    ] = None,
     retrieval_only: Annotated[bool, typer.Option(help="No LLM: retrieval metrics only.")] = False,
-    qa: Annotated[str | None, typer.Option(help="Eval set (JSONL).")] = None,
+    qa: Annotated[
+        str | None, typer.Option(help="A custom eval file (JSONL) instead of the sets.")
+    ] = None,
     chat: Annotated[
         bool, typer.Option("--chat", help="Score the conversations of eval/chat.jsonl.")
     ] = False,
@@ -213,38 +223,63 @@ def eval_(
         tuple[str, str] | None, typer.Option(help="Print deltas between two run JSONs.")
     ] = None,
     gate: Annotated[
-        str | None, typer.Option(help="Fail if hit@5 is >2 points below this run JSON.")
+        str | None,
+        typer.Option(help="Fail if hit@5 or section hit@3 is >2 points below this run JSON."),
     ] = None,
 ) -> None:
-    """Score the eval set: retrieval, answers, citations, refusals, latency."""
+    """Score the eval sets side by side: retrieval, answers, citations, refusals, latency,
+    and where each wrong answer lost its key terms (retrieval, reading, grounding)."""
     from eval import report, runner
+    from eval.sets import SETS, EvalSet, load_set
 
     s = Settings()
     if compare:
         typer.echo(report.compare(s.resolve(Path(compare[0])), s.resolve(Path(compare[1]))))
         return
+    unknown = [name for name in set_ or [] if name not in SETS]
+    if unknown:
+        _fail(ValueError(f"unknown eval set {unknown[0]!r}; choose from {', '.join(SETS)}"))
     if chat:
-        questions = runner.load_chat(s.resolve(Path(qa or "eval/chat.jsonl")), kind, limit)
+        plan = [
+            (
+                EvalSet("chat", ()),
+                runner.load_chat(s.resolve(Path(qa or "eval/chat.jsonl")), kind, limit),
+            )
+        ]
+    elif qa:
+        custom = EvalSet("custom", (s.resolve(Path(qa)),))
+        plan = [(custom, load_set(custom, kind, limit))]
     else:
-        questions = runner.load_qa(s.resolve(Path(qa or "eval/qa.jsonl")), kind, limit)
+        plan = [(SETS[n], load_set(SETS[n], kind, limit)) for n in set_ or list(SETS)]
+    records: list[dict] = []
     try:
         if url:
             search, ask_fn, meta = runner.over_http(url, retrieval_only)
+            for eval_set, questions in plan:
+                if eval_set.corpus is not None:
+                    typer.echo(f"skipping {eval_set.name}: its corpus is not the server's")
+                    continue
+                records += runner.run_eval(questions, search, ask_fn)
         else:
-            search, ask_fn, meta = runner.in_process(retrieval_only)
-        records = runner.run_eval(questions, search, ask_fn)
+            backend = runner.InProcess(retrieval_only)
+            for eval_set, questions in plan:
+                search, ask_fn, texts = backend.for_corpus(eval_set.corpus)
+                records += runner.run_eval(questions, search, ask_fn, texts=texts)
+            meta = backend.meta
     except RagError as exc:
         _fail(exc)
-    meta["eval_set"] = "chat" if chat else "qa"
+    meta["eval_set"] = "chat" if chat else ",".join(e.name for e, _ in plan)
     path, run = runner.save_run(records, meta, s.resolve(Path(out)), retrieval_only, chat)
     md = report.write_report(run, path)
-    typer.echo(report.metric_table(run["metrics"]))
+    typer.echo(report.metric_table(run["metrics"], "by_set"))
+    if "dev_test_gap" in run["metrics"]:
+        typer.echo(f"\ndev - test gap in correctness: {run['metrics']['dev_test_gap']:+.3f}")
     typer.echo(f"\nwrote {path} and {md.name}")
     if gate:
         problem = report.gate(s.resolve(Path(gate)), run)
         if problem:
             _fail(RuntimeError(problem))
-        typer.echo("gate passed: hit@5 within 2 points of the baseline")
+        typer.echo("gate passed: hit@5 and section hit@3 within 2 points of the baseline")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ question -> Retriever.search -> (refuse early if nothing is relevant)
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 
 from rag.admission import Admission, Cancelled
-from rag.citations import is_refusal, sentence_spans, strip_unknown_markers
+from rag.citations import sentence_spans, strip_markers, strip_unknown_markers
 from rag.config import Settings
 from rag.conversation import (
     Turn,
@@ -27,20 +28,22 @@ from rag.conversation import (
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery, RagError
 from rag.generation import Generator, LlamaGenerator, Message
-from rag.models import resolve_model
-from rag.prompt import REFUSAL, fit_passages
-from rag.retrieval import Retriever
-from rag.store import Store
-from rag.types import Answer, Citation, Hit, Sentence, Timings
-from rag.verification import (
-    SentenceCheck,
-    Verifier,
+from rag.grounding import (
+    absent_names,
     asks_amount,
-    contains_term,
-    key_terms,
+    is_refusal,
     passage_context,
+    question_constraints,
     states_amount,
 )
+from rag.models import resolve_model
+from rag.prompt import REFUSAL, fit_passages
+from rag.questions import question_parts
+from rag.retrieval import Retriever
+from rag.store import Store
+from rag.terms import contains_term
+from rag.types import Answer, Citation, Hit, Sentence, Timings
+from rag.verification import SentenceCheck, Verifier
 
 __all__ = ["Options", "Pipeline", "answer", "default_pipeline", "load_generator", "load_retriever"]
 
@@ -269,28 +272,27 @@ class Pipeline:
                 drafts.sentences(),
                 query=query,
             )
-        yield replace(result, finish_reason=finish)
+        yield replace(result, finish_reason=finish, draft=raw)
 
     def _irrelevant(self, question: str, hits: list[Hit], retriever: Retriever) -> str:
         """Why the passages cannot answer ``question`` (empty when they may), decided
         before the LLM is called: fast, and the model cannot be tempted.
 
         - no passage is similar enough to the question (``min_relevance``);
-        - a name or figure of the question occurs in none of the passages' sections,
-          e.g. "What energy savings does PoET-BiN report?" when the passages found are
-          about other systems. On the eval set this refuses 6 of 14 unanswerable
-          questions early and none of the answerable ones. Two-letter names ("US")
-          are too ambiguous to require.
+        - a name or figure of the question occurs in none of the passages' sections.
+          Retrieval has already looked for every name of the question across the
+          corpus (``Retriever``), so a name missing here is one the reports never
+          state ("What energy savings does PoET-BiN report?" when no report names
+          PoET-BiN).
         """
         best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
         if best < self.settings.min_relevance:
             return f"no passage is relevant enough (best similarity {best:.2f})"
         store = retriever.store
         haystack = "\n".join(store.context(h.chunk) for h in hits)
-        terms = [t for t in key_terms(question) if len(t) >= 3 or any(c.isdigit() for c in t)]
-        absent = list(dict.fromkeys(t for t in terms if not contains_term(haystack, t)))
+        absent = absent_names(question, lambda t: contains_term(haystack, t))
         if absent:
-            return f"the closest passages never mention {', '.join(absent)}"
+            return f"the reports never mention {', '.join(absent)}"
         return ""
 
     def _refusal(
@@ -320,19 +322,23 @@ class _Drafts:
         self, pipeline: Pipeline, retriever: Retriever, question: str, query: str, hits: list[Hit]
     ) -> None:
         self.verifier = pipeline.verifier
-        self.openings = retriever.store.openings
+        self.metadata = retriever.store.metadata
         self.keep_unsupported = pipeline.settings.keep_unsupported
         self.query = query
         self.hits = hits
         self.valid = set(range(1, len(hits) + 1))
         self.question = question
-        self.figures = [t for t in key_terms(question) if any(ch.isdigit() for ch in t)]
+        self.figures = question_constraints(question)
         self.wants_amount = asks_amount(question)
         self.checks: list[SentenceCheck] = []
         self.pending: list[SentenceCheck] = []
         self.shown: list[SentenceCheck] = []
         self.done = 0  # characters of the draft already checked
         self.first_is_refusal = False
+        self.multipart = len(question_parts(question)) > 1
+        self.items: set[int] = set()  # ids of checks that are list items
+        self.gaps: list[str] = []  # "the reports don't say ..." for one part of a question
+        self.shown_gaps: list[str] = []
 
     def feed(self, raw: str, final: bool) -> Iterator[str]:
         """Check the sentences of ``raw`` completed since the last call; yield the
@@ -342,20 +348,35 @@ class _Drafts:
         for start, end in ready:
             self.done = end
             sentence = raw[start:end]
-            if not self.checks and not self.first_is_refusal and is_refusal(sentence):
-                self.first_is_refusal = True
-                continue
             if is_refusal(sentence):
+                if self.multipart:
+                    # one part the sources don't answer: say so, answer the others
+                    self.gaps.append(strip_markers(sentence))
+                elif not self.checks:
+                    self.first_is_refusal = True
                 continue  # "the passages don't say who": a gap, not a claim to cite
-            text = strip_unknown_markers(sentence, self.valid)
-            checks = self.verifier.check(text, self.hits, self.openings, self.query)
+            marker = _ITEM.match(sentence)
+            text = strip_unknown_markers(sentence[marker.end() if marker else 0 :], self.valid)
+            checks = self.verifier.check(text, self.hits, self.metadata, self.query)
+            if marker:
+                self.items.update(id(c) for c in checks)
             self.checks.extend(checks)
             self.pending.extend(c for c in checks if c.supported or self.keep_unsupported)
         if self.pending and not self.refusal_reason:
             for c in self.pending:
-                yield (" " if self.shown else "") + _render(c)
+                yield self._piece(c, bool(self.shown))
                 self.shown.append(c)
             self.pending.clear()
+        if final and self.shown and self.gaps and not self.refusal_reason:
+            for gap in self.gaps:
+                yield " " + gap
+            self.shown_gaps = list(self.gaps)
+
+    def _piece(self, check: SentenceCheck, after: bool) -> str:
+        """A shown sentence with the separator before it: list items on their own lines."""
+        if id(check) in self.items:
+            return ("\n" if after else "") + "- " + _render(check).rstrip(".")
+        return (" " if after else "") + _render(check)
 
     @property
     def refusal_reason(self) -> str:
@@ -366,7 +387,7 @@ class _Drafts:
             return "no sentence is supported by the passages"
         cited = {c.citation.n for c in kept if c.citation is not None}
         haystack = "\n".join(
-            passage_context(h, self.openings)
+            passage_context(h, self.metadata)
             for n, h in enumerate(self.hits, start=1)
             if n in cited
         )
@@ -378,7 +399,8 @@ class _Drafts:
         return ""
 
     def text(self) -> str:
-        return "".join((" " if i else "") + _render(c) for i, c in enumerate(self.shown))
+        body = "".join(self._piece(c, bool(i)) for i, c in enumerate(self.shown))
+        return body + "".join(" " + gap for gap in self.shown_gaps)
 
     def sentences(self) -> list[Sentence]:
         return [_sentence(c) for c in self.checks]
@@ -412,6 +434,9 @@ def _last(events: Iterator[str | Answer]) -> Answer:
 def _sentence(check: SentenceCheck) -> Sentence:
     n = check.citation.n if check.citation else None
     return Sentence(check.text, check.supported, check.support, n)
+
+
+_ITEM = re.compile(r"\s*(?:[-*•]|\(?[0-9a-zA-Z]{1,2}[.)])\s+")
 
 
 def _render(check: SentenceCheck) -> str:

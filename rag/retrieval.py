@@ -3,18 +3,31 @@
 Hybrid is the default because each side misses different questions: dense matches
 paraphrases, BM25 matches exact names, numbers and acronyms that MiniLM blurs.
 Reciprocal rank fusion needs no score calibration between the two.
+
+Two steps on top of the ranking, in every mode:
+
+- **each part of a compound question is searched on its own** ("What does X do, and
+  which system is it built on?") and the rankings interleaved, so one part's words
+  cannot crowd the other's passage out;
+- **every name the question asks about is looked for**: when no passage found holds a
+  name (or acronym) of the question, the best passage that does is brought in. Generic
+  words ("what problem does Checkmate solve") can outscore a rare name in a long
+  section; the name is what the question is about.
 """
 
 from __future__ import annotations
 
 import time
+from itertools import zip_longest
 from typing import Literal
 
 import numpy as np
 
 from rag.embedding import Embedder
+from rag.questions import retrieval_queries
 from rag.store import Store
-from rag.types import Hit
+from rag.terms import contains_term, key_terms
+from rag.types import Chunk, Hit
 
 __all__ = ["Mode", "Retriever", "rrf"]
 
@@ -61,29 +74,82 @@ class Retriever:
         """``search`` plus the seconds spent embedding the query and searching."""
         mode = mode or self.mode
         n = max(k, self.candidates)
+        queries = retrieval_queries(query)
         t0 = time.perf_counter()
-        dense: dict[int, float] = {}
-        if mode != "bm25":
-            vec = self.embedder.encode([query])[0]
+        vecs = self.embedder.encode([query, *queries[1:]] if len(queries) > 1 else [query])
         t1 = time.perf_counter()
-        if mode != "bm25":
-            dense = dict(self.store.search(vec, n))
+        rankings = [
+            self._rank(q, vec, n, mode)
+            for q, vec in zip(queries, vecs if len(queries) > 1 else [vecs[0]], strict=True)
+        ]
+        ranked = _interleave(rankings)
+        ids = self._look_up_names(query, [i for i, _ in ranked], k)
+        score = dict(ranked)
+        dense = self._cosines(vecs[0], ids)  # every hit has one, whatever the mode
         lexical = dict(self.store.search_lexical(query, n)) if mode != "dense" else {}
-        if mode == "dense":
-            ranked = sorted(dense.items(), key=lambda t: -t[1])
-        elif mode == "bm25":
-            ranked = sorted(lexical.items(), key=lambda t: -t[1])
-        else:
-            ranked = rrf([list(dense), list(lexical)], self.rrf_k, [1.0, self.lexical_weight])
-            missing = [i for i, _ in ranked[:k] if i not in dense]
-            if missing:  # cosine for BM25-only finds, so every hit has a dense score
-                dense.update(self._cosines(vec, missing))
         t2 = time.perf_counter()
         hits = [
-            Hit(self.store.chunks[i], score, rank, dense.get(i), lexical.get(i))
-            for rank, (i, score) in enumerate(ranked[:k], start=1)
+            Hit(self.store.chunks[i], score.get(i, 0.0), rank, dense.get(i), lexical.get(i))
+            for rank, i in enumerate(ids, start=1)
         ]
         return hits, t1 - t0, t2 - t1
 
+    def _rank(self, query: str, vec: np.ndarray, n: int, mode: Mode) -> list[tuple[int, float]]:
+        """(chunk id, score) best first for one query in ``mode``."""
+        dense = dict(self.store.search(vec, n)) if mode != "bm25" else {}
+        lexical = dict(self.store.search_lexical(query, n)) if mode != "dense" else {}
+        if mode == "dense":
+            return sorted(dense.items(), key=lambda t: -t[1])
+        if mode == "bm25":
+            return sorted(lexical.items(), key=lambda t: -t[1])
+        return rrf([list(dense), list(lexical)], self.rrf_k, [1.0, self.lexical_weight])
+
+    def _look_up_names(self, query: str, ranked: list[int], k: int) -> list[int]:
+        """The top ``k`` of ``ranked``, with a passage brought in for each name of the
+        query that none of them holds (when the corpus has one that does)."""
+        top = ranked[:k]
+        names = [t for t in key_terms(query) if not t.replace(".", "").isdigit() and len(t) >= 3]
+        for name in dict.fromkeys(names):
+            if any(_states(self.store.chunks[i], name) for i in top):
+                continue
+            found = self._passage_naming(query, name)
+            if found is None:
+                continue
+            # replace the lowest-ranked passage that holds none of the names
+            spare = [i for i in top if not any(_states(self.store.chunks[i], t) for t in names)]
+            if len(top) >= k and spare:
+                top.remove(spare[-1])
+            elif len(top) >= k:
+                continue
+            # first when no passage holds any name: the question is about this one
+            held = any(_states(self.store.chunks[i], t) for i in top for t in names)
+            top.insert(len(top) if held else 0, found)
+        return top
+
+    def _passage_naming(self, query: str, name: str) -> int | None:
+        """The best-ranked passage (by BM25 on the query, then on the name alone) whose
+        text or section states ``name``."""
+        for q in (query, name):
+            for i, _ in self.store.search_lexical(q, 50):
+                if _states(self.store.chunks[i], name):
+                    return i
+        return None
+
     def _cosines(self, vec: np.ndarray, ids: list[int]) -> dict[int, float]:
         return {i: float(self.store.index.reconstruct(i) @ vec) for i in ids}
+
+
+def _states(chunk: Chunk, name: str) -> bool:
+    return contains_term(chunk.section + "\n" + chunk.text, name)
+
+
+def _interleave(rankings: list[list[tuple[int, float]]]) -> list[tuple[int, float]]:
+    """Round-robin merge of several rankings, each id once at its first place."""
+    if len(rankings) == 1:
+        return rankings[0]
+    out: dict[int, float] = {}
+    for row in zip_longest(*rankings):
+        for item in row:
+            if item is not None and item[0] not in out:
+                out[item[0]] = item[1]
+    return list(out.items())

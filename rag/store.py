@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -38,6 +39,7 @@ __all__ = ["FORMAT_VERSION", "Store"]
 FORMAT_VERSION = 2
 _REQUIRED = ("vectors.faiss", "chunks.jsonl", "bm25/n_docs.json")
 _KEEP_BUILDS = 2  # the active build and the one before it
+_DATED = re.compile(r"\b(19|20)\d\d\b")
 _RUN_INDEX = "run `rag index` to rebuild it"
 
 
@@ -72,10 +74,17 @@ class Store:
                 self.openings[c.source] = c.section + "\n" + c.text[:400]
             key = (c.source, c.section)
             self.sections[key] = self.sections.get(key, c.section) + "\n" + c.text
+        # What a document says of itself, which holds for every passage of it: its
+        # opening (title, venue, year) and its dated headings ("Keynote (3/2/2020)").
+        self.metadata: dict[str, str] = dict(self.openings)
+        for source, section in self.sections:
+            if _DATED.search(section) and section not in self.metadata[source]:
+                self.metadata[source] += "\n" + section
 
     def context(self, chunk: Chunk) -> str:
-        """What a passage may be taken to say: its whole section and its report's opening."""
-        return self.sections[(chunk.source, chunk.section)] + "\n" + self.openings[chunk.source]
+        """What a passage may be taken to say: its whole section and its document's
+        metadata."""
+        return self.sections[(chunk.source, chunk.section)] + "\n" + self.metadata[chunk.source]
 
     @classmethod
     def from_vectors(

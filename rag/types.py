@@ -117,6 +117,7 @@ class Answer:
     refusal_reason: str = ""
     query: str = ""  # what retrieval searched for (a chat follow-up joins earlier turns)
     finish_reason: str = "stop"  # "length" when the answer hit the token cap
+    draft: str = ""  # the model's raw text before verification (empty: no LLM call)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form; used by the HTTP layer and the eval runner."""
@@ -127,6 +128,7 @@ class Answer:
             "refusal_reason": self.refusal_reason,
             "query": self.query or self.question,
             "finish_reason": self.finish_reason,
+            "draft": self.draft,
             "citations": [asdict(c) for c in self.citations],
             "sentences": [asdict(s) for s in self.sentences],
             "passages": [hit_to_dict(h) for h in self.passages],

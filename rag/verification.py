@@ -30,147 +30,14 @@ import numpy as np
 
 from rag.citations import sentence_spans, strip_markers
 from rag.embedding import Embedder
+from rag.grounding import claim_requirements, evidence_lacks, leading_clauses, passage_context
 from rag.lexical import tokenize
+from rag.terms import key_terms
 from rag.types import Citation, Hit
 
-__all__ = [
-    "SentenceCheck",
-    "Verifier",
-    "asks_amount",
-    "contains_quantity",
-    "contains_term",
-    "key_terms",
-    "leading_clauses",
-    "passage_context",
-    "quantities",
-    "squash",
-    "states_amount",
-]
+__all__ = ["SentenceCheck", "Verifier"]
 
-_WORD = re.compile(r"\w[\w.%'’-]*")
-_TAGS = re.compile(r"<[^>]+>")
-_NOT_KEY = frozenset(
-    "What Which Who How Why When Where The This That These Those It They In On At For And Or "
-    "But If Yes No A An As By From To Of With".split()
-)
 _LEXICAL_WEIGHT = 0.6
-
-
-def squash(text: str) -> str:
-    """Lower-case alphanumerics only: "Right-Shift", "right shift" -> "rightshift"."""
-    return re.sub(r"[^a-z0-9%]+", "", _TAGS.sub("", text).lower())
-
-
-def _term_pattern(term: str) -> str:
-    """Regex for ``term`` as whole words: case-, separator- and plural-insensitive,
-    digits and letters split ("300GB" = "300 GB", "98%" = "98+%")."""
-    parts = re.findall(r"[a-z]+|[0-9]+(?:[.,][0-9]+)*|%", term.lower())
-    if not parts:
-        return ""
-    last = parts[-1]
-    if len(last) > 3 and last.endswith("s") and not last.endswith("ss") and last[-2].isalpha():
-        parts[-1] = last[:-1]
-    body = r"[\s_./,’'+-]*".join(re.escape(p) for p in parts)
-    plural = r"(?:e?s)?" if len(parts[-1]) >= 3 else ""
-    return rf"(?<![a-z0-9]){body}{plural}(?![a-z0-9])"
-
-
-def contains_term(haystack: str, term: str) -> bool:
-    """Whether ``term`` occurs in ``haystack`` as a whole word, ignoring case, HTML tags,
-    separators inside the term ("right shift" = "right-shift") and a plural -s."""
-    pattern = _term_pattern(term)
-    return not pattern or re.search(pattern, _TAGS.sub("", haystack).lower()) is not None
-
-
-def key_terms(text: str) -> list[str]:
-    """Numbers and names in ``text`` that a supporting passage must also contain."""
-    out = []
-    for i, m in enumerate(_WORD.finditer(text)):
-        tok = re.sub(r"['’]s$", "", m.group(0)).strip(".-'’")
-        if not tok or not squash(tok):
-            continue
-        upper = sum(ch.isupper() for ch in tok)
-        if any(ch.isdigit() for ch in tok) or upper >= 2:
-            out.append(tok)
-        elif i > 0 and tok[0].isupper() and tok not in _NOT_KEY:
-            out.append(tok)
-    return out
-
-
-# Words after a number that are not its unit ("90% of", "1.7 to 2.9 times").
-_NOT_UNIT = frozenset(
-    "of to and or in on at for from than the a an more less fewer times per by with "
-    "compared vs versus over under up about around nearly almost is are was were but if "
-    "as that which who when while so into this these those it its has have had".split()
-)
-
-
-_QUANTITY = re.compile(
-    r"(?<![\w.,-])([~$<>≈]?\d(?:[\d.,]*\d)?[%+a-zA-Z]*)[ \t]+([A-Za-z][A-Za-z-]+)"
-)
-
-
-def quantities(text: str) -> list[str]:
-    """Numbers with the unit word right after them: "821 watts", "14x energy".
-
-    A passage that has the number with another unit ("821 mm^2") does not support
-    the claim, though the number alone matches. A number followed by punctuation
-    ("300,000x, training ...") has no unit."""
-    out = []
-    for m in _QUANTITY.finditer(text):
-        num, unit = m.group(1), m.group(2)
-        if re.fullmatch(r"(19|20)\d\d", num) or unit.lower() in _NOT_UNIT:
-            continue  # a year, or a word that is not a unit ("90% of")
-        out.append(f"{num} {unit}")
-    return out
-
-
-_ASKS_AMOUNT = re.compile(
-    r"\bhow (many|much)\b|\bwhat (percentage|share|fraction|proportion)\b|\bby what factor\b",
-    re.IGNORECASE,
-)
-_NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve twenty hundred thousand "
-    "million billion trillion twice half double triple dozen".split()
-)
-
-
-def _amounts(text: str) -> set[str]:
-    words = (squash(m.group(0)) for m in _WORD.finditer(text))
-    return {w for w in words if w and (any(c.isdigit() for c in w) or w in _NUMBER_WORDS)}
-
-
-def asks_amount(question: str) -> bool:
-    """Whether ``question`` asks how many / how much: its answer must state a number."""
-    return bool(_ASKS_AMOUNT.search(question))
-
-
-def states_amount(sentence: str, question: str) -> bool:
-    """Whether ``sentence`` states a number other than those the question already has
-    ("3X" answers "how much less than GPT-3?", though both hold a 3)."""
-    return bool(_amounts(sentence) - _amounts(question))
-
-
-def contains_quantity(haystack: str, quantity: str) -> bool:
-    """Whether the number of ``quantity`` occurs with its unit word within the next
-    three words (plural-insensitive): "98% accuracy" matches "98+% detection accuracy"."""
-    num, unit = quantity.rsplit(" ", 1)
-    number = _term_pattern(num).removesuffix("(?![a-z0-9])")
-    stem = unit.lower()[:-1] if unit.lower().endswith("s") and len(unit) > 3 else unit.lower()
-    pattern = (
-        rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{re.escape(stem)}(?:e?s)?(?![a-z])"
-    )
-    return re.search(pattern, _TAGS.sub("", haystack).lower()) is not None
-
-
-def passage_context(hit: Hit, openings: dict[str, str]) -> str:
-    """What a passage counts as saying for the number/name rules: its text, its section
-    path and its report's opening (title, venue, year)."""
-    return "\n".join([hit.chunk.text, hit.chunk.section, openings.get(hit.chunk.source, "")])
-
-
-def _present(haystack: str, term: str) -> bool:
-    return contains_quantity(haystack, term) if " " in term else contains_term(haystack, term)
 
 
 def _near(a: str, b: str) -> bool:
@@ -206,19 +73,6 @@ _ORDERS = re.compile(
     re.IGNORECASE,
 )
 _MIN_WORDS_NEAR_ORDERS = 4
-
-
-_CLAUSE = re.compile(
-    r",\s+(?=(?:which|and|so|but|while|because|as|making|allowing|meaning|thus|where)\b)"
-    r"|;\s+|\s+(?=(?:because|which means|so that)\b)|\s+\("
-)
-
-
-def leading_clauses(sentence: str) -> list[str]:
-    """The sentence cut before each of its later clauses, longest first, for when
-    only an elaboration is unsupported. Each has at least three words."""
-    heads = [sentence[: m.start()].rstrip() for m in _CLAUSE.finditer(sentence)]
-    return [h for h in reversed(heads) if len(h.split()) >= 3]
 
 
 @dataclass(frozen=True)
@@ -289,7 +143,6 @@ class Verifier:
         heads = [set(tokenize(hit.chunk.section)) for hit in hits]
         wterms = [set(tokenize(t)) | heads[h] for t, (h, _, _) in zip(wtext, windows, strict=True)]
         asked = set(tokenize(question))
-        asked_keys = {squash(t) for t in key_terms(question)}
         haystacks = [passage_context(hit, context or {}) for hit in hits]
 
         def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
@@ -303,12 +156,11 @@ class Verifier:
             sem = np.zeros(len(windows))
             sem[top] = self._embed_windows([wtext[i] for i in top]) @ cvec
             support = _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * np.clip(sem, 0, 1)
-            need = [t for t in key_terms(claim) if squash(t) not in asked_keys]
-            need += [q for q in quantities(claim) if squash(q.split()[0]) not in asked_keys]
+            need = claim_requirements(claim, question)
             best, best_missing = None, tuple(need)
             for i in np.argsort(-support):
                 h = windows[i][0]
-                missing = tuple(t for t in need if not _present(haystacks[h], t))
+                missing = evidence_lacks(haystacks[h], need)
                 if not missing:
                     best, best_missing = int(i), ()
                     break

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from rag.grounding import asks_amount, leading_clauses, states_amount
+from rag.terms import contains_quantity, contains_term, key_terms, quantities
 from rag.types import Chunk, Hit
-from rag.verification import (
-    Verifier,
-    asks_amount,
-    contains_quantity,
-    contains_term,
-    key_terms,
-    leading_clauses,
-    quantities,
-    states_amount,
-)
+from rag.verification import Verifier
 
 REPORT = (
     "# Notes\n## FrugalML\n"

@@ -1,0 +1,77 @@
+"""The named eval sets: which questions, over which corpus.
+
+- ``dev``: half of ``qa.jsonl`` and of the held-out questions (``heldout/seeds.jsonl``);
+  rules and constants are tuned on it.
+- ``test``: the other halves. Reported, never tuned on: nobody reads its individual
+  failures while changing the pipeline.
+- ``corpus2``: a second corpus in formats the seeds don't use (``corpus2/docs``, no
+  ``#`` headings, tables, numbered lists, non-ASCII names) with its own questions.
+  Never tuned on either.
+
+Each split is stratified by kind and decided by a hash of the question id (see
+``assign_splits``), so adding questions never moves existing ones between splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["EVAL_DIR", "SETS", "EvalSet", "assign_splits", "load_set"]
+
+EVAL_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Questions from ``files`` (only rows of ``split`` when set) over ``corpus``
+    (None: the service's configured corpus)."""
+
+    name: str
+    files: tuple[Path, ...]
+    split: str | None = None
+    corpus: Path | None = None
+
+
+SETS: dict[str, EvalSet] = {
+    "dev": EvalSet("dev", (EVAL_DIR / "qa.jsonl", EVAL_DIR / "heldout" / "seeds.jsonl"), "dev"),
+    "test": EvalSet("test", (EVAL_DIR / "qa.jsonl", EVAL_DIR / "heldout" / "seeds.jsonl"), "test"),
+    "corpus2": EvalSet(
+        "corpus2", (EVAL_DIR / "corpus2" / "qa.jsonl",), None, EVAL_DIR / "corpus2" / "docs"
+    ),
+}
+
+
+def _rows(path: Path) -> list[dict]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def load_set(
+    eval_set: EvalSet, kinds: list[str] | None = None, limit: int | None = None
+) -> list[dict]:
+    """The set's questions, each tagged with ``set``; optionally filtered and truncated."""
+    rows = [r for f in eval_set.files if f.exists() for r in _rows(f)]
+    if eval_set.split:
+        rows = [r for r in rows if r.get("split") == eval_set.split]
+    if kinds:
+        rows = [r for r in rows if r["kind"] in kinds]
+    rows = [dict(r, set=eval_set.name) for r in rows]
+    return rows[:limit] if limit else rows
+
+
+def assign_splits(rows: list[dict]) -> list[dict]:
+    """Rows with ``split`` set to dev/test: within each kind, ordered by the sha256 of
+    the id, alternately dev and test. Rows that already have a split keep it."""
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        if "split" not in r:
+            by_kind[r["kind"]].append(r)
+    for group in by_kind.values():
+        group.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
+        for i, r in enumerate(group):
+            r["split"] = "dev" if i % 2 == 0 else "test"
+    return rows

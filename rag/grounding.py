@@ -1,0 +1,167 @@
+"""The grounding policy in one place: what an answer must satisfy to be shown, and
+when the service says "The reports don't cover this."
+
+Each rule states a general principle (and is tested on text that is not from the
+seed reports); none exists for one question:
+
+1. **Figures and names are evidence-bound.** Every figure and proper name an answer
+   sentence states occurs in the passage it is cited to (its text, section path or
+   its document's metadata), after normalising spellings ("1,450" = "1450",
+   "3x" = "3×", "two" = "2"). A figure with a unit needs that unit ("821 watts" is
+   not "821 mm^2").
+2. **The question's constraints hold in the evidence.** A year, venue or name the
+   question sets ("in 2021", "at SOSP") must be stated by the cited passages' sections
+   or their documents' metadata (title, dated headings); else the answer is about
+   something else.
+3. **An amount question gets an amount.** "How many/much" is answered by a number, a
+   number word or a formula ("O(N log N)"), not by prose.
+4. **A refusal speaks about the sources.** "The passages don't mention X" is a refusal;
+   "X does not provide GPU support" is a claim to check like any other.
+5. **Qualifiers stay.** When only part of a sentence is supported, the sentence may lose
+   a trailing elaboration (", which means ..."), never a restriction ("but only ...",
+   "except ...", "unless ..."): cutting those changes what is claimed.
+6. **Names are looked for before they are refused.** Retrieval brings in a passage for
+   every name of the question the corpus has (``rag.retrieval``); only a name the
+   whole corpus lacks refuses before the model is called.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from rag.terms import contains_quantity, contains_term, key_terms, normalize_figures, quantities
+from rag.types import Hit
+
+__all__ = [
+    "absent_names",
+    "asks_amount",
+    "claim_requirements",
+    "evidence_lacks",
+    "is_refusal",
+    "leading_clauses",
+    "passage_context",
+    "question_constraints",
+    "states_amount",
+]
+
+
+def passage_context(hit: Hit, metadata: dict[str, str]) -> str:
+    """What a passage counts as saying for the figure and name rules: its text, its
+    section path and its document's metadata (title, dated headings)."""
+    return "\n".join([hit.chunk.text, hit.chunk.section, metadata.get(hit.chunk.source, "")])
+
+
+def _present(haystack: str, term: str) -> bool:
+    return contains_quantity(haystack, term) if " " in term else contains_term(haystack, term)
+
+
+def claim_requirements(claim: str, question: str = "") -> list[str]:
+    """The figures (with their units) and names a passage must state to support
+    ``claim``. Names the question itself gives are checked against the question's
+    evidence instead (rule 2), so echoing them is not a new claim."""
+    asked = {_key(t) for t in key_terms(question)}
+    need = [t for t in key_terms(claim) if _key(t) not in asked]
+    need += [q for q in quantities(claim) if _key(q.split()[0]) not in asked]
+    return list(dict.fromkeys(need))
+
+
+def _key(term: str) -> str:
+    return re.sub(r"[^\w%]+|_", "", normalize_figures(term).lower())
+
+
+def evidence_lacks(haystack: str, terms: Sequence[str]) -> tuple[str, ...]:
+    """The ``terms`` that ``haystack`` does not state."""
+    return tuple(t for t in terms if not _present(haystack, t))
+
+
+def question_constraints(question: str) -> list[str]:
+    """Years and figures the question sets ("in 2021", "the 3rd workshop"): the
+    answer's evidence must state them (rule 2)."""
+    return [t for t in key_terms(question) if any(ch.isdigit() for ch in t)]
+
+
+def absent_names(question: str, found: Callable[[str], bool]) -> list[str]:
+    """Names and figures of ``question`` (three characters or more; two-letter ones
+    like "US" are too ambiguous) for which ``found`` is false (rule 6)."""
+    terms = [t for t in key_terms(question) if len(t) >= 3 or any(c.isdigit() for c in t)]
+    return list(dict.fromkeys(t for t in terms if not found(t)))
+
+
+_ASKS_AMOUNT = re.compile(
+    r"\bhow (many|much)\b|\bwhat (percentage|share|fraction|proportion)\b|\bby what factor\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve twenty hundred "
+    "thousand million billion trillion twice half double triple dozen dozens hundreds "
+    "thousands millions all none every".split()
+)
+_WORD = re.compile(r"\w[\w.%'’×-]*")
+_FORMULA = re.compile(r"\b[Oo]\s*\([^)]*\)|\b[a-zA-Z]\s*log\s*[a-zA-Z]\b|\b\d*[nNkK]\^?\d\b")
+
+
+def _amounts(text: str) -> set[str]:
+    words = (re.sub(r"[^\w%]+", "", m.group(0).lower()) for m in _WORD.finditer(text))
+    found = {w for w in words if w and (any(c.isdigit() for c in w) or w in _NUMBER_WORDS)}
+    return found | {re.sub(r"\s+", "", f) for f in _FORMULA.findall(text)}
+
+
+def asks_amount(question: str) -> bool:
+    """Whether ``question`` asks how many / how much: its answer must state an amount."""
+    return bool(_ASKS_AMOUNT.search(question))
+
+
+def states_amount(sentence: str, question: str) -> bool:
+    """Whether ``sentence`` states an amount (number, number word or formula) other than
+    those the question already has ("3X" answers "how much less than GPT-3?")."""
+    return bool(_amounts(sentence) - _amounts(question))
+
+
+# A refusal is about the sources (rule 4): "the passages/reports/context/information
+# don't ...", "no information", "not mentioned in the passages", "I cannot find".
+_SOURCES = r"(passages?|reports?|context|text|documents?|sources?|information|notes|provided)"
+_REFUSAL = re.compile(
+    rf"\b{_SOURCES}\b[^.]{{0,40}}\b(do(es)?n'?t|do(es)? not|never|fail to)\b"
+    r"[^.]{0,20}\b(cover|contain|mention|provide|say|discuss|include|specify|state|address"
+    r"|give|answer|describe)"
+    rf"|\bno (information|mention|details?|data)\b"
+    rf"|\bnot (covered|mentioned|provided|discussed|stated|specified|given|described)\b"
+    rf"[^.]{{0,30}}\b(in|by) (the|these|any) {_SOURCES}"
+    r"|\b(cannot|can'?t|unable to|could not|couldn'?t) (answer|find|determine|tell)\b"
+    rf"|^\s*(the )?{_SOURCES} (do(es)?n'?t|do(es)? not) ",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(text: str) -> bool:
+    """Whether ``text`` says the sources do not answer (rule 4); a negative statement
+    about the subject ("X does not support GPUs") is not one."""
+    return bool(_REFUSAL.search(text))
+
+
+# Where a sentence may be cut: before an elaboration. Restrictions (but, only, except,
+# unless, if, when, while, although) are never cut off (rule 5).
+_ELABORATION = re.compile(
+    r",\s+(?=(?:which|and|so|making|allowing|meaning|thus|enabling|resulting)\b)"
+    r"|;\s+|\s+(?=(?:which means|so that)\b)|\s+\((?!only|except|unless|but)"
+)
+_RESTRICTION = re.compile(
+    r"^\W*(but|only|except|unless|if|when|while|although|though|provided|as long as|"
+    r"not|never|without|however)\b",
+    re.IGNORECASE,
+)
+
+
+def leading_clauses(sentence: str) -> list[str]:
+    """The sentence cut before each later elaboration, longest first (at least three
+    words each); no cut drops a restriction that follows it."""
+    heads = []
+    for m in _ELABORATION.finditer(sentence):
+        rest = sentence[m.end() :]
+        if _RESTRICTION.search(rest) or re.search(
+            r"\b(but|only|except|unless)\b", rest[:40], re.IGNORECASE
+        ):
+            break  # everything after this point qualifies the claim
+        heads.append(sentence[: m.start()].rstrip())
+    return [h for h in reversed(heads) if len(h.split()) >= 3]

@@ -1,0 +1,67 @@
+"""A question's parts: "What does X do, and which system is it built on?" asks two
+things, and a small model answering it in one breath tends to answer one.
+
+Splitting is by surface form only: a second question mark, a semicolon, or "and"/","
+followed by a question word or an auxiliary that starts a new question. A part that
+leans on the first ("which system is it built on?") keeps the first part's names
+for retrieval (``retrieval_queries``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.terms import key_terms
+
+__all__ = ["question_parts", "retrieval_queries"]
+
+_STARTERS = (
+    r"what|which|who|whom|whose|how|why|when|where|is|are|was|were|does|do|did|can|could|"
+    r"should|would|will|has|have|had|name|list"
+)
+_SPLIT = re.compile(
+    rf"\?\s+(?=\S)|;\s*(?=(?:and\s+)?(?:{_STARTERS})\b)"
+    rf"|,?\s+and\s+(?=(?:{_STARTERS})\b)|,\s+(?=(?:{_STARTERS})\b(?!\s+(?:is|are|was|were)\b))",
+    re.IGNORECASE,
+)
+_MIN_WORDS = 3
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate questions in ``question`` (one element when it asks one thing).
+
+    A candidate part shorter than three words stays with its neighbour ("how and
+    why"), so lists inside a question ("X, Y and Z") are not split."""
+    q = question.strip()
+    pieces: list[str] = []
+    pos = 0
+    for m in _SPLIT.finditer(q):
+        piece = q[pos : m.start() + (1 if m.group(0).startswith("?") else 0)].strip(" ,;")
+        rest = q[m.end() :]
+        if len(piece.split()) >= _MIN_WORDS and len(rest.split()) >= _MIN_WORDS:
+            pieces.append(piece)
+            pos = m.end()
+    pieces.append(q[pos:].strip(" ,;"))
+    end = "?" if q.endswith("?") else ""
+    return [p[0].upper() + p[1:] + ("" if p[-1] in ".?!" else end) for p in pieces if p]
+
+
+def retrieval_queries(question: str) -> list[str]:
+    """One search query per part; a later part without names of its own borrows the
+    names of the parts before it ("which system is it built on?" + "FrugalML").
+
+    A query of several lines is a chat follow-up joined with the turns it leans on
+    (``rag.conversation.standalone_query``): it is searched whole, as its lines are
+    context for one question, not separate questions."""
+    if "\n" in question.strip():
+        return [question]
+    parts = question_parts(question)
+    if len(parts) == 1:
+        return parts
+    out = [parts[0]]
+    names = key_terms(parts[0])
+    for part in parts[1:]:
+        own = key_terms(part)
+        out.append(part if own else f"{part} {' '.join(names)}".strip())
+        names += own
+    return out

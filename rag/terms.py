@@ -1,0 +1,147 @@
+"""Names and figures in text, and whether a passage states them.
+
+The grounding rules all come down to "does this passage say this name or this
+figure?", asked of text written by different hands: a report writes "1,450" or
+"3×" or "two", an answer "1450", "3x", "2". Matching is whole-word, case- and
+separator-insensitive ("right-shift" = "right shift"), tolerant of a plural -s, and
+works on figures normalised by ``normalize_figures``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = [
+    "contains_quantity",
+    "contains_term",
+    "key_terms",
+    "normalize_figures",
+    "quantities",
+    "squash",
+]
+
+_WORD = re.compile(r"\w[\w.%'’×-]*")
+_TAGS = re.compile(r"<[^>]+>")
+# Capitalised words that start questions and clauses without naming anything.
+_NOT_KEY = frozenset(
+    "What Which Who How Why When Where The This That These Those It They In On At For And Or "
+    "But If Yes No A An As By From To Of With Is Are Was Were Do Does Did Can Could Please "
+    "Also Both Each Give List Name Tell Describe Explain".split()
+)
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_PERCENT = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
+
+
+def normalize_figures(text: str) -> str:
+    """One spelling per figure: "1,450" -> "1450", "3×" -> "3x", "two" -> "2",
+    "40 percent" -> "40%", compatibility forms folded (NFKC: "½", full-width digits)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _THOUSANDS.sub("", text).replace("×", "x")
+    text = _PERCENT.sub("%", text)
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], text)
+
+
+def squash(text: str) -> str:
+    """Lower-case alphanumerics only: "Right-Shift", "right shift" -> "rightshift"."""
+    return re.sub(r"[^\w%]+|_", "", normalize_figures(_TAGS.sub("", text)).lower())
+
+
+def _term_pattern(term: str) -> str:
+    """Regex for ``term`` as whole words: case-, separator- and plural-insensitive,
+    digits and letters split ("300GB" = "300 GB", "98%" = "98+%")."""
+    parts = re.findall(r"[^\W\d_]+|[0-9]+(?:[.,][0-9]+)*|%", normalize_figures(term).lower())
+    if not parts:
+        return ""
+    last = parts[-1]
+    if len(last) > 3 and last.endswith("s") and not last.endswith("ss") and last[-2].isalpha():
+        parts[-1] = last[:-1]
+    body = r"[\s_./,’'+-]*".join(re.escape(p) for p in parts)
+    plural = r"(?:e?s)?" if len(parts[-1]) >= 3 else ""
+    return rf"(?<![^\W_]){body}{plural}(?![^\W_])"
+
+
+def _haystack(text: str) -> str:
+    return normalize_figures(_TAGS.sub("", text)).lower()
+
+
+def contains_term(haystack: str, term: str) -> bool:
+    """Whether ``term`` occurs in ``haystack`` as a whole word, ignoring case, HTML tags,
+    separators inside the term ("right shift" = "right-shift"), a plural -s and the
+    spelling of figures ("1,450" = "1450", "two" = "2")."""
+    pattern = _term_pattern(term)
+    return not pattern or re.search(pattern, _haystack(haystack)) is not None
+
+
+# Lower-case second halves that make a hyphenated word an adjective of the name before
+# them: "Spark-like", "GPU-based". The name is the term to look for.
+_MODIFIERS = frozenset(
+    "like based style aware specific driven oriented friendly level scale sized class "
+    "wide only free bound native centric powered enabled compatible".split()
+)
+
+
+def key_terms(text: str) -> list[str]:
+    """Numbers and names in ``text`` that a supporting passage must also contain:
+    tokens with a digit, with two capitals (acronyms, CamelCase), or capitalised
+    other than at the start of the text. "Spark-like" yields "Spark"."""
+    out = []
+    for i, m in enumerate(_WORD.finditer(text)):
+        tok = re.sub(r"['’]s$", "", m.group(0)).strip(".-'’")
+        head, _, tail = tok.rpartition("-")
+        if head and tail.lower() in _MODIFIERS:
+            tok = head
+        if not tok or not squash(tok):
+            continue
+        upper = sum(ch.isupper() for ch in tok)
+        if any(ch.isdigit() for ch in tok) or upper >= 2:
+            out.append(tok)
+        elif i > 0 and tok[0].isupper() and tok not in _NOT_KEY:
+            out.append(tok)
+    return out
+
+
+# Words after a number that are not its unit ("90% of", "1.7 to 2.9 times").
+_NOT_UNIT = frozenset(
+    "of to and or in on at for from than the a an more less fewer times per by with "
+    "compared vs versus over under up about around nearly almost is are was were but if "
+    "as that which who when while so into this these those it its has have had".split()
+)
+_QUANTITY = re.compile(
+    r"(?<![\w.,-])([~$<>≈]?\d(?:[\d.,]*\d)?[%+a-zA-Z]*)[ \t]+([A-Za-z][A-Za-z-]+)"
+)
+
+
+def quantities(text: str) -> list[str]:
+    """Numbers with the unit word right after them: "821 watts", "14x energy".
+
+    A passage that has the number with another unit ("821 mm^2") does not support
+    the claim, though the number alone matches. A number followed by punctuation
+    ("300,000x, training ...") has no unit."""
+    out = []
+    for m in _QUANTITY.finditer(normalize_figures(text)):
+        num, unit = m.group(1), m.group(2)
+        if re.fullmatch(r"(19|20)\d\d", num) or unit.lower() in _NOT_UNIT:
+            continue  # a year, or a word that is not a unit ("90% of")
+        out.append(f"{num} {unit}")
+    return out
+
+
+def contains_quantity(haystack: str, quantity: str) -> bool:
+    """Whether the number of ``quantity`` occurs with its unit word within the next
+    three words (plural-insensitive): "98% accuracy" matches "98+% detection accuracy"."""
+    num, unit = quantity.rsplit(" ", 1)
+    number = _term_pattern(num).removesuffix("(?![^\\W_])")
+    stem = unit.lower()[:-1] if unit.lower().endswith("s") and len(unit) > 3 else unit.lower()
+    pattern = (
+        rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{re.escape(stem)}(?:e?s)?(?![a-z])"
+    )
+    return re.search(pattern, _haystack(haystack)) is not None
