@@ -23,13 +23,17 @@ __all__ = [
     "summarize",
 ]
 
+from rag.terms import normalize_figures  # noqa: E402
+
 Record = dict[str, Any]
 _SQUASH = re.compile(r"[\s\-\u2010-\u2015_]+")
 
 
 def normalize(text: str) -> str:
-    """Case-, hyphen- and whitespace-insensitive form used to match key terms."""
-    return _SQUASH.sub("", text.lower())
+    """Case-, hyphen- and whitespace-insensitive form used to match key terms, with
+    figures in one spelling ("seven" = "7", "1,450" = "1450", "3×" = "3x"): the same
+    answer written either way is the same answer."""
+    return _SQUASH.sub("", normalize_figures(text).lower())
 
 
 def answer_terms(answer: str, terms: list[str]) -> float:
