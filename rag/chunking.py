@@ -45,6 +45,7 @@ def _clean_title(raw: str) -> str:
 
 _NUMBERED = re.compile(r"^((?:\d{1,2}\.)*\d{1,2}\.?|[IVX]{1,4}\.)[ \t]+(\S.*)$")
 _UNDERLINE = re.compile(r"^[ \t]*(=+|-+)[ \t]*$")
+_TITLE_CASE = 9  # placeholder level, resolved per document in ``_plain_headings``
 _SMALL_WORDS = frozenset("a an the of and or for to in on at by with vs from per".split())
 
 
@@ -81,7 +82,7 @@ def _plain_level(line: str, next_line: str) -> int | None:
         and content
         and all(w[0].isupper() or not w[0].isalpha() for w in content)
     ):
-        return 2
+        return _TITLE_CASE
     return None
 
 
@@ -108,7 +109,11 @@ def _plain_headings(text: str) -> list[tuple[int, int, int, str]]:
                 out.append((pos, end, level, _clean_title(line)))
         prev_blank = not line.strip() or bool(_UNDERLINE.match(line))
         pos += len(line)
-    return out
+    # A Title Case line sits under ALL CAPS or underlined headings; in a numbered
+    # document it is an unnumbered top-level part ("Open Questions", "Appendix").
+    numbered = any(_NUMBERED.match(title) for _, _, level, title in out if level)
+    top = 1 if numbered or not any(0 < lv < _TITLE_CASE for _, _, lv, _ in out) else 2
+    return [(s, e, top if lv == _TITLE_CASE else lv, t) for s, e, lv, t in out]
 
 
 def split_sections(text: str) -> list[Section]:

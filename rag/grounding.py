@@ -76,9 +76,10 @@ def evidence_lacks(haystack: str, terms: Sequence[str]) -> tuple[str, ...]:
 
 
 def question_constraints(question: str) -> list[str]:
-    """Years and figures the question sets ("in 2021", "the 3rd workshop"): the
-    answer's evidence must state them (rule 2)."""
-    return [t for t in key_terms(question) if any(ch.isdigit() for ch in t)]
+    """Years and figures the question sets ("in 2021", "the 3rd workshop"; not names
+    that hold a digit, like "p50" or "GPT-3"): the answer's evidence must state them
+    (rule 2)."""
+    return [t for t in key_terms(question) if t[0].isdigit()]
 
 
 def absent_names(question: str, found: Callable[[str], bool]) -> list[str]:

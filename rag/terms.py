@@ -23,11 +23,15 @@ __all__ = [
 
 _WORD = re.compile(r"\w[\w.%'’×-]*")
 _TAGS = re.compile(r"<[^>]+>")
-# Capitalised words that start questions and clauses without naming anything.
+# Capitalised words that start questions, sentences and clauses without naming anything.
 _NOT_KEY = frozenset(
     "What Which Who How Why When Where The This That These Those It They In On At For And Or "
     "But If Yes No A An As By From To Of With Is Are Was Were Do Does Did Can Could Please "
-    "Also Both Each Give List Name Tell Describe Explain".split()
+    "Also Both Each Give List Name Tell Describe Explain Compare Summarize Summarise According "
+    "He She We You I There Their His Her Its Our My One Some Many Most All Any Several "
+    "However Overall Additionally Furthermore Moreover Finally First Second Third Then Thus "
+    "Instead Therefore Also Here Since While Although After Before During Unlike Like "
+    "Other Another Such Each Every Only Not Neither Either Based Using".split()
 )
 _NUMBER_WORDS = {
     w: str(i)
@@ -91,10 +95,11 @@ _MODIFIERS = frozenset(
 
 def key_terms(text: str) -> list[str]:
     """Numbers and names in ``text`` that a supporting passage must also contain:
-    tokens with a digit, with two capitals (acronyms, CamelCase), or capitalised
-    other than at the start of the text. "Spark-like" yields "Spark"."""
+    tokens with a digit, with two capitals (acronyms, CamelCase), or capitalised and
+    not a word that commonly opens a sentence ("The", "However"), so a name that
+    starts a sentence ("Quillon's p50 is ...") counts. "Spark-like" yields "Spark"."""
     out = []
-    for i, m in enumerate(_WORD.finditer(text)):
+    for m in _WORD.finditer(text):
         tok = re.sub(r"['’]s$", "", m.group(0)).strip(".-'’")
         head, _, tail = tok.rpartition("-")
         if head and tail.lower() in _MODIFIERS:
@@ -104,7 +109,7 @@ def key_terms(text: str) -> list[str]:
         upper = sum(ch.isupper() for ch in tok)
         if any(ch.isdigit() for ch in tok) or upper >= 2:
             out.append(tok)
-        elif i > 0 and tok[0].isupper() and tok not in _NOT_KEY:
+        elif tok[0].isupper() and tok not in _NOT_KEY:
             out.append(tok)
     return out
 
@@ -144,4 +149,26 @@ def contains_quantity(haystack: str, quantity: str) -> bool:
     pattern = (
         rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{re.escape(stem)}(?:e?s)?(?![a-z])"
     )
-    return re.search(pattern, _haystack(haystack)) is not None
+    hay = _haystack(haystack)
+    if re.search(pattern, hay) is not None:
+        return True
+    return _in_table_column(hay, number, stem)
+
+
+def _in_table_column(hay: str, number: str, unit: str) -> bool:
+    """Whether ``number`` is a cell of a pipe table whose header row names ``unit``: a
+    table gives a figure's unit once, in its column's header ("| p50 ms |")."""
+    lines = hay.splitlines()
+    header = ""
+    for line in lines:
+        if "|" not in line:
+            header = ""
+            continue
+        if not header:
+            header = line  # the first row of a table block
+            continue
+        if re.search(rf"\|\s*{number}(?![0-9])[^|]*\|", line + "|"):
+            cells = [c for c in header.split("|")]
+            if any(re.search(rf"(?<![a-z]){re.escape(unit)}(?:e?s)?(?![a-z])", c) for c in cells):
+                return True
+    return False

@@ -90,3 +90,41 @@ def test_unbroken_text_falls_back_to_words():
 def test_split_sections_ignores_deeper_and_non_headings():
     text = "#hashtag\n##### too deep\n#### Four\nx"
     assert [s.heading_path for s in split_sections(text)] == [(), ("Four",)]
+
+
+PLAIN = """KESTREL GATEWAY REVIEW, MARCH 2025
+==================================
+
+1. Summary
+
+The gateway failed for 47 minutes.
+
+2. Impact
+
+2.1 Customer impact
+
+About 1,450 requests failed.
+  Time     Event
+  09:14    Alert fired
+
+Open Questions
+
+(a) Why did the canary pass?
+This line is a sentence, not a heading.
+"""
+
+
+def test_plain_text_headings_become_the_section_path(embedder):
+    paths = [s.heading_path for s in split_sections(PLAIN)]
+    title = "KESTREL GATEWAY REVIEW, MARCH 2025"
+    assert paths == [
+        (title,),
+        (title, "1. Summary"),
+        (title, "2. Impact"),
+        (title, "2. Impact", "2.1 Customer impact"),
+        (title, "Open Questions"),
+    ]
+    chunks = chunk_report("k.txt", PLAIN, embedder.count_tokens, embedder.max_tokens)
+    impact = [c for c in chunks if "1,450" in c.text]
+    assert impact and impact[0].section.endswith("2.1 Customer impact")
+    assert all(PLAIN[c.start : c.end] == c.text for c in chunks)

@@ -30,3 +30,68 @@ def test_section_is_the_right_one(retriever):
     assert "Riptide" in hit.chunk.section
     hit = retriever.search("FrugalML prediction APIs", 1)[0]
     assert "FrugalML" in hit.chunk.section
+
+
+# A tiny corpus, not from the seeds, where generic words outscore a rare name: many
+# short sections about solving problems, and one long section that names "Mistral" once.
+_GENERIC = "".join(
+    f"## Team {t}\nThe main problem team {t} had to solve was {w}; they solved the problem.\n"
+    for t, w in zip(
+        "ABCDEFGH",
+        [
+            "flaky tests",
+            "slow builds",
+            "noisy alerts",
+            "slow deploys",
+            "stale caches",
+            "hot shards",
+            "lost logs",
+            "late reports",
+        ],
+        strict=True,
+    )
+)
+_LONG = (
+    "Our batch scheduler has run since 2019 on three clusters with a shared quota. "
+    "It places jobs by priority, then by the age of the request, and it keeps a ledger of "
+    "every placement so that capacity reviews can replay a week of decisions. Operators "
+    "can pin a job to a cluster, drain a cluster before maintenance, or cap a tenant. "
+) * 3
+DOCS = {
+    "ops.txt": "# Operations review\n"
+    + _GENERIC
+    + "## Scheduler\n"
+    + _LONG
+    + "Mistral retries each failed job twice before paging the on-call engineer.\n"
+    + "## Storage\nWhen a disk fills up, old logs are pruned first and archives second.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, embedder):
+    from rag.config import Settings
+    from rag.indexing import build_index
+    from rag.pipeline import load_retriever
+
+    seeds = tmp_path_factory.mktemp("docs")
+    for name, text in DOCS.items():
+        (seeds / name).write_text(text, encoding="utf-8")
+    s = Settings(seeds_dir=seeds, index_dir=tmp_path_factory.mktemp("idx"))
+    build_index(s.seeds_path, s.index_path, embedder)
+    return {
+        mode: load_retriever(s.model_copy(update={"retrieval_mode": mode}), embedder)
+        for mode in ("hybrid", "dense", "bm25")
+    }
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_a_named_thing_is_looked_for_in_every_mode(tiny, mode):
+    hits = tiny[mode].search("What problem does Mistral solve?", 2)
+    assert any("Mistral" in h.chunk.text for h in hits), [h.chunk.section for h in hits]
+    assert all(h.dense is not None for h in hits)  # the relevance gate reads it in every mode
+
+
+def test_each_part_of_a_compound_question_is_retrieved(tiny):
+    q = "Which problem did team C have to solve and what happens when a disk fills up?"
+    sections = {h.chunk.section for h in tiny["hybrid"].search(q, 2)}
+    assert any("Storage" in s for s in sections) and any("Team C" in s for s in sections)

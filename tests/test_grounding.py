@@ -1,0 +1,133 @@
+"""The grounding policy's principles, each on text that is not from the seed reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.citations import sentence_spans
+from rag.grounding import (
+    absent_names,
+    asks_amount,
+    claim_requirements,
+    evidence_lacks,
+    is_refusal,
+    leading_clauses,
+    question_constraints,
+    states_amount,
+)
+from rag.store import Store
+from rag.terms import contains_term, key_terms, normalize_figures
+from rag.types import Chunk, Hit
+from rag.verification import Verifier
+
+TABLE = (
+    "2.3 Latency results\n"
+    "| Server | p50 ms | Cost per 1k |\n"
+    "| Quillon | 41 | 0.31 |\n"
+    "| Tessellate Serve | 55 | 0.22 |\n"
+    "Quillon does not provide GPU support on the Brenmoor cluster.\n"
+)
+
+
+def _hit(text: str, path: tuple[str, ...] = ("Evaluation", "2.3 Latency results")) -> Hit:
+    return Hit(Chunk("eval.txt", path, text, 0, len(text)), 0.5, 1)
+
+
+def test_figures_match_in_any_spelling():
+    assert normalize_figures("1,450 requests, 3× faster, two sites, 40 percent") == (
+        "1450 requests, 3x faster, 2 sites, 40%"
+    )
+    assert contains_term("served 1,450 requests", "1450")
+    assert contains_term("is 3× faster", "3x")
+    assert contains_term("across two sites", "2")
+    assert contains_term("cut by 40 percent", "40%")
+    assert not contains_term("served 1,450 requests", "145")
+
+
+def test_names_are_found_with_accents_and_modifiers():
+    assert key_terms("Did Zoë Lefèvre propose a Kestrel-like gateway?") == [
+        "Zoë",
+        "Lefèvre",
+        "Kestrel",
+    ]
+    assert contains_term("proposed by Zoë Lefèvre", "Lefèvre")
+    assert not contains_term("proposed by Zoe Lefevre", "Lefèvre")
+
+
+def test_every_figure_and_name_of_a_claim_must_be_in_its_evidence():
+    need = claim_requirements("Quillon's p50 is 41 ms and it costs 0.45.")
+    assert {"Quillon", "41 ms", "0.45"} <= set(need)
+    # the neighbour row's value and a number from nowhere are both caught
+    assert evidence_lacks(TABLE, need) == ("0.45",)
+    # names the question gives are checked against the question's evidence instead
+    assert "Quillon" not in claim_requirements("Quillon costs 0.31.", "What does Quillon cost?")
+
+
+def test_question_constraints_and_absent_names():
+    assert question_constraints("What was the p50 of Quillon in the 2025 evaluation?") == ["2025"]
+    text = "Quillon and Tessellate Serve were compared."
+    assert absent_names("Was Quillon faster than Mistwood?", lambda t: contains_term(text, t)) == [
+        "Mistwood"
+    ]
+
+
+def test_a_refusal_speaks_about_the_sources_a_negative_claim_does_not():
+    assert is_refusal("The passages do not mention Quillon's GPU memory.")
+    assert is_refusal("The reports don't cover this.")
+    assert is_refusal("No information is given about the rollout date.")
+    assert is_refusal("This is not specified in the provided passages.")
+    assert not is_refusal("Quillon does not provide GPU support on the Brenmoor cluster [1].")
+    assert not is_refusal("Tessellate Serve was not tested with Corvid-3B.")
+
+
+def test_an_amount_question_needs_an_amount_formulas_count():
+    assert asks_amount("How many hot keys does the switch cache?")
+    assert states_amount("It caches O(N log N) of the hottest keys.", "How many keys?")
+    assert states_amount("Seven members voted for it.", "How many members voted?")
+    assert not states_amount("Members voted for the proposal.", "How many members voted?")
+
+
+def test_qualifiers_are_never_cut_off():
+    assert leading_clauses("Quillon cut latency by 30%, but only for batches under 8") == []
+    assert leading_clauses("Quillon cut p50 latency, which means users wait less") == [
+        "Quillon cut p50 latency"
+    ]
+    assert leading_clauses("Quillon cut latency, which helped (only for small batches)") == []
+
+
+def test_sentences_split_unicode_text_correctly():
+    text = "Dr. Ülkü Aydın et al. chose Quillon, e.g. for cost. Søren Kjær disagreed."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Dr. Ülkü Aydın et al. chose Quillon, e.g. for cost.",
+        "Søren Kjær disagreed.",
+    ]
+
+
+def test_document_metadata_holds_its_dated_headings():
+    chunks = [
+        Chunk("r.txt", ("Board Minutes",), "Board Minutes\nThe board met.", 0, 28),
+        Chunk("r.txt", ("Board Minutes", "Vote of 12 June 2025"), "Seven voted for.", 30, 46),
+        Chunk("r.txt", ("Board Minutes", "Actions"), "Zoë owns the rollout.", 48, 69),
+    ]
+    store = Store.from_vectors(chunks, np.zeros((3, 4), dtype=np.float32), {})
+    assert "12 June 2025" in store.metadata["r.txt"]
+    assert "2025" in store.context(chunks[2])  # a year any passage of the document may use
+
+
+@pytest.fixture(scope="module")
+def verifier(embedder) -> Verifier:
+    return Verifier(embedder, threshold=0.5)
+
+
+def test_a_wrong_table_value_is_not_shown(verifier):
+    hit = _hit(TABLE)
+    checks = verifier.check("Quillon has a p50 of 41 ms and costs 0.45 per 1k [1].", [hit])
+    assert not any(c.supported for c in checks)
+    [ok] = verifier.check("Quillon has a p50 of 41 ms [1].", [hit])
+    assert ok.supported and ok.citation is not None and "41" in ok.citation.quote
+
+
+def test_a_negative_statement_is_checked_like_any_claim(verifier):
+    [check] = verifier.check("Quillon does not provide GPU support on Brenmoor [1].", [_hit(TABLE)])
+    assert check.supported
