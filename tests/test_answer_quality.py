@@ -83,9 +83,7 @@ def test_a_how_many_follow_up_answered_with_a_formula_is_not_refused(counting):
     ]
     a = p.chat(turns)
     assert not a.refused, a.to_dict()
-    assert "NetCache" in {
-        c.section.split(" > ")[-1].split(",")[0].strip() for c in a.citations
-    } or any("NetCache" in c.section for c in a.citations)
+    assert any("NetCache" in c.section for c in a.citations), a.to_dict()
 
 
 @pytest.mark.llm
