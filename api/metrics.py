@@ -55,6 +55,13 @@ class Metrics:
             "rag_queue_rejected", "Requests refused by the queue (503) so far", registry=r
         )
         self.index_chunks = Gauge("rag_index_chunks", "Passages in the index", registry=r)
+        self.cache_hits = Gauge(
+            "rag_answer_cache_hits", "Answers served from the answer cache", registry=r
+        )
+        self.cache_misses = Gauge(
+            "rag_answer_cache_misses", "Answers not found in the answer cache", registry=r
+        )
+        self.cache_size = Gauge("rag_answer_cache_size", "Answers held in the cache", registry=r)
         self.index_age = Gauge(
             "rag_index_age_seconds", "Seconds since the served index was built", registry=r
         )
@@ -83,6 +90,9 @@ class Metrics:
             self.model_busy.set(values.get("model_busy", 0))
             self.rejected.set(values.get("rejected", 0))
             self.index_chunks.set(values.get("index_chunks", 0))
+            self.cache_hits.set(values.get("cache_hits", 0))
+            self.cache_misses.set(values.get("cache_misses", 0))
+            self.cache_size.set(values.get("cache_size", 0))
             built = values.get("index_built_at")
             self.index_age.set(time.time() - built if built else 0)
         return generate_latest(self.registry)

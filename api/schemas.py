@@ -83,11 +83,13 @@ class SentenceOut(BaseModel):
 class TimingsOut(BaseModel):
     embed_s: float
     search_s: float
+    select_s: float = Field(0.0, description="Choosing the evidence lines for the prompt.")
     queue_s: float = Field(0.0, description="Time spent waiting behind other requests.")
     prompt_tokens: int
     answer_tokens: int
     ttft_s: float
     generation_s: float
+    verify_s: float = Field(0.0, description="Checking the answer against the evidence.")
     total_s: float
 
 
@@ -102,6 +104,9 @@ class AskResponse(BaseModel):
         "",
         description="The model's raw text before verification (empty when no model was "
         "called); what `answer` keeps of it is only what the passages support.",
+    )
+    cached: bool = Field(
+        False, description="Served from the answer cache: same question, same index build."
     )
     citations: list[CitationOut]
     sentences: list[SentenceOut] = Field(

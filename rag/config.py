@@ -64,6 +64,20 @@ class Settings(BaseSettings):
         description="Refuse without calling the LLM when no passage has a cosine similarity "
         "to the question of at least this much.",
     )
+    evidence: Literal["compact", "passages"] = Field(
+        "compact",
+        description="What the model reads: `compact` (the retrieved passages' lines most "
+        "like the question, with their headings) or `passages` (whole retrieved passages).",
+    )
+    evidence_tokens: int = Field(
+        260, ge=32, description="Token budget of compact evidence (LLM tokens)."
+    )
+    answer_cache_size: int = Field(
+        256,
+        ge=0,
+        description="Finished answers kept for repeated questions (per index build; 0: off). "
+        "Only answers generated at temperature 0 are kept.",
+    )
     support_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Support score an answer sentence needs to be kept."
     )

@@ -16,6 +16,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 
 from rag.admission import Admission, Cancelled
+from rag.cache import AnswerCache
 from rag.citations import sentence_spans, strip_markers, strip_unknown_markers
 from rag.config import Settings
 from rag.conversation import (
@@ -27,12 +28,12 @@ from rag.conversation import (
 )
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery, RagError
+from rag.evidence import select_evidence
 from rag.generation import Generator, LlamaGenerator, Message
 from rag.grounding import (
     absent_names,
     asks_amount,
     is_refusal,
-    passage_context,
     question_constraints,
     states_amount,
 )
@@ -81,6 +82,7 @@ class Pipeline:
         self._failed: str | None = None
         self._reload_lock = threading.Lock()
         self.admission = Admission(self.settings.queue_max_waiting, self.settings.queue_max_wait_s)
+        self.cache = AnswerCache(self.settings.answer_cache_size)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Pipeline:
@@ -205,17 +207,36 @@ class Pipeline:
         t_start = time.perf_counter()
         s = self.settings
         retriever = self.current()  # one index for the whole request, even if reloaded
+        max_tokens = min(options.max_tokens or s.max_answer_tokens, s.max_answer_tokens)
+        temperature = s.temperature if options.temperature is None else options.temperature
+        build = str(retriever.store.manifest.get("build_id", ""))
+        context = [query, top_k or s.top_k, max_tokens, list(options.stop), history, instructions]
+        key = AnswerCache.key(build, question, context)
+        cached = self.cache.get(key) if temperature == 0 else None
+        if cached is not None:  # same question, same index build: same answer
+            yield cached.text
+            yield replace(
+                cached, timings=Timings(total_s=time.perf_counter() - t_start), cached=True
+            )
+            return
         hits, embed_s, search_s = retriever.search_timed(query, top_k or s.top_k)
         timings = Timings(embed_s=embed_s, search_s=search_s)
         reason = self._irrelevant(question, hits, retriever)
         if reason:
             timings.total_s = time.perf_counter() - t_start
             yield REFUSAL
-            yield self._refusal(question, query, hits, timings, [], reason)
+            result = self._refusal(question, query, hits, timings, [], reason)
+            if temperature == 0:
+                self.cache.put(key, result)
+            yield result
             return
         gen = self.generator
-        max_tokens = min(options.max_tokens or s.max_answer_tokens, s.max_answer_tokens)
-        temperature = s.temperature if options.temperature is None else options.temperature
+        if s.evidence == "compact":
+            t_sel = time.perf_counter()
+            hits = select_evidence(
+                query, hits, self.verifier.embed, gen.count_tokens, s.evidence_tokens
+            )
+            timings.select_s = time.perf_counter() - t_sel
         hits, prompt, n_prompt = fit_passages(
             question,
             hits,
@@ -254,6 +275,7 @@ class Pipeline:
             return
         timings.answer_tokens = n_tokens
         yield from drafts.feed(raw, final=True)
+        timings.verify_s = drafts.verify_s
         timings.total_s = time.perf_counter() - t_start
         if n_tokens >= max_tokens:
             finish = "length"
@@ -272,7 +294,10 @@ class Pipeline:
                 drafts.sentences(),
                 query=query,
             )
-        yield replace(result, finish_reason=finish, draft=raw)
+        result = replace(result, finish_reason=finish, draft=raw)
+        if temperature == 0 and time.perf_counter() - t_start < s.generation_deadline_s:
+            self.cache.put(key, result)
+        yield result
 
     def _irrelevant(self, question: str, hits: list[Hit], retriever: Retriever) -> str:
         """Why the passages cannot answer ``question`` (empty when they may), decided
@@ -323,6 +348,7 @@ class _Drafts:
     ) -> None:
         self.verifier = pipeline.verifier
         self.metadata = retriever.store.metadata
+        self.section_context = retriever.store.context
         self.keep_unsupported = pipeline.settings.keep_unsupported
         self.query = query
         self.hits = hits
@@ -339,6 +365,7 @@ class _Drafts:
         self.items: set[int] = set()  # ids of checks that are list items
         self.gaps: list[str] = []  # "the reports don't say ..." for one part of a question
         self.shown_gaps: list[str] = []
+        self.verify_s = 0.0
 
     def feed(self, raw: str, final: bool) -> Iterator[str]:
         """Check the sentences of ``raw`` completed since the last call; yield the
@@ -357,7 +384,9 @@ class _Drafts:
                 continue  # "the passages don't say who": a gap, not a claim to cite
             marker = _ITEM.match(sentence)
             text = strip_unknown_markers(sentence[marker.end() if marker else 0 :], self.valid)
+            t0 = time.perf_counter()
             checks = self.verifier.check(text, self.hits, self.metadata, self.query)
+            self.verify_s += time.perf_counter() - t0
             if marker:
                 self.items.update(id(c) for c in checks)
             self.checks.extend(checks)
@@ -387,7 +416,7 @@ class _Drafts:
             return "no sentence is supported by the passages"
         cited = {c.citation.n for c in kept if c.citation is not None}
         haystack = "\n".join(
-            passage_context(h, self.metadata)
+            self.section_context(h.chunk)  # rule 2: the cited sections and their metadata
             for n, h in enumerate(self.hits, start=1)
             if n in cited
         )

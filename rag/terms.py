@@ -168,7 +168,7 @@ def _in_table_column(hay: str, number: str, unit: str) -> bool:
             header = line  # the first row of a table block
             continue
         if re.search(rf"\|\s*{number}(?![0-9])[^|]*\|", line + "|"):
-            cells = [c for c in header.split("|")]
-            if any(re.search(rf"(?<![a-z]){re.escape(unit)}(?:e?s)?(?![a-z])", c) for c in cells):
+            named = rf"(?<![a-z]){re.escape(unit)}(?:e?s)?(?![a-z])"
+            if any(re.search(named, cell) for cell in header.split("|")):
                 return True
     return False

@@ -80,11 +80,13 @@ class Timings:
 
     embed_s: float = 0.0
     search_s: float = 0.0
+    select_s: float = 0.0  # choosing the evidence lines (compact evidence)
     queue_s: float = 0.0  # waiting for the model behind other requests
     prompt_tokens: int = 0
     answer_tokens: int = 0
     ttft_s: float = 0.0
     generation_s: float = 0.0
+    verify_s: float = 0.0  # checking the answer's sentences against the evidence
     total_s: float = 0.0
 
 
@@ -118,6 +120,7 @@ class Answer:
     query: str = ""  # what retrieval searched for (a chat follow-up joins earlier turns)
     finish_reason: str = "stop"  # "length" when the answer hit the token cap
     draft: str = ""  # the model's raw text before verification (empty: no LLM call)
+    cached: bool = False  # served from the answer cache (same question, same index build)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form; used by the HTTP layer and the eval runner."""
@@ -129,6 +132,7 @@ class Answer:
             "query": self.query or self.question,
             "finish_reason": self.finish_reason,
             "draft": self.draft,
+            "cached": self.cached,
             "citations": [asdict(c) for c in self.citations],
             "sentences": [asdict(s) for s in self.sentences],
             "passages": [hit_to_dict(h) for h in self.passages],

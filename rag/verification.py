@@ -97,6 +97,10 @@ class Verifier:
         self._cache_size = cache_size
         self._lock = threading.Lock()  # requests verify concurrently
 
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """MiniLM vectors of ``texts`` through the cache (passages' lines repeat)."""
+        return self._embed_windows(texts)
+
     def _embed_windows(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             todo = list(dict.fromkeys(t for t in texts if t not in self._cache))

@@ -49,6 +49,9 @@ async def metrics(request: Request) -> Response:
             "rejected": pipeline.admission.rejected,
             "index_chunks": len(store.chunks),
             "index_built_at": store.manifest.get("built_at") or 0,
+            "cache_hits": pipeline.cache.hits,
+            "cache_misses": pipeline.cache.misses,
+            "cache_size": len(pipeline.cache),
         }
 
     body = request.app.state.metrics.render(state)

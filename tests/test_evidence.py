@@ -1,0 +1,49 @@
+"""Compact evidence on text that is not from the seeds: the lines that bear on the
+question, exact spans of the report, lists kept whole, unrelated passages dropped."""
+
+from __future__ import annotations
+
+from rag.evidence import select_evidence
+from rag.types import Chunk, Hit
+
+REPORT = (
+    "## 3. Kestrel gateway\n"
+    "The gateway was rebuilt in 2024 by Zoë Lefèvre's team.\n"
+    "It terminates TLS for every public endpoint.\n"
+    "The admin listener has three safeguards:\n"
+    "- a separate port bound to loopback\n"
+    "- mutual TLS with short-lived certificates\n"
+    "- a rate limit of 5 requests per second\n"
+    "Dashboards were moved to the new observability stack.\n"
+    "The team also replaced the office coffee machine in May.\n"
+    "## 4. Office moves\n"
+    "The Brenmoor office moved to the fourth floor in June.\n"
+    "Parking permits are renewed every January.\n"
+)
+
+
+def _hit(title: str, rank: int) -> Hit:
+    start = REPORT.index(title) - 3
+    end = REPORT.find("\n## ", start + 1)
+    end = len(REPORT) if end < 0 else end + 1
+    return Hit(Chunk("k.txt", ("Review", title), REPORT[start:end], start, end), 0.5, rank)
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def test_selects_the_lines_that_answer_with_exact_spans(embedder):
+    hits = [_hit("3. Kestrel gateway", 1), _hit("4. Office moves", 2)]
+    q = "What safeguards does the Kestrel admin listener have?"
+    ev = select_evidence(q, hits, embedder.encode, _words, budget=40)
+    text = "\n".join(h.chunk.text for h in ev)
+    for item in ("separate port", "mutual TLS", "rate limit"):
+        assert item in text  # the lead-in brought its whole list
+    assert "coffee" not in text and "Parking" not in text
+    assert "## 3." not in text  # the heading is in the passage header already
+    for h in ev:
+        assert REPORT[h.chunk.start : h.chunk.end] == h.chunk.text
+        assert h.chunk.heading_path == ("Review", "3. Kestrel gateway")
+    assert [h.rank for h in ev] == list(range(1, len(ev) + 1))
+    assert sum(_words(h.chunk.text) for h in ev) < 0.6 * sum(_words(h.chunk.text) for h in hits)
