@@ -37,6 +37,7 @@ __all__ = [
     "absent_names",
     "asks_amount",
     "claim_requirements",
+    "coordinate_clauses",
     "evidence_lacks",
     "is_refusal",
     "leading_clauses",
@@ -113,10 +114,41 @@ def asks_amount(question: str) -> bool:
     return bool(_ASKS_AMOUNT.search(question))
 
 
+_COUNTED = re.compile(
+    r"\bhow many\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?((?:[\w-]+\s*){1,3})", re.I
+)
+_VERBS = frozenset(
+    "were was are is do does did have has had can could will would should may might "
+    "in on at of for from to per by with".split()
+)
+_MONEY_ASKED = re.compile(
+    r"\bhow much\b.*\b(cost|costs|price|spend|spent|pay|paid|dollars?|budget)\b", re.I
+)
+_MONEY = re.compile(r"[$€£¥]|\b(dollars?|usd|eur|euros?|gbp|cents?)\b", re.I)
+
+
 def states_amount(sentence: str, question: str) -> bool:
-    """Whether ``sentence`` states an amount (number, number word or formula) other than
-    those the question already has ("3X" answers "how much less than GPT-3?")."""
-    return bool(_amounts(sentence) - _amounts(question))
+    """Whether ``sentence`` states the amount ``question`` asks for (rule 3): a number,
+    number word or formula the question does not already hold ("3X" answers "how much
+    less than GPT-3?"), of the right kind: money for what something cost, and for
+    "how many <things>" not only counts of other things ("247 papers" does not answer
+    "how many people attended?")."""
+    new = _amounts(sentence) - _amounts(question)
+    if not new:
+        return False
+    if _MONEY_ASKED.search(question):
+        return bool(_MONEY.search(sentence))
+    m = _COUNTED.search(question)
+    counted: list[str] = []
+    for word in m.group(1).split() if m else []:
+        if word.lower() in _VERBS:
+            break
+        counted.append(word)
+    if not counted or any(contains_term(sentence, w) for w in counted if len(w) >= 3):
+        return True
+    units = [q.split(" ", 1)[1].lower() for q in quantities(sentence)]
+    # every number counts something else: "247 papers submitted" for "how many people"
+    return len(units) < len([a for a in new if any(ch.isdigit() for ch in a)]) or not units
 
 
 # A refusal is about the sources (rule 4): "the passages/reports/context/information
@@ -152,6 +184,25 @@ _RESTRICTION = re.compile(
     r"not|never|without|however)\b",
     re.IGNORECASE,
 )
+
+
+_COORDINATE = re.compile(r",\s+and\s+|;\s+|,\s+(?=(?:but|while|whereas|although)\b)")
+
+
+def coordinate_clauses(sentence: str) -> list[str]:
+    """The independent clauses of ``sentence`` ("A, and B", "A; B", "A, but B"), each
+    a claim of its own (at least three words; a later one capitalised, its "and"
+    dropped, a "but" kept: the qualifier is part of the claim)."""
+    out: list[str] = []
+    pos = 0
+    for m in _COORDINATE.finditer(sentence):
+        out.append(sentence[pos : m.start()])
+        pos = m.end()
+    out.append(sentence[pos:])
+    parts = [p.strip(" ,;") for p in out]
+    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+        return [sentence]
+    return [parts[0]] + [p[0].upper() + p[1:] for p in parts[1:]]
 
 
 def leading_clauses(sentence: str) -> list[str]:

@@ -74,6 +74,11 @@ class Bm25Index:
         ids, scores = self._model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every indexed term (lower-cased, as ``tokenize`` makes them)."""
+        return frozenset(self._model.vocab_dict)
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self._model.save(str(folder), show_progress=False)

@@ -42,7 +42,7 @@ from rag.prompt import REFUSAL, fit_passages
 from rag.questions import question_parts
 from rag.retrieval import Retriever
 from rag.store import Store
-from rag.terms import contains_term
+from rag.terms import contains_term, near_spelling
 from rag.types import Answer, Citation, Hit, Sentence, Timings
 from rag.verification import SentenceCheck, Verifier
 
@@ -308,7 +308,9 @@ class Pipeline:
           Retrieval has already looked for every name of the question across the
           corpus (``Retriever``), so a name missing here is one the reports never
           state ("What energy savings does PoET-BiN report?" when no report names
-          PoET-BiN).
+          PoET-BiN) — unless a corpus word is one typo away from it, or it is an
+          acronym beside other names the reports do hold ("P²'s DSL": the report may
+          spell it out).
         """
         best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
         if best < self.settings.min_relevance:
@@ -316,6 +318,14 @@ class Pipeline:
         store = retriever.store
         haystack = "\n".join(store.context(h.chunk) for h in hits)
         absent = absent_names(question, lambda t: contains_term(haystack, t))
+        vocabulary = store.lexical.vocabulary
+        present = len(absent) < len(absent_names(question, lambda t: False))
+        absent = [
+            t
+            for t in absent
+            if not any(near_spelling(t.lower(), v) for v in vocabulary)  # a typo either side
+            and not (present and _ACRONYM.fullmatch(t))  # shorthand the report spells out
+        ]
         if absent:
             return f"the reports never mention {', '.join(absent)}"
         return ""
@@ -420,7 +430,9 @@ class _Drafts:
             for n, h in enumerate(self.hits, start=1)
             if n in cited
         )
-        absent = [t for t in self.figures if not contains_term(haystack, t)]
+        absent = list(dict.fromkeys(t for t in self.figures if not contains_term(haystack, t)))
+        if self.multipart and len(absent) < len(set(self.figures)):
+            absent = []  # a part whose year is unmet is unanswered, the others stand
         if absent:
             return f"the supporting passages never mention {', '.join(absent)}"
         if self.wants_amount and not any(states_amount(c.text, self.question) for c in kept):
@@ -465,6 +477,7 @@ def _sentence(check: SentenceCheck) -> Sentence:
     return Sentence(check.text, check.supported, check.support, n)
 
 
+_ACRONYM = re.compile(r"[A-Z]{2,5}s?")
 _ITEM = re.compile(r"\s*(?:[-*•]|\(?[0-9a-zA-Z]{1,2}[.)])\s+")
 
 

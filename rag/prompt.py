@@ -90,8 +90,11 @@ def build_messages(
     parts = question_parts(question)
     if len(parts) > 1:
         # a small model answering a compound question in one breath answers one part
-        listed = "\n".join(f"{i}. {p}" for i, p in enumerate(parts, start=1))
-        user += f"It has {len(parts)} parts; answer each in its own sentence:\n{listed}\n"
+        listed = "\n".join(f"- {p}" for p in parts)
+        user += (
+            f"It asks {len(parts)} things; answer each in its own sentence "
+            f"(do not repeat the questions):\n{listed}\n"
+        )
     user += ANSWER_CUE
     return [
         {"role": "system", "content": system},

@@ -1,8 +1,9 @@
 """A question's parts: "What does X do, and which system is it built on?" asks two
 things, and a small model answering it in one breath tends to answer one.
 
-Splitting is by surface form only: a second question mark, a semicolon, or "and"/","
-followed by a question word or an auxiliary that starts a new question. A part that
+Splitting is by surface form only: a second question mark, a semicolon, or "and"
+followed by a question word or an auxiliary that starts a new question, where the
+text before it asks something itself. A part that
 leans on the first ("which system is it built on?") keeps the first part's names
 for retrieval (``retrieval_queries``).
 """
@@ -20,10 +21,10 @@ _STARTERS = (
     r"should|would|will|has|have|had|name|list"
 )
 _SPLIT = re.compile(
-    rf"\?\s+(?=\S)|;\s*(?=(?:and\s+)?(?:{_STARTERS})\b)"
-    rf"|,?\s+and\s+(?=(?:{_STARTERS})\b)|,\s+(?=(?:{_STARTERS})\b(?!\s+(?:is|are|was|were)\b))",
+    rf"\?\s+(?=\S)|;\s*(?=(?:and\s+)?(?:{_STARTERS})\b)|,?\s+and\s+(?=(?:{_STARTERS})\b)",
     re.IGNORECASE,
 )
+_ASKS = re.compile(rf"\b({_STARTERS})\b", re.IGNORECASE)
 _MIN_WORDS = 3
 
 
@@ -38,7 +39,12 @@ def question_parts(question: str) -> list[str]:
     for m in _SPLIT.finditer(q):
         piece = q[pos : m.start() + (1 if m.group(0).startswith("?") else 0)].strip(" ,;")
         rest = q[m.end() :]
-        if len(piece.split()) >= _MIN_WORDS and len(rest.split()) >= _MIN_WORDS:
+        # each side must be a question of its own: "In X's talk, what ..." is one
+        if (
+            len(piece.split()) >= _MIN_WORDS
+            and len(rest.split()) >= _MIN_WORDS
+            and _ASKS.search(piece)
+        ):
             pieces.append(piece)
             pos = m.end()
     pieces.append(q[pos:].strip(" ,;"))

@@ -14,8 +14,10 @@ import unicodedata
 
 __all__ = [
     "contains_quantity",
+    "fold_figures",
     "contains_term",
     "key_terms",
+    "near_spelling",
     "normalize_figures",
     "quantities",
     "squash",
@@ -45,13 +47,19 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _PERCENT = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
 
 
-def normalize_figures(text: str) -> str:
-    """One spelling per figure: "1,450" -> "1450", "3×" -> "3x", "two" -> "2",
-    "40 percent" -> "40%", compatibility forms folded (NFKC: "½", full-width digits)."""
+def fold_figures(text: str) -> str:
+    """Figures written with digits in one spelling: "1,450" -> "1450", "3×" -> "3x",
+    "40 percent" -> "40%", compatibility forms folded (NFKC: full-width digits)."""
     text = unicodedata.normalize("NFKC", text)
     text = _THOUSANDS.sub("", text).replace("×", "x")
-    text = _PERCENT.sub("%", text)
-    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], text)
+    return _PERCENT.sub("%", text)
+
+
+def normalize_figures(text: str) -> str:
+    """``fold_figures`` and number words as digits ("two" -> "2"): for matching a figure
+    however it is written. (Which figures a text *states* is read from its digits
+    alone: "one DNN" states no figure.)"""
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], fold_figures(text))
 
 
 def squash(text: str) -> str:
@@ -99,11 +107,11 @@ def key_terms(text: str) -> list[str]:
     not a word that commonly opens a sentence ("The", "However"), so a name that
     starts a sentence ("Quillon's p50 is ...") counts. "Spark-like" yields "Spark"."""
     out = []
-    for m in _WORD.finditer(text):
+    for m in _WORD.finditer(fold_figures(text)):
         tok = re.sub(r"['’]s$", "", m.group(0)).strip(".-'’")
         head, _, tail = tok.rpartition("-")
-        if head and tail.lower() in _MODIFIERS:
-            tok = head
+        if head and (tail.lower() in _MODIFIERS or (tail.isalpha() and tail.islower())):
+            tok = head  # "Spark-like", "RL-trained": the name is the head
         if not tok or not squash(tok):
             continue
         upper = sum(ch.isupper() for ch in tok)
@@ -132,7 +140,7 @@ def quantities(text: str) -> list[str]:
     the claim, though the number alone matches. A number followed by punctuation
     ("300,000x, training ...") has no unit."""
     out = []
-    for m in _QUANTITY.finditer(normalize_figures(text)):
+    for m in _QUANTITY.finditer(fold_figures(text)):
         num, unit = m.group(1), m.group(2)
         if re.fullmatch(r"(19|20)\d\d", num) or unit.lower() in _NOT_UNIT:
             continue  # a year, or a word that is not a unit ("90% of")
@@ -172,3 +180,21 @@ def _in_table_column(hay: str, number: str, unit: str) -> bool:
             if any(re.search(named, cell) for cell in header.split("|")):
                 return True
     return False
+
+
+def near_spelling(a: str, b: str) -> bool:
+    """One typo apart (a letter changed, added, dropped, or two swapped), for words of
+    five letters or more: reports have typos ("latnecy") that answers correct."""
+    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1 or a[0] != b[0]:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long = sorted((a, b), key=len)
+    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
+    return short[i:] == long[i + 1 :]

@@ -30,9 +30,15 @@ import numpy as np
 
 from rag.citations import sentence_spans, strip_markers
 from rag.embedding import Embedder
-from rag.grounding import claim_requirements, evidence_lacks, leading_clauses, passage_context
+from rag.grounding import (
+    claim_requirements,
+    coordinate_clauses,
+    evidence_lacks,
+    leading_clauses,
+    passage_context,
+)
 from rag.lexical import tokenize
-from rag.terms import key_terms
+from rag.terms import key_terms, near_spelling
 from rag.types import Citation, Hit
 
 __all__ = ["SentenceCheck", "Verifier"]
@@ -40,29 +46,11 @@ __all__ = ["SentenceCheck", "Verifier"]
 _LEXICAL_WEIGHT = 0.6
 
 
-def _near(a: str, b: str) -> bool:
-    """One typo apart (a letter changed, added, dropped, or two swapped), for words of
-    five letters or more: reports have typos ("latnecy") that answers correct."""
-    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1 or a[0] != b[0]:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )
-    short, long = sorted((a, b), key=len)
-    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
-    return short[i:] == long[i + 1 :]
-
-
 def _overlap(terms: set[str], window: set[str]) -> float:
     """How many of ``terms`` the window has, a near-miss spelling counting as a match."""
     exact = terms & window
     return len(exact) + sum(
-        any(_near(t, w) for w in window) for t in terms - exact if not t.isdigit()
+        any(near_spelling(t, w) for w in window) for t in terms - exact if not t.isdigit()
     )
 
 
@@ -197,6 +185,16 @@ class Verifier:
         out = []
         for claim, cvec in zip(claims, self.embedder.encode(claims), strict=True):
             check = score(claim, cvec)
+            parts = coordinate_clauses(claim) if not check.supported else []
+            if len(parts) > 1:
+                # "ScaleFS is MemFS and DiskFS, and it runs on sv6": two facts, often
+                # from two places in a passage; shown when each has its own support
+                trials = [
+                    score(p, v) for p, v in zip(parts, self.embedder.encode(parts), strict=True)
+                ]
+                if all(t.supported for t in trials):
+                    out.extend(trials)
+                    continue
             if not check.supported:
                 # "X is Y, which means Z": keep "X is Y" when only the elaboration fails
                 for head in leading_clauses(claim):

@@ -131,3 +131,60 @@ def test_a_wrong_table_value_is_not_shown(verifier):
 def test_a_negative_statement_is_checked_like_any_claim(verifier):
     [check] = verifier.check("Quillon does not provide GPU support on Brenmoor [1].", [_hit(TABLE)])
     assert check.supported
+
+
+def test_an_amount_must_count_what_was_asked():
+    q = "How many people attended the Brenmoor summit?"
+    assert not states_amount("- 212 talks submitted, 40 talks accepted", q)
+    assert states_amount("About 1,450 people attended [1].", q)
+    assert states_amount("1,450 attended in person [1].", q)
+    money = "How much did the Kestrel migration cost?"
+    assert not states_amount("It took 3 sprints and 2x more hosts.", money)
+    assert states_amount("It cost €48,000 in total.", money)
+
+
+def test_coordinate_clauses_are_separate_claims():
+    from rag.grounding import coordinate_clauses
+
+    assert coordinate_clauses("Kestrel runs on Lanternfish, and it was rebuilt in 2024.") == [
+        "Kestrel runs on Lanternfish",
+        "It was rebuilt in 2024.",
+    ]
+    assert coordinate_clauses("Quillon is fast, but only for small batches") == [
+        "Quillon is fast",
+        "But only for small batches",
+    ]
+    assert coordinate_clauses("Quillon and Tessellate are fast") == [
+        "Quillon and Tessellate are fast"
+    ]
+
+
+def test_a_compound_claim_is_supported_by_two_places(verifier):
+    first = _hit("Kestrel terminates TLS for every public endpoint.\n", ("Review", "Kestrel"))
+    second = _hit("Lanternfish hosts the gateway on 40 nodes.\n", ("Review", "Lanternfish"))
+    second = Hit(second.chunk, 0.4, 2)
+    checks = verifier.check(
+        "Kestrel terminates TLS for every public endpoint, and Lanternfish hosts the gateway [1].",
+        [first, second],
+    )
+    assert [c.supported for c in checks] == [True, True]
+    assert [c.citation.n for c in checks] == [1, 2]
+
+
+def test_question_parts():
+    from rag.questions import question_parts, retrieval_queries
+
+    assert question_parts("In Zoë's review, what does Quillon do, and which cluster runs it?") == [
+        "In Zoë's review, what does Quillon do?",
+        "Which cluster runs it?",
+    ]
+    assert question_parts("At the 2025 board meeting, which proposal won?") == [
+        "At the 2025 board meeting, which proposal won?"
+    ]
+    assert question_parts("What are the pros and cons of Quillon, Tessellate and Corvid?") == [
+        "What are the pros and cons of Quillon, Tessellate and Corvid?"
+    ]
+    assert retrieval_queries("What is Quillon? Who built it?") == [
+        "What is Quillon?",
+        "Who built it? Quillon",
+    ]
