@@ -63,7 +63,7 @@ def _is_break(text: str, m: re.Match[str]) -> bool:
     if "\n" in m.group(0) or text[m.start() - 1 : m.start()] in "!?":
         return True
     line_start = text.rfind("\n", 0, m.start()) + 1
-    if re.fullmatch(r"\s*\(?[0-9a-zA-Z]{1,2}[.)]", text[line_start : m.start()]):
+    if re.fullmatch(r"\s*(?:[-*•]\s*)?\(?[0-9a-zA-Z]{1,2}[.)]", text[line_start : m.start()]):
         return False  # a list item's number: "1. first item"
     word = _LAST_WORD.search(text, max(0, m.start() - 40), m.start())
     if word:

@@ -66,8 +66,9 @@ class Settings(BaseSettings):
     )
     evidence: Literal["compact", "passages"] = Field(
         "compact",
-        description="What the model reads: `compact` (the retrieved passages' lines most "
-        "like the question, with their headings) or `passages` (whole retrieved passages).",
+        description="What the model reads: `compact` (the lines most like the question, "
+        "chosen from twice `top_k` retrieved passages, with their headings) or `passages` "
+        "(the `top_k` whole retrieved passages).",
     )
     evidence_tokens: int = Field(
         260, ge=32, description="Token budget of compact evidence (LLM tokens)."

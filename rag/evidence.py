@@ -12,6 +12,7 @@ verification quotes and offsets are as exact as with whole passages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from rag.citations import sentence_spans
 from rag.lexical import tokenize
+from rag.questions import retrieval_queries
 from rag.types import Chunk, Hit
 
 __all__ = ["select_evidence"]
@@ -26,7 +28,7 @@ __all__ = ["select_evidence"]
 Encode = Callable[[list[str]], np.ndarray]
 _LEXICAL_WEIGHT = 0.5
 _GAP = 2  # selected units at most this many units apart are joined into one span
-_KEEP_SHARE = 0.6  # passages whose best line scores below this share of the best are dropped
+_KEEP_SHARE = 0.5  # passages whose best line scores below this share of the best are dropped
 
 
 def _units(chunk: Chunk) -> list[tuple[int, int]]:
@@ -52,22 +54,27 @@ def select_evidence(
         (h, s, e)
         for h, hit in enumerate(hits)
         for s, e in _units(hit.chunk)
-        if not _is_heading(hit.chunk.text[s:e], hit.chunk)
+        if not _is_heading(hit.chunk.text[s:e], hit.chunk) and _has_words(hit.chunk.text[s:e])
     ]
     if not units:
         return hits
     texts = [hits[h].chunk.text[s:e] for h, s, e in units]
-    asked = set(tokenize(question))
     heads = [set(tokenize(hit.chunk.section)) for hit in hits]
-    vecs = encode([question, *texts])
-    cosine = np.clip(vecs[1:] @ vecs[0], 0, 1)
-    lexical = np.array(
-        [
-            len(asked & (set(tokenize(t)) | heads[h])) / max(1, len(asked))
-            for t, (h, _, _) in zip(texts, units, strict=True)
-        ]
-    )
-    score = _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * cosine
+    # each part of a compound question scores the lines on its own: a line answering
+    # the second part must not lose to every line about the first
+    parts = retrieval_queries(question)
+    vecs = encode([*parts, *texts])
+    score = np.zeros(len(units))
+    for p, part in enumerate(parts):
+        asked = set(tokenize(part))
+        cosine = np.clip(vecs[len(parts) :] @ vecs[p], 0, 1)
+        lexical = np.array(
+            [
+                len(asked & (set(tokenize(t)) | heads[h])) / max(1, len(asked))
+                for t, (h, _, _) in zip(texts, units, strict=True)
+            ]
+        )
+        score = np.maximum(score, _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * cosine)
     best = {h: max(score[i] for i, u in enumerate(units) if u[0] == h) for h, _, _ in units}
     top = max(best.values())
     # a passage whose best line is far below the best passage's adds noise, not evidence
@@ -99,6 +106,15 @@ def select_evidence(
                 take(j)
                 j += 1
     return _spans(hits, units, sorted(chosen))
+
+
+_MARKUP = re.compile(r"<[^>]*>?|!?\[[^\]]*\]\([^)]*\)|https?://\S+|<!--|-->")
+
+
+def _has_words(text: str) -> bool:
+    """Whether a line says anything once markup is gone: an image tag, a bare link or
+    front matter is no evidence and costs tokens."""
+    return len(re.findall(r"[^\W\d_]{2,}", _MARKUP.sub(" ", text))) >= 2
 
 
 def _is_heading(text: str, chunk: Chunk) -> bool:

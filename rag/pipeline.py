@@ -219,7 +219,10 @@ class Pipeline:
                 cached, timings=Timings(total_s=time.perf_counter() - t_start), cached=True
             )
             return
-        hits, embed_s, search_s = retriever.search_timed(query, top_k or s.top_k)
+        # compact evidence reads lines, not whole passages: it can afford to choose them
+        # from twice as many passages at the same prompt size
+        k = (top_k or s.top_k) * (2 if s.evidence == "compact" else 1)
+        hits, embed_s, search_s = retriever.search_timed(query, k)
         timings = Timings(embed_s=embed_s, search_s=search_s)
         reason = self._irrelevant(question, hits, retriever)
         if reason:
