@@ -86,6 +86,9 @@ class TimingsOut(BaseModel):
     select_s: float = Field(0.0, description="Choosing the evidence lines for the prompt.")
     queue_s: float = Field(0.0, description="Time spent waiting behind other requests.")
     prompt_tokens: int
+    reused_prompt_tokens: int = Field(
+        0, description="Prompt tokens taken from llama.cpp's KV cache (the shared prefix)."
+    )
     answer_tokens: int
     ttft_s: float
     generation_s: float

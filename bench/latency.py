@@ -57,6 +57,7 @@ def main() -> None:
         "retrieve_ms",
         "select_ms",
         "prompt_tokens",
+        "reused_tokens",
         "ttft_s",
         "generation_s",
         "verify_ms",
@@ -84,6 +85,7 @@ def main() -> None:
         rows["retrieve_ms"].append((t.embed_s + t.search_s) * 1000)
         rows["select_ms"].append(t.select_s * 1000)
         rows["prompt_tokens"].append(t.prompt_tokens)
+        rows["reused_tokens"].append(t.reused_prompt_tokens)
         rows["ttft_s"].append(t.ttft_s)
         rows["generation_s"].append(t.generation_s)
         rows["verify_ms"].append(t.verify_s * 1000)

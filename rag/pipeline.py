@@ -272,6 +272,7 @@ class Pipeline:
                             finish = "length"  # a runaway generation: keep what we have
                             break
                 timings.generation_s = time.perf_counter() - t_gen
+                timings.reused_prompt_tokens = getattr(gen, "reused_tokens", 0)
         except Cancelled:
             return
         if cancel is not None and cancel.is_set():

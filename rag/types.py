@@ -83,6 +83,7 @@ class Timings:
     select_s: float = 0.0  # choosing the evidence lines (compact evidence)
     queue_s: float = 0.0  # waiting for the model behind other requests
     prompt_tokens: int = 0
+    reused_prompt_tokens: int = 0  # of those, taken from llama.cpp's KV cache (shared prefix)
     answer_tokens: int = 0
     ttft_s: float = 0.0
     generation_s: float = 0.0
