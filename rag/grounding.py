@@ -10,9 +10,11 @@ seed reports); none exists for one question:
    "3x" = "3×", "two" = "2"). A figure with a unit needs that unit ("821 watts" is
    not "821 mm^2").
 2. **The question's constraints hold in the evidence.** A year, venue or name the
-   question sets ("in 2021", "at SOSP") must be stated by the cited passages' sections
-   or their documents' metadata (title, dated headings); else the answer is about
-   something else.
+   question sets ("in 2021", "at SOSP", "the Lakehouse paper") must be stated by the
+   cited passages' sections or their documents' metadata (title, dated headings); else
+   the answer is about something else ("Who wrote the Lakehouse paper?" answered with
+   names from a list of other talks). For a question of several parts, one part's
+   constraints met is enough: the other parts may be unanswered.
 3. **An amount question gets an amount.** "How many/much" is answered by a number, a
    number word or a formula ("O(N log N)"), not by prose.
 4. **A refusal speaks about the sources.** "The passages don't mention X" is a refusal;
@@ -77,10 +79,11 @@ def evidence_lacks(haystack: str, terms: Sequence[str]) -> tuple[str, ...]:
 
 
 def question_constraints(question: str) -> list[str]:
-    """Years and figures the question sets ("in 2021", "the 3rd workshop"; not names
-    that hold a digit, like "p50" or "GPT-3"): the answer's evidence must state them
-    (rule 2)."""
-    return [t for t in key_terms(question) if t[0].isdigit()]
+    """The names and figures the question sets ("at MLSys 2021", "the Lakehouse paper",
+    "Zaharia's talk"; three characters or more): the cited evidence must state them
+    (rule 2), or the answer is about something else."""
+    terms = [t for t in key_terms(question) if len(t) >= 3 or t[0].isdigit()]
+    return list(dict.fromkeys(terms))
 
 
 def absent_names(question: str, found: Callable[[str], bool]) -> list[str]:

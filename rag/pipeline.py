@@ -436,9 +436,9 @@ class _Drafts:
         )
         absent = list(dict.fromkeys(t for t in self.figures if not contains_term(haystack, t)))
         if self.multipart and len(absent) < len(set(self.figures)):
-            absent = []  # a part whose year is unmet is unanswered, the others stand
+            absent = []  # a part whose constraint is unmet is unanswered, the others stand
         if absent:
-            return f"the supporting passages never mention {', '.join(absent)}"
+            return f"the passages the answer cites never mention {', '.join(absent)}"
         if self.wants_amount and not any(states_amount(c.text, self.question) for c in kept):
             return "the question asks for an amount and no supported sentence states one"
         return ""
