@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from rag.admission import Admission, Cancelled
 from rag.cache import AnswerCache
 from rag.citations import sentence_spans, strip_markers, strip_unknown_markers
@@ -39,7 +41,7 @@ from rag.grounding import (
 )
 from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
-from rag.questions import question_parts
+from rag.questions import question_parts, unanswered_parts
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.terms import contains_term, near_spelling
@@ -375,7 +377,8 @@ class _Drafts:
         self.shown: list[SentenceCheck] = []
         self.done = 0  # characters of the draft already checked
         self.first_is_refusal = False
-        self.multipart = len(question_parts(question)) > 1
+        self.parts = question_parts(question)
+        self.multipart = len(self.parts) > 1
         self.items: set[int] = set()  # ids of checks that are list items
         self.gaps: list[str] = []  # "the reports don't say ..." for one part of a question
         self.shown_gaps: list[str] = []
@@ -410,10 +413,20 @@ class _Drafts:
                 yield self._piece(c, bool(self.shown))
                 self.shown.append(c)
             self.pending.clear()
-        if final and self.shown and self.gaps and not self.refusal_reason:
-            for gap in self.gaps:
+        if final and self.shown and not self.refusal_reason:
+            gaps = self.gaps or [
+                f'No supported answer was found for "{part}"'
+                for part in unanswered_parts(
+                    self.parts, [c.text for c in self.shown], self._similarity
+                )
+            ]
+            for gap in gaps:
                 yield " " + gap
-            self.shown_gaps = list(self.gaps)
+            self.shown_gaps = gaps
+
+    def _similarity(self, a: list[str], b: list[str]) -> np.ndarray:
+        vecs = self.verifier.embed([*a, *b])
+        return vecs[: len(a)] @ vecs[len(a) :].T
 
     def _piece(self, check: SentenceCheck, after: bool) -> str:
         """A shown sentence with the separator before it: list items on their own lines."""

@@ -11,10 +11,13 @@ for retrieval (``retrieval_queries``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
+from rag.lexical import tokenize
 from rag.terms import key_terms
 
-__all__ = ["question_parts", "retrieval_queries"]
+__all__ = ["question_parts", "retrieval_queries", "unanswered_parts"]
 
 _STARTERS = (
     r"what|which|who|whom|whose|how|why|when|where|is|are|was|were|does|do|did|can|could|"
@@ -26,6 +29,9 @@ _SPLIT = re.compile(
 )
 _ASKS = re.compile(rf"\b({_STARTERS})\b", re.IGNORECASE)
 _MIN_WORDS = 3
+_ANSWERED = 0.5  # cosine at which a sentence is taken to answer a part
+# a quoted title ("'Where we are, and where we should be going?'") is never split
+_QUOTED = re.compile(r"(?<![\w])(['\"“‘])[^'\"”’]{3,}?['\"”’](?![\w])")
 
 
 def question_parts(question: str) -> list[str]:
@@ -36,7 +42,10 @@ def question_parts(question: str) -> list[str]:
     q = question.strip()
     pieces: list[str] = []
     pos = 0
+    quoted = [m.span() for m in _QUOTED.finditer(q)]
     for m in _SPLIT.finditer(q):
+        if any(a < m.start() < b for a, b in quoted):
+            continue
         piece = q[pos : m.start() + (1 if m.group(0).startswith("?") else 0)].strip(" ,;")
         rest = q[m.end() :]
         # each side must be a question of its own: "In X's talk, what ..." is one
@@ -70,4 +79,23 @@ def retrieval_queries(question: str) -> list[str]:
         own = key_terms(part)
         out.append(part if own else f"{part} {' '.join(names)}".strip())
         names += own
+    return out
+
+
+def unanswered_parts(
+    parts: list[str], sentences: list[str], similarity: Callable[[list[str], list[str]], Any]
+) -> list[str]:
+    """The parts no sentence answers: none shares a word of the part that the other
+    parts lack ("university" in "Which university is she from?"), and none is close in
+    meaning (MiniLM cosine below 0.5; ``similarity`` gives the parts × sentences matrix)."""
+    if len(parts) < 2 or not sentences:
+        return []
+    sims = similarity(parts, sentences)
+    said = [set(tokenize(s)) for s in sentences]
+    out = []
+    for i, part in enumerate(parts):
+        others = set().union(*(set(tokenize(q)) for j, q in enumerate(parts) if j != i))
+        own = set(tokenize(part)) - others
+        if not any(own & words for words in said) and float(max(sims[i])) < _ANSWERED:
+            out.append(part)
     return out

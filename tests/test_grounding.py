@@ -192,3 +192,20 @@ def test_question_parts():
         "What is Quillon?",
         "Who built it? Quillon",
     ]
+
+
+def test_a_part_no_sentence_answers_is_named(embedder):
+    from rag.questions import question_parts, unanswered_parts
+
+    def similarity(a, b):
+        return embedder.encode(a) @ embedder.encode(b).T
+
+    parts = question_parts("Which team owns Kestrel, and how many nodes does Lanternfish have?")
+    assert len(parts) == 2
+    answered = ["The edge team under Zoë Lefèvre owns Kestrel."]
+    assert unanswered_parts(parts, answered, similarity) == [parts[1]]
+    both = [*answered, "Lanternfish has 40 nodes."]
+    assert unanswered_parts(parts, both, similarity) == []
+    assert question_parts("What do the notes on 'Where we are, and where we go?' say?") == [
+        "What do the notes on 'Where we are, and where we go?' say?"
+    ]
