@@ -71,7 +71,9 @@ class Settings(BaseSettings):
         "(the `top_k` whole retrieved passages).",
     )
     evidence_tokens: int = Field(
-        260, ge=32, description="Token budget of compact evidence (LLM tokens)."
+        340,
+        ge=32,
+        description="Token budget of compact evidence, passage headers included (LLM tokens).",
     )
     answer_cache_size: int = Field(
         256,

@@ -84,21 +84,29 @@ def select_evidence(
     chosen: set[int] = set()
     spent = 0
 
+    opened: set[int] = set()
+
+    def cost(i: int) -> int:
+        """A line's tokens, plus its passage's header when it is the passage's first."""
+        head = 0 if units[i][0] in opened else count_tokens(hits[units[i][0]].chunk.section) + 12
+        return count_tokens(texts[i]) + head
+
     def take(i: int) -> None:
         nonlocal spent
         if i not in chosen:
+            spent += cost(i)
             chosen.add(i)
-            spent += count_tokens(texts[i])
+            opened.add(units[i][0])
 
     for i in [*firsts, *order]:
         if i in chosen:
             continue
-        if chosen and spent + count_tokens(texts[i]) > budget:
+        if chosen and spent + cost(i) > budget:
             continue
         take(i)
         same = [j for j in (i - 1, i + 1) if 0 <= j < len(units) and units[j][0] == units[i][0]]
         for j in same:  # a neighbour on each side: the line's subject, its continuation
-            if spent + count_tokens(texts[j]) <= budget:
+            if spent + cost(j) <= budget:
                 take(j)
         j = i + 1
         if texts[i].rstrip().endswith(":"):  # a lead-in: "The three layers are:"

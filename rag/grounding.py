@@ -32,7 +32,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.terms import contains_quantity, contains_term, key_terms, normalize_figures, quantities
+from rag.terms import (
+    contains_quantity,
+    contains_term,
+    key_terms,
+    near_spelling,
+    normalize_figures,
+    quantities,
+)
 from rag.types import Hit
 
 __all__ = [
@@ -46,6 +53,7 @@ __all__ = [
     "passage_context",
     "question_constraints",
     "states_amount",
+    "states_name",
 ]
 
 
@@ -73,6 +81,15 @@ def _key(term: str) -> str:
     return re.sub(r"[^\w%]+|_", "", normalize_figures(term).lower())
 
 
+def states_name(haystack: str, term: str) -> bool:
+    """Whether ``haystack`` states ``term``, or a word one typo from it (reports have
+    typos: "Project Issac" answers a question about Project Isaac)."""
+    if contains_term(haystack, term):
+        return True
+    words = {w.lower() for w in re.findall(r"[^\W\d_]{5,}", haystack)}
+    return any(near_spelling(term.lower(), w) for w in words)
+
+
 def evidence_lacks(haystack: str, terms: Sequence[str]) -> tuple[str, ...]:
     """The ``terms`` that ``haystack`` does not state."""
     return tuple(t for t in terms if not _present(haystack, t))
@@ -94,7 +111,8 @@ def absent_names(question: str, found: Callable[[str], bool]) -> list[str]:
 
 
 _ASKS_AMOUNT = re.compile(
-    r"\bhow (many|much)\b|\bwhat (percentage|share|fraction|proportion)\b|\bby what factor\b",
+    r"\bhow (many|much)\b|\bby what factor\b"
+    r"|\bwhat\b(\s+[\w-]+){0,3}\s+(percentage|share|fraction|proportion)\b",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = frozenset(

@@ -38,6 +38,7 @@ from rag.grounding import (
     is_refusal,
     question_constraints,
     states_amount,
+    states_name,
 )
 from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
@@ -447,7 +448,7 @@ class _Drafts:
             for n, h in enumerate(self.hits, start=1)
             if n in cited
         )
-        absent = list(dict.fromkeys(t for t in self.figures if not contains_term(haystack, t)))
+        absent = list(dict.fromkeys(t for t in self.figures if not states_name(haystack, t)))
         if self.multipart and len(absent) < len(set(self.figures)):
             absent = []  # a part whose constraint is unmet is unanswered, the others stand
         if absent:

@@ -66,6 +66,8 @@ def format_passages(hits: list[Hit]) -> str:
     for i, hit in enumerate(hits, start=1):
         c = hit.chunk
         head = f"[{i}] report: {_unfenced(c.source)} | section: {_unfenced(c.section)}"
+        if i > 1 and (c.source, c.section) == (hits[i - 2].chunk.source, hits[i - 2].chunk.section):
+            head = f"[{i}] same report and section"  # pieces of one section: no repeated path
         blocks.append(f"{head}\n<passage>\n{_unfenced(c.text.strip())}\n</passage>")
     return "\n\n".join(blocks)
 

@@ -33,7 +33,11 @@ _NOT_KEY = frozenset(
     "He She We You I There Their His Her Its Our My One Some Many Most All Any Several "
     "However Overall Additionally Furthermore Moreover Finally First Second Third Then Thus "
     "Instead Therefore Also Here Since While Although After Before During Unlike Like "
-    "Other Another Such Each Every Only Not Neither Either Based Using".split()
+    "Other Another Such Each Every Only Not Neither Either Based Using Rather Into Under "
+    "Over Between Among Within Without Beyond Besides Given Compared Apart Across Along "
+    "Around Behind Below Above Near Per Via Through Toward Towards Upon Regarding "
+    "Following Including Except Despite Unless Until Whereas Whether Whose Whom Together "
+    "Later Now Today Yet Still Even Just Then Next Last Note See Yes".split()
 )
 _NUMBER_WORDS = {
     w: str(i)
@@ -117,7 +121,7 @@ def key_terms(text: str) -> list[str]:
         upper = sum(ch.isupper() for ch in tok)
         if any(ch.isdigit() for ch in tok) or upper >= 2:
             out.append(tok)
-        elif tok[0].isupper() and tok not in _NOT_KEY:
+        elif tok[0].isupper() and tok not in _NOT_KEY and not tok.endswith("ly"):
             out.append(tok)
     return out
 
