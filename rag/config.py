@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         description="Finished answers kept for repeated questions (per index build; 0: off). "
         "Only answers generated at temperature 0 are kept.",
     )
+    min_relevance_unnamed: float = Field(
+        0.25,
+        ge=-1.0,
+        le=1.0,
+        description="The same for a question that names nothing (no name, acronym or "
+        "figure): its similarity is all there is to go on.",
+    )
     support_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Support score an answer sentence needs to be kept."
     )

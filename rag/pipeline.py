@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from rag.admission import Admission, Cancelled
-from rag.cache import AnswerCache
+from rag.cache import AnswerCache, normalize_question
 from rag.citations import sentence_spans, strip_markers, strip_unknown_markers
 from rag.config import Settings
 from rag.conversation import (
@@ -213,14 +213,25 @@ class Pipeline:
         max_tokens = min(options.max_tokens or s.max_answer_tokens, s.max_answer_tokens)
         temperature = s.temperature if options.temperature is None else options.temperature
         build = str(retriever.store.manifest.get("build_id", ""))
-        context = [query, top_k or s.top_k, max_tokens, list(options.stop), history, instructions]
+        context = [
+            normalize_question(query),
+            top_k or s.top_k,
+            max_tokens,
+            list(options.stop),
+            history,
+            instructions,
+        ]
         key = AnswerCache.key(build, question, context)
         cached = self.cache.get(key) if temperature == 0 else None
         if cached is not None:  # same question, same index build: same answer
             yield cached.text
-            yield replace(
-                cached, timings=Timings(total_s=time.perf_counter() - t_start), cached=True
+            was = cached.timings  # token counts of the answer when it was made (usage)
+            timings = Timings(
+                prompt_tokens=was.prompt_tokens,
+                answer_tokens=was.answer_tokens,
+                total_s=time.perf_counter() - t_start,
             )
+            yield replace(cached, timings=timings, cached=True)
             return
         # compact evidence reads lines, not whole passages: it can afford to choose them
         # from twice as many passages at the same prompt size
@@ -310,7 +321,9 @@ class Pipeline:
         """Why the passages cannot answer ``question`` (empty when they may), decided
         before the LLM is called: fast, and the model cannot be tempted.
 
-        - no passage is similar enough to the question (``min_relevance``);
+        - no passage is similar enough to the question (``min_relevance``; a question
+          that names nothing has only its similarity to go on, so it needs more:
+          ``min_relevance_unnamed``);
         - a name or figure of the question occurs in none of the passages' sections.
           Retrieval has already looked for every name of the question across the
           corpus (``Retriever``), so a name missing here is one the reports never
@@ -320,7 +333,9 @@ class Pipeline:
           spell it out).
         """
         best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
-        if best < self.settings.min_relevance:
+        named = bool(absent_names(question, lambda t: False))
+        floor = self.settings.min_relevance if named else self.settings.min_relevance_unnamed
+        if best < floor:
             return f"no passage is relevant enough (best similarity {best:.2f})"
         store = retriever.store
         haystack = "\n".join(store.context(h.chunk) for h in hits)

@@ -32,7 +32,8 @@ def seed_texts() -> dict[str, str]:
 def settings(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:
     """Settings whose index is a fresh build of the seeds in a temporary folder."""
     index_dir = tmp_path_factory.mktemp("index")
-    s = Settings(index_dir=index_dir)
+    # no answer cache: a test that needs the model must reach it whatever ran before
+    s = Settings(index_dir=index_dir, answer_cache_size=0)
     build_index(s.seeds_path, index_dir, embedder, s.chunk_overlap_tokens)
     return s
 

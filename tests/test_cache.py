@@ -35,8 +35,17 @@ def test_cache_is_bounded_least_recently_used_first():
     assert (cache.hits, cache.misses) == (2, 1)
 
 
-def test_a_new_index_build_never_serves_the_old_answer(counting):
+@pytest.fixture(scope="module")
+def cached(counting):
+    """The suite's pipeline (real index and model) with an answer cache."""
+    from rag.pipeline import Pipeline
+
     p, gen = counting
+    return Pipeline(p.settings.model_copy(update={"answer_cache_size": 8}), p.retriever, gen), gen
+
+
+def test_a_new_index_build_never_serves_the_old_answer(cached):
+    p, gen = cached
     q = "What is the best sourdough recipe for a humid kitchen at altitude?"
     first = p.answer(q)
     again = p.answer(q.upper())
@@ -51,11 +60,12 @@ def test_a_new_index_build_never_serves_the_old_answer(counting):
 
 
 @pytest.mark.llm
-def test_a_repeated_question_is_not_generated_again(counting):
-    p, gen = counting
+def test_a_repeated_question_is_not_generated_again(cached):
+    p, gen = cached
     q = "Which company presented the Canopy tracing system?"
     first = p.answer(q)
     calls = gen.calls
     again = p.answer(q)
     assert again.cached and gen.calls == calls
     assert again.text == first.text and again.citations == first.citations
+    assert again.timings.prompt_tokens == first.timings.prompt_tokens  # usage as when made
