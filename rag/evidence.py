@@ -41,6 +41,7 @@ def select_evidence(
     encode: Encode,
     count_tokens: Callable[[str], int],
     budget: int,
+    context: str = "",
 ) -> list[Hit]:
     """``hits`` cut to their most relevant spans, about ``budget`` tokens in all.
 
@@ -49,6 +50,9 @@ def select_evidence(
     the retriever chose keeps its strongest line. A unit ending in ":" brings the
     lines it introduces. Units of one passage close together are joined into one
     span, so a list stays whole. Passages keep their order and numbering comes later.
+
+    Lines are scored against each part of the question (and, for a chat follow-up,
+    the ``context`` query built from the conversation) and keep their best score.
     """
     units = [
         (h, s, e)
@@ -63,6 +67,8 @@ def select_evidence(
     # each part of a compound question scores the lines on its own: a line answering
     # the second part must not lose to every line about the first
     parts = retrieval_queries(question)
+    if context and context != question:
+        parts.append(context)  # a chat follow-up: what it asks now, and the conversation
     vecs = encode([*parts, *texts])
     score = np.zeros(len(units))
     for p, part in enumerate(parts):
@@ -98,6 +104,13 @@ def select_evidence(
             chosen.add(i)
             opened.add(units[i][0])
 
+    # the passage retrieval ranked first is read whole when it fits in half the budget:
+    # terse notes ("Volta NVlink / 300GB/sec/processor") answer in lines that share no
+    # word with the question
+    lead = [i for i, u in enumerate(units) if u[0] == 0]
+    if lead and sum(count_tokens(texts[i]) for i in lead) <= budget // 2:
+        for i in lead:
+            take(i)
     for i in [*firsts, *order]:
         if i in chosen:
             continue

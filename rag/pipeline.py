@@ -251,7 +251,7 @@ class Pipeline:
         if s.evidence == "compact":
             t_sel = time.perf_counter()
             hits = select_evidence(
-                query, hits, self.verifier.embed, gen.count_tokens, s.evidence_tokens
+                question, hits, self.verifier.embed, gen.count_tokens, s.evidence_tokens, query
             )
             timings.select_s = time.perf_counter() - t_sel
         hits, prompt, n_prompt = fit_passages(
