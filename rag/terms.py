@@ -108,11 +108,15 @@ _MODIFIERS = frozenset(
 def key_terms(text: str) -> list[str]:
     """Numbers and names in ``text`` that a supporting passage must also contain:
     tokens with a digit, with two capitals (acronyms, CamelCase), or capitalised and
-    not a word that commonly opens a sentence ("The", "However"), so a name that
-    starts a sentence ("Quillon's p50 is ...") counts. "Spark-like" yields "Spark"."""
+    not a word that commonly opens a sentence ("The", "However"). The text's first
+    word counts when it looks like a name there: possessive ("Quillon's p50 is ...")
+    or followed by another capitalised word ("Zoë Lefèvre"). "Spark-like" yields
+    "Spark"."""
     out = []
-    for m in _WORD.finditer(fold_figures(text)):
-        tok = re.sub(r"['’]s$", "", m.group(0)).strip(".-'’")
+    words = list(_WORD.finditer(fold_figures(text)))
+    for i, m in enumerate(words):
+        raw = m.group(0)
+        tok = re.sub(r"['’]s$", "", raw).strip(".-'’")
         head, _, tail = tok.rpartition("-")
         if head and (tail.lower() in _MODIFIERS or (tail.isalpha() and tail.islower())):
             tok = head  # "Spark-like", "RL-trained": the name is the head
@@ -122,7 +126,11 @@ def key_terms(text: str) -> list[str]:
         if any(ch.isdigit() for ch in tok) or upper >= 2:
             out.append(tok)
         elif tok[0].isupper() and tok not in _NOT_KEY and not tok.endswith("ly"):
-            out.append(tok)
+            # the text's first word is capitalised anyway: a name only when it looks
+            # like one there ("Quillon's p50", "Zoë Lefèvre said"), not "Best recipe"
+            nxt = words[i + 1].group(0) if i + 1 < len(words) else ""
+            if i > 0 or raw != tok or nxt[:1].isupper():
+                out.append(tok)
     return out
 
 
