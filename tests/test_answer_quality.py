@@ -69,21 +69,27 @@ def test_a_named_system_is_answered_from_its_own_section(counting, seed_texts, q
         assert seed_texts[c.source][c.start : c.end] == c.quote
 
 
-@pytest.mark.llm
-def test_a_how_many_follow_up_answered_with_a_formula_is_not_refused(counting):
-    from rag.conversation import Turn
+def test_a_how_many_follow_up_answered_with_a_formula_is_kept(pipeline):
+    """The NetCache follow-up: retrieval finds the section from the conversation, and an
+    answer stating the formula is supported and counts as an amount. (The default 1.5B
+    model reads "O(NlogN)" as "0" and is rightly refused; see README.)"""
+    from rag.conversation import Turn, standalone_query
+    from rag.grounding import states_amount
 
-    p, _ = counting
     turns = [
         Turn("user", "What is NetCache?"),
-        Turn(
-            "assistant", "NetCache is an in-network key-value cache built on programmable switches."
-        ),
+        Turn("assistant", "NetCache is an in-network key-value cache on programmable switches."),
         Turn("user", "How many of the hottest items does it need to cache?"),
     ]
-    a = p.chat(turns)
-    assert not a.refused, a.to_dict()
-    assert any("NetCache" in c.section for c in a.citations), a.to_dict()
+    query = standalone_query(turns)
+    hits = pipeline.retriever.search(query, 6)
+    assert "NetCache" in hits[0].chunk.section
+    store = pipeline.retriever.store
+    [check] = pipeline.verifier.check(
+        "It needs to cache O(NlogN) hottest items [1].", hits, store.metadata, query
+    )
+    assert check.supported and "O(NlogN)" in check.citation.quote
+    assert states_amount(check.text, turns[-1].content)
 
 
 @pytest.mark.llm
