@@ -19,7 +19,7 @@ __all__ = ["CHUNKER_VERSION", "IndexResult", "build_index", "read_sources"]
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = 2  # bump when chunking changes in a way that needs re-embedding
+CHUNKER_VERSION = 3  # bump when chunking changes in a way that needs re-embedding
 _SUFFIXES = {".txt", ".md", ".markdown"}
 
 
