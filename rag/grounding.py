@@ -30,7 +30,7 @@ seed reports); none exists for one question:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from rag.terms import (
     contains_quantity,
@@ -54,6 +54,7 @@ __all__ = [
     "question_constraints",
     "states_amount",
     "states_name",
+    "unknown_names",
 ]
 
 
@@ -108,6 +109,26 @@ def absent_names(question: str, found: Callable[[str], bool]) -> list[str]:
     like "US" are too ambiguous) for which ``found`` is false (rule 6)."""
     terms = [t for t in key_terms(question) if len(t) >= 3 or any(c.isdigit() for c in t)]
     return list(dict.fromkeys(t for t in terms if not found(t)))
+
+
+_ACRONYM = re.compile(r"[A-Z]{2,5}s?")
+
+
+def unknown_names(
+    names: Sequence[str], found: Callable[[str], bool], vocabulary: Collection[str]
+) -> list[str]:
+    """The ``names`` (from ``absent_names``) that ``found`` lacks and the corpus cannot
+    be holding in another spelling (rule 6): no indexed word is one typo from it, and it
+    is not an acronym beside names the corpus does hold (the report may spell it out:
+    "P²'s DSL")."""
+    absent = [t for t in names if not found(t)]
+    some_present = len(absent) < len(names)
+    return [
+        t
+        for t in absent
+        if not any(near_spelling(t.lower(), v) for v in vocabulary)
+        and not (some_present and _ACRONYM.fullmatch(t))
+    ]
 
 
 _ASKS_AMOUNT = re.compile(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -74,9 +75,10 @@ class Bm25Index:
         ids, scores = self._model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
-    @property
+    @cached_property
     def vocabulary(self) -> frozenset[str]:
-        """Every indexed term (lower-cased, as ``tokenize`` makes them)."""
+        """Every indexed term (lower-cased, as ``tokenize`` makes them); built once per
+        loaded index, not per question."""
         return frozenset(self._model.vocab_dict)
 
     def save(self, folder: Path) -> None:

@@ -39,13 +39,14 @@ from rag.grounding import (
     question_constraints,
     states_amount,
     states_name,
+    unknown_names,
 )
 from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
 from rag.questions import question_parts, unanswered_parts
 from rag.retrieval import Retriever
 from rag.store import Store
-from rag.terms import contains_term, near_spelling
+from rag.terms import contains_term
 from rag.types import Answer, Citation, Hit, Sentence, Timings
 from rag.verification import SentenceCheck, Verifier
 
@@ -333,21 +334,15 @@ class Pipeline:
           spell it out).
         """
         best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
-        named = bool(absent_names(question, lambda t: False))
-        floor = self.settings.min_relevance if named else self.settings.min_relevance_unnamed
+        names = absent_names(question, lambda t: False)
+        floor = self.settings.min_relevance if names else self.settings.min_relevance_unnamed
         if best < floor:
             return f"no passage is relevant enough (best similarity {best:.2f})"
         store = retriever.store
         haystack = "\n".join(store.context(h.chunk) for h in hits)
-        absent = absent_names(question, lambda t: contains_term(haystack, t))
-        vocabulary = store.lexical.vocabulary
-        present = len(absent) < len(absent_names(question, lambda t: False))
-        absent = [
-            t
-            for t in absent
-            if not any(near_spelling(t.lower(), v) for v in vocabulary)  # a typo either side
-            and not (present and _ACRONYM.fullmatch(t))  # shorthand the report spells out
-        ]
+        absent = unknown_names(
+            names, lambda t: contains_term(haystack, t), store.lexical.vocabulary
+        )
         if absent:
             return f"the reports never mention {', '.join(absent)}"
         return ""
@@ -386,7 +381,7 @@ class _Drafts:
         self.hits = hits
         self.valid = set(range(1, len(hits) + 1))
         self.question = question
-        self.figures = question_constraints(question)
+        self.constraints = question_constraints(question)
         self.wants_amount = asks_amount(question)
         self.checks: list[SentenceCheck] = []
         self.pending: list[SentenceCheck] = []
@@ -463,8 +458,8 @@ class _Drafts:
             for n, h in enumerate(self.hits, start=1)
             if n in cited
         )
-        absent = list(dict.fromkeys(t for t in self.figures if not states_name(haystack, t)))
-        if self.multipart and len(absent) < len(set(self.figures)):
+        absent = [t for t in self.constraints if not states_name(haystack, t)]
+        if self.multipart and len(absent) < len(self.constraints):
             absent = []  # a part whose constraint is unmet is unanswered, the others stand
         if absent:
             return f"the passages the answer cites never mention {', '.join(absent)}"
@@ -510,7 +505,6 @@ def _sentence(check: SentenceCheck) -> Sentence:
     return Sentence(check.text, check.supported, check.support, n)
 
 
-_ACRONYM = re.compile(r"[A-Z]{2,5}s?")
 _ITEM = re.compile(r"\s*(?:[-*•]|\(?[0-9a-zA-Z]{1,2}[.)])\s+")
 
 

@@ -209,3 +209,16 @@ def test_a_part_no_sentence_answers_is_named(embedder):
     assert question_parts("What do the notes on 'Where we are, and where we go?' say?") == [
         "What do the notes on 'Where we are, and where we go?' say?"
     ]
+
+
+def test_a_name_is_unknown_only_if_no_spelling_of_it_is_indexed():
+    from rag.grounding import unknown_names
+
+    vocabulary = {"kestrel", "lanternfish", "quillon", "issac"}
+    text = "Kestrel and Lanternfish were reviewed; Project Issac was paused."
+    found = lambda t: contains_term(text, t)  # noqa: E731
+    q = "What did the Kestrel review say about Mistwood, Isaac and its DSL?"
+    names = absent_names(q, lambda t: False)
+    # Isaac: one typo from "Issac"; DSL: an acronym beside a known name; Mistwood: unknown
+    assert unknown_names(names, found, vocabulary) == ["Mistwood"]
+    assert unknown_names(["DSL"], found, vocabulary) == ["DSL"]  # alone, it must be found
