@@ -18,7 +18,7 @@ from api.auth import KeyRing, require_key
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestContext
-from api.routes import ask, chat, health
+from api.routes import ask, chat, documents, health
 from rag.config import Settings
 from rag.errors import RagError
 from rag.pipeline import Pipeline
@@ -64,16 +64,20 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     keyed = [Depends(require_key)]
     app.include_router(ask.router, dependencies=keyed)
     app.include_router(chat.router, dependencies=keyed)
+    app.include_router(documents.router, dependencies=keyed)
     # outermost last: request id and metrics see every response, even a 413
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    upload = settings.max_upload_bytes + 65536  # the file plus its multipart framing
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, per_path={"/v1/documents": upload}
+    )
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     return app

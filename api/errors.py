@@ -12,17 +12,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import (
     Busy,
+    DocumentNotFound,
+    DocumentTooLarge,
     IndexUnavailable,
     InvalidQuery,
     ModelIntegrity,
     ModelNotFound,
     RagError,
+    UnreadableDocument,
+    UnsupportedDocument,
 )
 
 log = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[RagError], int, str]] = [
     (InvalidQuery, 422, "invalid_request_error"),
+    (DocumentNotFound, 404, "not_found_error"),
+    (DocumentTooLarge, 413, "request_too_large"),
+    (UnsupportedDocument, 415, "unsupported_media_type"),
+    (UnreadableDocument, 422, "unreadable_document"),
     (IndexUnavailable, 503, "index_unavailable"),
     (ModelIntegrity, 503, "model_unavailable"),
     (ModelNotFound, 503, "model_unavailable"),
@@ -31,6 +39,7 @@ _STATUS: list[tuple[type[RagError], int, str]] = [
 
 _HTTP_TYPES = {
     401: "authentication_error",
+    403: "permission_error",
     404: "not_found_error",
     413: "request_too_large",
     503: "service_unavailable",

@@ -37,17 +37,21 @@ class BodyLimit:
     """413 for a request body over ``max_bytes``: at once when ``Content-Length`` says
     so, else as soon as the streamed body passes the limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}  # e.g. a larger limit for document uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope.get("path", "").rstrip("/"), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        message = f"request body is over the limit of {self.max_bytes} bytes"
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        message = f"request body is over the limit of {limit} bytes"
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             body = error_body(message, "request_too_large", code="413")
             await JSONResponse(body, 413)(scope, receive, send)
             return
@@ -58,7 +62,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise HTTPException(413, message)
             return msg
 

@@ -71,6 +71,7 @@ class CitationOut(BaseModel):
     support: float | None = Field(
         None, description="How well the quote supports its answer sentence (0-1)."
     )
+    page: int | None = Field(None, description="Page of the quote (PDF reports).")
 
 
 class SentenceOut(BaseModel):
@@ -234,6 +235,38 @@ class ModelCard(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"]
     data: list[ModelCard]
+
+
+class DocumentOut(BaseModel):
+    id: str = Field(description="Stable id of the document (from its path in the corpus).")
+    name: str = Field(description="Path relative to the corpus folder.", examples=["q3/report.pdf"])
+    type: str = Field(description="pdf, docx, html, markdown or text.")
+    pages: int | None = Field(None, description="Page count (PDF), else null.")
+    chunks: int = Field(description="Passages indexed from it.")
+    sha256: str = Field(description="sha256 of the file's bytes.")
+    indexed_at: float = Field(description="When its text was extracted and embedded (Unix time).")
+    chars: int = Field(0, description="Length of its extracted text (what offsets index).")
+
+
+class DocumentList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[DocumentOut]
+
+
+class DocumentText(BaseModel):
+    id: str
+    name: str
+    start: int
+    end: int
+    length: int = Field(description="Length of the whole extracted text.")
+    text: str = Field(description="Extracted text [start:end]; citation offsets index it.")
+    page: int | None = Field(None, description="Page holding `start` (PDF), else null.")
+
+
+class DocumentDeleted(BaseModel):
+    id: str
+    name: str
+    deleted: Literal[True] = True
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

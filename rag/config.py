@@ -1,7 +1,8 @@
 """Every knob of the service in one typed object, read from ``RAG_*`` environment variables.
 
-Relative paths are taken from the repository root, not the working directory, so
-``rag`` behaves the same wherever it is started from.
+Relative paths are taken from the data root (the checkout, or ``RAG_HOME`` / the
+user's data folder for an installed package), not the working directory, so ``rag``
+behaves the same wherever it is started from.
 """
 
 from __future__ import annotations
@@ -13,9 +14,24 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["REPO_ROOT", "Settings"]
+__all__ = ["DATA_ROOT", "REPO_ROOT", "Settings"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _data_root() -> Path:
+    """Where relative data paths (corpus, index, model cache) live: the checkout when
+    running from one, else ``RAG_HOME`` or the user's data folder (an installed
+    package must not write into site-packages)."""
+    if os.environ.get("RAG_HOME"):
+        return Path(os.environ["RAG_HOME"]).expanduser()
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "reports-rag"
+
+
+DATA_ROOT = _data_root()
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
@@ -25,7 +41,19 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
 
-    seeds_dir: Path = Field(Path("seeds"), description="Folder of report files to index.")
+    seeds_dir: Path = Field(
+        Path("seeds"),
+        description="The corpus: folder of report files (PDF, DOCX, HTML, Markdown, text; "
+        "subfolders included) to index.",
+    )
+    document_writes: bool = Field(
+        False,
+        description="Allow adding and removing documents over HTTP (POST/DELETE "
+        "/v1/documents); an API key is needed when keys are set.",
+    )
+    max_upload_bytes: int = Field(
+        25 * 2**20, ge=1024, description="Largest accepted document upload (bytes); larger: 413."
+    )
     index_dir: Path = Field(Path("index"), description="Where `rag index` writes the index.")
     models_dir: Path = Field(
         Path("models"), description="Cache where the default GGUF is assembled from its packages."
@@ -134,8 +162,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on.")
 
     def resolve(self, path: Path) -> Path:
-        """An absolute path: relative settings are anchored at the repository root."""
-        return path if path.is_absolute() else REPO_ROOT / path
+        """An absolute path: relative settings are anchored at the data root."""
+        return path if path.is_absolute() else DATA_ROOT / path
 
     @property
     def seeds_path(self) -> Path:

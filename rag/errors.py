@@ -10,6 +10,11 @@ RagError
 ├── ModelNotFound        no model file and no way to assemble one
 ├── InvalidQuery         a question the pipeline refuses to process
 │   └── EmptyQuestion
+├── DocumentError        a report file that cannot be added
+│   ├── UnsupportedDocument  not a report format (an image, an archive, a binary)
+│   ├── UnreadableDocument   corrupt, encrypted, empty or without a text layer
+│   ├── DocumentTooLarge     over the configured upload limit
+│   └── DocumentNotFound     no document with that id
 └── Busy                 the model's queue is full or the wait too long (retry later)
 """
 
@@ -18,6 +23,9 @@ from __future__ import annotations
 __all__ = [
     "Busy",
     "ConfigError",
+    "DocumentError",
+    "DocumentNotFound",
+    "DocumentTooLarge",
     "EmptyQuestion",
     "IndexCorrupt",
     "IndexMismatch",
@@ -27,6 +35,8 @@ __all__ = [
     "ModelIntegrity",
     "ModelNotFound",
     "RagError",
+    "UnreadableDocument",
+    "UnsupportedDocument",
 ]
 
 
@@ -68,6 +78,26 @@ class InvalidQuery(RagError):
 
 class EmptyQuestion(InvalidQuery):
     """The question is empty or whitespace."""
+
+
+class DocumentError(RagError):
+    """A report file cannot be added to (or found in) the collection."""
+
+
+class UnsupportedDocument(DocumentError):
+    """The bytes are not a format the service reads (PDF, Word, HTML, Markdown, text)."""
+
+
+class UnreadableDocument(DocumentError):
+    """A supported format, but corrupt, encrypted, empty or without a text layer."""
+
+
+class DocumentTooLarge(DocumentError):
+    """The file exceeds the upload limit."""
+
+
+class DocumentNotFound(DocumentError):
+    """No indexed document has the given id."""
 
 
 class Busy(RagError):

@@ -1,9 +1,23 @@
-"""Sources on disk -> chunks -> vectors -> a saved ``Store``; skipped when nothing changed."""
+"""Report files -> documents -> chunks -> vectors -> a saved ``Store``, incrementally.
+
+Each document's chunks and vectors are kept in a cache entry keyed by its content
+hash and the loader, chunker and embedder identities (``index/docs/<key>/``), so a
+build re-extracts and re-embeds only new or changed documents, drops deleted ones and
+reassembles the rest. An entry is written into a temporary directory and renamed into
+place, so a crash leaves either a complete entry or none. The build itself is then
+written and switched atomically by ``Store.save``.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,58 +26,115 @@ import numpy as np
 
 from rag.chunking import chunk_report
 from rag.embedding import Embedder
+from rag.errors import ConfigError, DocumentError
+from rag.files import fsync_dir, write_synced
+from rag.loaders import LOADER_VERSION, SUFFIXES, Document, load_document
 from rag.store import FORMAT_VERSION, Store
 from rag.types import Chunk
 
-__all__ = ["CHUNKER_VERSION", "IndexResult", "build_index", "read_sources"]
+__all__ = [
+    "CHUNKER_VERSION",
+    "IndexResult",
+    "SourceFile",
+    "build_index",
+    "document_id",
+    "find_sources",
+    "read_sources",
+]
 
 log = logging.getLogger(__name__)
 
 CHUNKER_VERSION = 3  # bump when chunking changes in a way that needs re-embedding
-_SUFFIXES = {".txt", ".md", ".markdown"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A report file: ``name`` is its path relative to the folder it was found in."""
+
+    name: str
+    path: Path
 
 
 @dataclass(frozen=True)
 class IndexResult:
-    """What ``build_index`` did: ``rebuilt`` is False when the index was already current."""
+    """What ``build_index`` did: ``rebuilt`` is False when the index was already current;
+    ``embedded`` counts the documents (re-)extracted and embedded by this build."""
 
     rebuilt: bool
     chunks: int
     sources: int
     skipped: list[str]
     path: Path
+    embedded: int = 0
 
 
-def read_sources(folder: Path) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """Texts and sha256s of the readable reports in ``folder``, plus skipped names.
+def document_id(name: str) -> str:
+    """A stable, URL-safe id for the document at relative path ``name``."""
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
 
-    A file that is empty, binary, not UTF-8, unreadable or a dangling link is skipped
-    with a warning naming it, so one odd file never stops the others from being indexed.
+
+def find_sources(paths: Path | Sequence[Path]) -> list[SourceFile]:
+    """Every report file under ``paths`` (files, or folders searched recursively), by
+    relative name. Hidden files and folders are left out, and so are files whose
+    suffix is not a report format. A missing path raises ``ConfigError`` naming it."""
+    roots = [paths] if isinstance(paths, Path) else list(paths)
+    found: dict[str, SourceFile] = {}
+    for root in roots:
+        if not root.exists() and not root.is_symlink():
+            raise ConfigError(f"corpus path not found: {root}")
+        if root.is_dir():
+            files = sorted(
+                p
+                for p in root.rglob("*")
+                if not any(part.startswith(".") for part in p.relative_to(root).parts)
+                and p.suffix.lower() in SUFFIXES
+                and (p.is_file() or not p.exists())  # a dangling link is named, not hidden
+            )
+            pairs = [(p.relative_to(root).as_posix(), p) for p in files]
+        else:
+            pairs = [(root.name, root)]
+        for name, path in pairs:
+            if name in found and found[name].path != path:
+                raise ConfigError(f"two files would both be named {name!r}: {found[name].path}")
+            found[name] = SourceFile(name, path)
+    return [found[n] for n in sorted(found)]
+
+
+def read_sources(
+    paths: Path | Sequence[Path],
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Extracted texts and sha256s of the readable reports under ``paths``, plus the
+    names of skipped files.
+
+    A file that is empty, binary, corrupt, encrypted, unreadable or a dangling link is
+    skipped with a warning naming it, so one odd file never stops the others.
     """
     texts: dict[str, str] = {}
     hashes: dict[str, str] = {}
     skipped: list[str] = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.is_dir() or path.suffix.lower() not in _SUFFIXES:
-            continue  # a dangling link or an unreadable file is named below, not ignored
-        try:
-            raw = path.read_bytes()
-            text = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            log.warning("skipping %s: %s", path.name, exc)
-            skipped.append(path.name)
+    for src in find_sources(paths):
+        loaded = _read(src)
+        if loaded is None:
+            skipped.append(src.name)
             continue
-        if not text.strip() or "\x00" in text:
-            log.warning("skipping %s: empty or binary", path.name)
-            skipped.append(path.name)
-            continue
-        texts[path.name] = text
-        hashes[path.name] = hashlib.sha256(raw).hexdigest()
+        raw, doc = loaded
+        texts[src.name] = doc.text
+        hashes[src.name] = hashlib.sha256(raw).hexdigest()
     return texts, hashes, skipped
 
 
-def _identity(embedder: Embedder, overlap: int, hashes: dict[str, str]) -> dict[str, Any]:
-    """The manifest fields that decide whether an existing index is still valid."""
+def _read(src: SourceFile, parse: bool = True) -> tuple[bytes, Document] | None:
+    try:
+        raw = src.path.read_bytes()
+        doc = load_document(src.name, raw) if parse else Document(src.name, "", "")
+    except (OSError, DocumentError) as exc:
+        log.warning("skipping %s: %s", src.name, exc)
+        return None
+    return raw, doc
+
+
+def _identity(embedder: Embedder, overlap: int) -> dict[str, Any]:
+    """What, besides a document's bytes, decides its chunks and vectors."""
     return {
         "format": FORMAT_VERSION,
         "embedding_model": embedder.name,
@@ -73,37 +144,185 @@ def _identity(embedder: Embedder, overlap: int, hashes: dict[str, str]) -> dict[
             "max_tokens": embedder.max_tokens,
             "overlap_tokens": overlap,
         },
-        "sources": hashes,
+        "loader": LOADER_VERSION,
     }
 
 
 def build_index(
-    seeds: Path,
+    paths: Path | Sequence[Path],
     index_root: Path,
     embedder: Embedder,
     overlap_tokens: int = 24,
     force: bool = False,
     progress: bool = False,
+    extra: Sequence[SourceFile] = (),
 ) -> IndexResult:
-    """Chunk and embed every report in ``seeds`` into ``index_root``.
+    """Index every report under ``paths`` (plus ``extra`` files) into ``index_root``.
 
-    Re-embeds only when a source, the embedding model or the chunker settings
-    changed since the current build (or ``force``); writes atomically.
+    Nothing is written when the sources and settings match the current build (unless
+    ``force``). Otherwise only documents without a cache entry are extracted, chunked
+    and embedded; the build is assembled from the entries and switched atomically.
     """
-    texts, hashes, skipped = read_sources(seeds)
-    identity = _identity(embedder, overlap_tokens, hashes)
+    sources = {s.name: s for s in find_sources(paths)}
+    sources.update({s.name: s for s in extra})
+    identity = _identity(embedder, overlap_tokens)
+    cache = _EntryCache(index_root / "docs", identity)
+    raws: dict[str, tuple[bytes, str]] = {}
+    skipped: list[str] = []
+    for name in sorted(sources):
+        loaded = _read(sources[name], parse=False)
+        if loaded is None:
+            skipped.append(name)
+            continue
+        raws[name] = (loaded[0], hashlib.sha256(loaded[0]).hexdigest())
+    hashes = {name: sha for name, (_, sha) in raws.items()}
     current = Store.current_manifest(index_root)
-    if not force and current and {k: current.get(k) for k in identity} == identity:
-        return IndexResult(False, int(current.get("chunks", 0)), len(texts), skipped, index_root)
-    chunks: list[Chunk] = []
-    for name, text in texts.items():
-        chunks.extend(
-            chunk_report(name, text, embedder.count_tokens, embedder.max_tokens, overlap_tokens)
+    wanted = dict(identity, sources=hashes)
+    if not force and current and {k: current.get(k) for k in wanted} == wanted:
+        n = len(current.get("sources", {}))
+        return IndexResult(False, int(current.get("chunks", 0)), n, skipped, index_root)
+
+    entries: dict[str, _Entry] = {}
+    todo: dict[str, tuple[Document, list[Chunk]]] = {}
+    for name, (raw, sha) in raws.items():
+        entry = None if force else cache.get(sha)
+        if entry is not None:
+            entries[name] = entry
+            continue
+        try:
+            doc = load_document(name, raw)
+        except DocumentError as exc:
+            log.warning("skipping %s: %s", name, exc)
+            skipped.append(name)
+            continue
+        count, limit = embedder.count_tokens, embedder.max_tokens
+        chunks = chunk_report(name, doc.text, count, limit, overlap_tokens)
+        todo[name] = (doc, chunks)
+    texts = [c.embedding_text() for _, chunks in todo.values() for c in chunks]
+    vectors = (
+        embedder.encode(texts, progress=progress)
+        if texts
+        else np.zeros((0, embedder.dim), dtype=np.float32)
+    )
+    pos = 0
+    for name, (doc, chunks) in todo.items():
+        vecs = vectors[pos : pos + len(chunks)]
+        pos += len(chunks)
+        entries[name] = cache.put(raws[name][1], doc, chunks, vecs)
+
+    all_chunks: list[Chunk] = []
+    all_vectors: list[np.ndarray] = []
+    documents: dict[str, dict[str, Any]] = {}
+    for name in sorted(entries):
+        e = entries[name]
+        all_chunks.extend(Chunk(name, c.heading_path, c.text, c.start, c.end) for c in e.chunks)
+        all_vectors.append(e.vectors)
+        documents[name] = {
+            "id": document_id(name),
+            "name": name,
+            "type": e.kind,
+            "pages": len(e.page_starts) or None,
+            "chunks": len(e.chunks),
+            "sha256": e.sha256,
+            "indexed_at": e.indexed_at,
+            "chars": len(e.text),
+        }
+    matrix = (
+        np.concatenate(all_vectors)
+        if all_vectors
+        else np.zeros((0, embedder.dim), dtype=np.float32)
+    )
+    kept = {name: hashes[name] for name in entries}
+    manifest = dict(identity, sources=kept, chunks=len(all_chunks), documents=documents)
+    texts_by_name = {n: (entries[n].text, list(entries[n].page_starts)) for n in entries}
+    Store.from_vectors(all_chunks, matrix, manifest, texts_by_name).save(index_root)
+    cache.prune(_referenced(index_root))
+    return IndexResult(True, len(all_chunks), len(entries), skipped, index_root, len(todo))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    sha256: str
+    kind: str
+    text: str
+    page_starts: tuple[int, ...]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    indexed_at: float
+
+
+class _EntryCache:
+    """Per-document chunks and vectors on disk, content-addressed and write-once."""
+
+    def __init__(self, root: Path, identity: dict[str, Any]) -> None:
+        self.root = root
+        self.salt = json.dumps(identity, sort_keys=True)
+
+    def key(self, sha256: str) -> str:
+        return hashlib.sha256(f"{self.salt}\n{sha256}".encode()).hexdigest()[:32]
+
+    def get(self, sha256: str) -> _Entry | None:
+        folder = self.root / self.key(sha256)
+        try:
+            meta = json.loads((folder / "document.json").read_text(encoding="utf-8"))
+            vectors = np.load(folder / "vectors.npy")
+            chunks = [Chunk("", tuple(c[0]), c[1], c[2], c[3]) for c in meta["chunks"]]
+        except (OSError, ValueError, KeyError):
+            return None  # absent or damaged: rebuilt from the file
+        if len(chunks) != len(vectors) or meta.get("sha256") != sha256:
+            return None
+        starts = tuple(meta["page_starts"])
+        return _Entry(
+            sha256, meta["kind"], meta["text"], starts, chunks, vectors, meta["indexed_at"]
         )
-    if chunks:
-        vectors = embedder.encode([c.embedding_text() for c in chunks], progress=progress)
-    else:
-        vectors = np.zeros((0, embedder.dim), dtype=np.float32)
-    manifest = dict(identity, chunks=len(chunks))
-    Store.from_vectors(chunks, vectors, manifest).save(index_root)
-    return IndexResult(True, len(chunks), len(texts), skipped, index_root)
+
+    def put(self, sha256: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> _Entry:
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        entry = _Entry(sha256, doc.kind, doc.text, doc.page_starts, chunks, vecs, time.time())
+        meta = {
+            "sha256": sha256,
+            "kind": doc.kind,
+            "text": doc.text,
+            "page_starts": list(doc.page_starts),
+            "indexed_at": entry.indexed_at,
+            "chunks": [[list(c.heading_path), c.text, c.start, c.end] for c in chunks],
+        }
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.root / self.key(sha256)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
+        try:
+            write_synced(tmp / "document.json", json.dumps(meta, ensure_ascii=False).encode())
+            with (tmp / "vectors.npy").open("wb") as f:
+                np.save(f, entry.vectors)
+                f.flush()
+                os.fsync(f.fileno())
+            fsync_dir(tmp)
+            if final.exists():
+                shutil.rmtree(final)  # a damaged entry (get() refused it)
+            os.rename(tmp, final)
+            fsync_dir(self.root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return entry
+
+    def prune(self, keep: set[str]) -> None:
+        """Drop entries no kept build uses (and temporaries of killed builds)."""
+        if not self.root.is_dir():
+            return
+        keys = {self.key(sha) for sha in keep}
+        for path in self.root.iterdir():
+            stale_tmp = path.name.startswith(".tmp-") and time.time() - path.stat().st_mtime > 60
+            if stale_tmp or (not path.name.startswith(".") and path.name not in keys):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _referenced(index_root: Path) -> set[str]:
+    """Content hashes of the documents in every build still on disk."""
+    out: set[str] = set()
+    for manifest in (index_root / "builds").glob("*/manifest.json"):
+        try:
+            out.update(json.loads(manifest.read_text()).get("sources", {}).values())
+        except (OSError, ValueError):
+            continue
+    return out

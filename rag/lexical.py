@@ -63,7 +63,9 @@ class Bm25Index:
     def build(cls, texts: list[str]) -> Bm25Index:
         model = bm25s.BM25(k1=1.2, b=0.75)
         corpus = [tokenize(t) or ["<empty>"] for t in texts]
-        model.index(corpus, show_progress=False)
+        # bm25s cannot index nothing; an empty collection holds a placeholder that
+        # ``search`` never returns (n_docs stays 0)
+        model.index(corpus or [["<empty>"]], show_progress=False)
         return cls(model, len(texts))
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:

@@ -55,6 +55,7 @@ __all__ = ["Options", "Pipeline", "answer", "default_pipeline", "load_generator"
 
 log = logging.getLogger(__name__)
 _RELOAD_CHECK_S = 2.0
+NO_DOCUMENTS = "no documents are indexed yet"
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ class Pipeline:
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """Ranked passages for ``query`` (no LLM)."""
         return self.current().search(self.validate(query), k or self.settings.top_k)
+
+    def reload(self) -> Retriever:
+        """Switch to the newest build now (after this process changed the index)."""
+        self._checked = -_RELOAD_CHECK_S
+        return self.current()
 
     def current(self) -> Retriever:
         """The retriever over the newest complete index.
@@ -236,6 +242,11 @@ class Pipeline:
             return
         # compact evidence reads lines, not whole passages: it can afford to choose them
         # from twice as many passages at the same prompt size
+        if not retriever.store.chunks:
+            timings = Timings(total_s=time.perf_counter() - t_start)
+            yield REFUSAL
+            yield self._refusal(question, query, [], timings, [], NO_DOCUMENTS)
+            return
         k = (top_k or s.top_k) * (2 if s.evidence == "compact" else 1)
         hits, embed_s, search_s = retriever.search_timed(query, k)
         timings = Timings(embed_s=embed_s, search_s=search_s)
@@ -375,6 +386,7 @@ class _Drafts:
     ) -> None:
         self.verifier = pipeline.verifier
         self.metadata = retriever.store.metadata
+        self.page_of = retriever.store.page_of
         self.section_context = retriever.store.context
         self.keep_unsupported = pipeline.settings.keep_unsupported
         self.query = query
@@ -479,7 +491,7 @@ class _Drafts:
         for c in self.checks:
             if c.supported and c.citation is not None and c.citation not in out:
                 out.append(c.citation)
-        return out
+        return [replace(c, page=self.page_of(c.source, c.start)) for c in out]
 
 
 def _encodable(text: str) -> bool:

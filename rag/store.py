@@ -6,6 +6,7 @@ Layout under the index directory::
     builds/<id>/manifest.json
     builds/<id>/vectors.faiss
     builds/<id>/chunks.jsonl
+    builds/<id>/documents.jsonl  each document's extracted text and page starts
     builds/<id>/bm25/...      the BM25 index over the same chunks
 
 A build is written into a temporary directory, fsynced, renamed into ``builds/``
@@ -32,12 +33,13 @@ import numpy as np
 from rag.errors import IndexCorrupt, IndexMismatch, IndexNotFound
 from rag.files import file_sha256, fsync_dir, write_atomic, write_synced
 from rag.lexical import Bm25Index
+from rag.loaders import page_of
 from rag.types import Chunk
 
 __all__ = ["FORMAT_VERSION", "Store"]
 
-FORMAT_VERSION = 2
-_REQUIRED = ("vectors.faiss", "chunks.jsonl", "bm25/n_docs.json")
+FORMAT_VERSION = 3
+_REQUIRED = ("vectors.faiss", "chunks.jsonl", "documents.jsonl", "bm25/n_docs.json")
 _KEEP_BUILDS = 2  # the active build and the one before it
 _DATED = re.compile(r"\b(19|20)\d\d\b")
 _RUN_INDEX = "run `rag index` to rebuild it"
@@ -56,12 +58,15 @@ class Store:
         index: faiss.Index,
         manifest: dict[str, Any],
         lexical: Bm25Index | None = None,
+        texts: dict[str, tuple[str, list[int]]] | None = None,
     ) -> None:
         if index.ntotal != len(chunks):
             raise IndexCorrupt(f"index holds {index.ntotal} vectors for {len(chunks)} chunks")
         self.chunks = chunks
         self.index = index
         self.manifest = manifest
+        # each document's extracted text (what citation offsets index) and page starts
+        self.texts: dict[str, tuple[str, list[int]]] = texts or {}
         self.lexical = lexical or Bm25Index.build([c.embedding_text() for c in chunks])
         # Each report's opening (title, date, venue): context a passage inherits, so
         # "MLSys 2022" counts as said by every passage of the 2022 report.
@@ -86,14 +91,28 @@ class Store:
         metadata."""
         return self.sections[(chunk.source, chunk.section)] + "\n" + self.metadata[chunk.source]
 
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """Each indexed document's record (id, name, type, pages, chunks, sha256,
+        indexed_at), by name."""
+        return dict(self.manifest.get("documents", {}))
+
+    def page_of(self, source: str, offset: int) -> int | None:
+        """1-based page of ``offset`` in ``source`` (None when it has no pages)."""
+        return page_of(self.texts.get(source, ("", []))[1], offset)
+
     @classmethod
     def from_vectors(
-        cls, chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, Any]
+        cls,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        manifest: dict[str, Any],
+        texts: dict[str, tuple[str, list[int]]] | None = None,
     ) -> Store:
         index = faiss.IndexFlatIP(vectors.shape[1])
         if len(chunks):
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(chunks, index, manifest)
+        return cls(chunks, index, manifest, texts=texts)
 
     @property
     def dim(self) -> int:
@@ -123,6 +142,11 @@ class Store:
             write_synced(tmp / "vectors.faiss", faiss.serialize_index(self.index).tobytes())
             lines = (json.dumps(asdict(c), ensure_ascii=False) for c in self.chunks)
             write_synced(tmp / "chunks.jsonl", ("\n".join(lines) + "\n").encode())
+            docs = (
+                json.dumps({"name": n, "text": t, "page_starts": p}, ensure_ascii=False)
+                for n, (t, p) in sorted(self.texts.items())
+            )
+            write_synced(tmp / "documents.jsonl", ("\n".join(docs) + "\n").encode())
             self.lexical.save(tmp / "bm25")
             files = sorted(p for p in tmp.rglob("*") if p.is_file())
             for path in files:  # bm25s writes without fsync
@@ -206,7 +230,13 @@ class Store:
         index = faiss.deserialize_index(np.fromfile(build / "vectors.faiss", dtype=np.uint8))
         with (build / "chunks.jsonl").open(encoding="utf-8") as f:
             chunks = [_chunk_from_json(line) for line in f if line.strip()]
-        return cls(chunks, index, manifest, Bm25Index.load(build / "bm25"))
+        texts: dict[str, tuple[str, list[int]]] = {}
+        with (build / "documents.jsonl").open(encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    d = json.loads(line)
+                    texts[d["name"]] = (d["text"], d["page_starts"])
+        return cls(chunks, index, manifest, Bm25Index.load(build / "bm25"), texts)
 
 
 def _chunk_from_json(line: str) -> Chunk:

@@ -72,6 +72,7 @@ class Citation:
     end: int
     score: float
     support: float | None = None
+    page: int | None = None  # 1-based page of ``start``, for paged formats (PDF)
 
 
 @dataclass

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexCorrupt, IndexMismatch, IndexNotFound
-from rag.store import Store
+from rag.store import FORMAT_VERSION, Store
 from rag.types import Chunk
 
 
@@ -20,7 +20,9 @@ def _store(n: int, dim: int = 8, seed: int = 0) -> Store:
     vecs = rng.normal(size=(n, dim)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     chunks = [Chunk(f"s{i % 3}.txt", ("A", f"B{i}"), f"text {i}", i, i + 6) for i in range(n)]
-    return Store.from_vectors(chunks, vecs, {"format": 2, "embedding_model": "m", "dim": dim})
+    return Store.from_vectors(
+        chunks, vecs, {"format": FORMAT_VERSION, "embedding_model": "m", "dim": dim}
+    )
 
 
 def test_round_trip_returns_same_chunks_and_results(tmp_path: Path):
@@ -65,7 +67,7 @@ _WRITER = textwrap.dedent(
     """
     import sys, numpy as np
     from pathlib import Path
-    from rag.store import Store
+    from rag.store import FORMAT_VERSION, Store
     from rag.types import Chunk
     n, dim = 30000, 128
     rng = np.random.default_rng(1)
@@ -73,8 +75,8 @@ _WRITER = textwrap.dedent(
     chunks = [Chunk("big.txt", ("H",), "x" * 200, i, i + 200) for i in range(n)]
     print("ready", flush=True)
     while True:
-        Store.from_vectors(chunks, vecs, {"format": 2, "embedding_model": "m", "dim": dim}).save(
-            Path(sys.argv[1]))
+        manifest = {"format": FORMAT_VERSION, "embedding_model": "m", "dim": dim}
+        Store.from_vectors(chunks, vecs, manifest).save(Path(sys.argv[1]))
     """
 )
 

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from rag.pipeline import NO_DOCUMENTS
+
 router = APIRouter(tags=["health"])
 
 
@@ -22,13 +24,17 @@ async def readyz(request: Request) -> JSONResponse:
     if pipeline is None:
         error = getattr(request.app.state, "load_error", None)
         return JSONResponse({"status": "error" if error else "loading", "detail": error}, 503)
-    manifest = pipeline.retriever.store.manifest
+    store = pipeline.current().store
+    manifest = store.manifest
+    documents = len(store.documents)
     return JSONResponse(
         {
             "status": "ready",
+            "detail": None if store.chunks else NO_DOCUMENTS,
             "model": pipeline.generator.name,
             "embedding_model": manifest.get("embedding_model"),
-            "chunks": len(pipeline.retriever.store.chunks),
+            "documents": documents,
+            "chunks": len(store.chunks),
             "build_id": manifest.get("build_id"),
         }
     )

@@ -1,0 +1,116 @@
+"""/v1/documents: list, read, upload and delete reports (thin over ``rag.documents``).
+
+Reading is open to every caller the keys let in; adding and deleting also need
+``RAG_DOCUMENT_WRITES=true``. An upload is answerable when its response returns.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import PipelineDep
+from api.schemas import ERROR_RESPONSES, DocumentDeleted, DocumentList, DocumentOut, DocumentText
+from rag.documents import Collection
+from rag.pipeline import Pipeline
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+_WRITE_ERRORS = {
+    **ERROR_RESPONSES,
+    **dict.fromkeys((403, 404, 415), ERROR_RESPONSES[422]),
+}
+_READ_ERRORS = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}
+
+
+def get_collection(request: Request, pipeline: PipelineDep) -> Collection:
+    collection: Collection | None = getattr(request.app.state, "collection", None)
+    if collection is None:
+        s = pipeline.settings
+        collection = Collection(
+            s.seeds_path,
+            s.index_path,
+            pipeline.retriever.embedder,
+            s.chunk_overlap_tokens,
+            s.max_upload_bytes,
+        )
+        request.app.state.collection = collection
+    return collection
+
+
+CollectionDep = Annotated[Collection, Depends(get_collection)]
+
+
+def writes_allowed(request: Request) -> None:
+    if not request.app.state.settings.document_writes:
+        raise HTTPException(
+            403, "document writes are disabled on this server (set RAG_DOCUMENT_WRITES=true)"
+        )
+
+
+@router.get("", response_model=DocumentList, responses=ERROR_RESPONSES)
+async def list_documents(pipeline: PipelineDep, collection: CollectionDep) -> dict[str, Any]:
+    """The indexed reports."""
+    store = pipeline.current().store
+    return {"object": "list", "data": collection.list(store)}
+
+
+@router.get("/{doc_id}", response_model=DocumentOut, responses=_READ_ERRORS)
+async def get_document(
+    doc_id: str, pipeline: PipelineDep, collection: CollectionDep
+) -> dict[str, Any]:
+    """One report's record."""
+    return collection.get(doc_id, pipeline.current().store)
+
+
+@router.get("/{doc_id}/text", response_model=DocumentText, responses=_READ_ERRORS)
+async def document_text(
+    doc_id: str,
+    pipeline: PipelineDep,
+    collection: CollectionDep,
+    start: Annotated[int, Query(ge=0, description="First character (citation `start`).")] = 0,
+    end: Annotated[int | None, Query(ge=0, description="End character (exclusive).")] = None,
+) -> dict[str, Any]:
+    """The extracted text of a report between two offsets, e.g. a citation's quote with
+    context around it (``start - 300`` .. ``end + 300``)."""
+    return collection.text(doc_id, start, end, pipeline.current().store)
+
+
+@router.post(
+    "",
+    response_model=DocumentOut,
+    status_code=201,
+    responses=_WRITE_ERRORS,
+    dependencies=[Depends(writes_allowed)],
+)
+async def add_document(
+    file: Annotated[UploadFile, File(description="The report: PDF, DOCX, HTML, Markdown, text.")],
+    pipeline: PipelineDep,
+    collection: CollectionDep,
+) -> dict[str, Any]:
+    """Add (or replace, by file name) a report; it is indexed when this returns."""
+    data = await file.read()
+    record, _ = await run_in_threadpool(collection.add, file.filename or "", data)
+    await run_in_threadpool(_switch, pipeline)
+    return record
+
+
+@router.delete(
+    "/{doc_id}",
+    response_model=DocumentDeleted,
+    responses=_WRITE_ERRORS,
+    dependencies=[Depends(writes_allowed)],
+)
+async def delete_document(
+    doc_id: str, pipeline: PipelineDep, collection: CollectionDep
+) -> dict[str, Any]:
+    """Remove a report from the corpus and the index."""
+    record = await run_in_threadpool(collection.remove, doc_id)
+    await run_in_threadpool(_switch, pipeline)
+    return {"id": record["id"], "name": record["name"], "deleted": True}
+
+
+def _switch(pipeline: Pipeline) -> None:
+    pipeline.reload()

@@ -1,0 +1,173 @@
+"""The document collection: list, read, add and remove reports, keeping the corpus
+folder and the index in step.
+
+Writes are serialised by one lock. Adding a file stages it (hidden, so no build sees
+it), builds an index that includes it under its final name, and only then moves it
+into the corpus; removing a file moves it out (hidden) before the build and deletes it
+after. A failure or a kill before the index switch leaves corpus and index as they
+were; the build is incremental, so one document costs one document's embedding.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from rag.embedding import Embedder
+from rag.errors import ConfigError, DocumentNotFound, DocumentTooLarge, InvalidQuery
+from rag.files import fsync_dir, write_synced
+from rag.indexing import IndexResult, SourceFile, build_index, document_id
+from rag.loaders import SUFFIXES, load_document
+from rag.store import Store
+
+__all__ = ["Collection", "safe_name"]
+
+_STAGING = ".staging"  # inside the corpus folder; hidden, so never indexed
+_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+_SUFFIX_OF = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "markdown": ".md", "text": ".txt"}
+
+
+def safe_name(filename: str, kind: str = "text") -> str:
+    """A plain file name for an upload: folders, control characters and odd
+    punctuation removed, and the suffix of its format (``kind``) added when its own is
+    not a report suffix. Raises ``InvalidQuery`` when no name is left."""
+    base = PurePosixPath(filename.replace("\\", "/")).name
+    base = _UNSAFE.sub("_", base).strip(" ._")
+    if not base:
+        raise InvalidQuery(f"file name {filename!r} is empty once folders are removed")
+    if PurePosixPath(base).suffix.lower() not in SUFFIXES:
+        base += _SUFFIX_OF[kind]
+    return base[-200:]
+
+
+class Collection:
+    """The reports under ``corpus`` and their index under ``index_root``."""
+
+    def __init__(
+        self,
+        corpus: Path,
+        index_root: Path,
+        embedder: Embedder,
+        overlap_tokens: int = 24,
+        max_bytes: int = 25 * 2**20,
+    ) -> None:
+        self.corpus = corpus
+        self.index_root = index_root
+        self.embedder = embedder
+        self.overlap_tokens = overlap_tokens
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    # ---- reading ---------------------------------------------------------------
+
+    def _store(self) -> Store:
+        return Store.load(self.index_root, self.embedder.name, self.embedder.dim)
+
+    def list(self, store: Store | None = None) -> list[dict[str, Any]]:
+        """The indexed documents (id, name, type, pages, chunks, sha256, indexed_at)."""
+        store = store or self._store()
+        return [dict(d) for _, d in sorted(store.documents.items())]
+
+    def get(self, doc_id: str, store: Store | None = None) -> dict[str, Any]:
+        """One document's record; ``DocumentNotFound`` when no document has that id."""
+        for record in self.list(store):
+            if record["id"] == doc_id:
+                return record
+        raise DocumentNotFound(f"no document with id {doc_id!r}")
+
+    def text(
+        self, doc_id: str, start: int = 0, end: int | None = None, store: Store | None = None
+    ) -> dict[str, Any]:
+        """The extracted text ``[start:end]`` of a document: what citation offsets index,
+        so a client can show a quote in its context."""
+        store = store or self._store()
+        record = self.get(doc_id, store)
+        text, _ = store.texts[record["name"]]
+        end = len(text) if end is None else end
+        if not 0 <= start <= end <= len(text):
+            raise InvalidQuery(
+                f"start and end must satisfy 0 <= start <= end <= {len(text)} (got {start}, {end})"
+            )
+        return {
+            "id": doc_id,
+            "name": record["name"],
+            "start": start,
+            "end": end,
+            "length": len(text),
+            "text": text[start:end],
+            "page": store.page_of(record["name"], start),
+        }
+
+    # ---- writing ---------------------------------------------------------------
+
+    def add(self, filename: str, data: bytes) -> tuple[dict[str, Any], IndexResult]:
+        """Add (or replace) a report; returns its record once it is indexed.
+
+        Raises ``DocumentTooLarge``, ``InvalidQuery`` (no usable file name),
+        ``UnsupportedDocument`` or ``UnreadableDocument``: then nothing has changed.
+        """
+        if len(data) > self.max_bytes:
+            raise DocumentTooLarge(f"file is {len(data)} bytes; the limit is {self.max_bytes}")
+        # what the bytes are decides, before any write: unsupported or unreadable is refused
+        kind = load_document(filename, data).kind
+        name = safe_name(filename, kind)
+        with self._lock:
+            self.corpus.mkdir(parents=True, exist_ok=True)
+            staging = self.corpus / _STAGING
+            staging.mkdir(exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix="up-", dir=staging)) / name
+            try:
+                write_synced(tmp, data)
+                result = self._build(extra=[SourceFile(name, tmp)])
+                os.replace(tmp, self.corpus / name)  # now the corpus holds what the index does
+                fsync_dir(self.corpus)
+            finally:
+                shutil.rmtree(tmp.parent, ignore_errors=True)
+                _remove_if_empty(staging)
+        return self.get(document_id(name)), result
+
+    def remove(self, doc_id: str) -> dict[str, Any]:
+        """Remove a report from the corpus and the index; returns its last record."""
+        with self._lock:
+            record = self.get(doc_id)
+            path = self.corpus / record["name"]
+            staging = self.corpus / _STAGING
+            staging.mkdir(parents=True, exist_ok=True)
+            held = staging / f"rm-{time.time_ns()}-{path.name}"
+            if path.exists():
+                os.replace(path, held)  # out of the corpus, still restorable
+            try:
+                self._build()
+            except BaseException:
+                if held.exists():
+                    os.replace(held, path)
+                _remove_if_empty(staging)
+                raise
+            held.unlink(missing_ok=True)
+            _remove_if_empty(staging)
+            return record
+
+    def rebuild(self) -> IndexResult:
+        """Bring the index in step with the corpus folder (only what changed)."""
+        with self._lock:
+            return self._build()
+
+    def _build(self, extra: list[SourceFile] | None = None) -> IndexResult:
+        if not self.corpus.is_dir():
+            raise ConfigError(f"corpus folder not found: {self.corpus}")
+        return build_index(
+            self.corpus, self.index_root, self.embedder, self.overlap_tokens, extra=extra or []
+        )
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty (another write is staged) or already gone
