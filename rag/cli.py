@@ -6,13 +6,16 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rag.config import Settings
 from rag.errors import RagError
 from rag.types import Answer
+
+if TYPE_CHECKING:
+    from rag.documents import Collection
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Question answering over reports."
@@ -25,8 +28,17 @@ def _fail(exc: Exception) -> None:
 
 
 @app.command()
-def index(force: Annotated[bool, typer.Option(help="Rebuild even if up to date.")] = False) -> None:
-    """Chunk and embed the reports into the index (only when something changed)."""
+def index(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders to index (default: the corpus, RAG_SEEDS_DIR)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Re-embed every document.")] = False,
+) -> None:
+    """Index the reports: PDF, DOCX, HTML, Markdown and text, folders recursively.
+
+    Only new or changed documents are extracted and embedded; deleted ones are dropped.
+    """
     from rag.embedding import SentenceTransformerEmbedder
     from rag.indexing import build_index
 
@@ -34,14 +46,76 @@ def index(force: Annotated[bool, typer.Option(help="Rebuild even if up to date."
     try:
         embedder = SentenceTransformerEmbedder(s.embedding_model)
         result = build_index(
-            s.seeds_path, s.index_path, embedder, s.chunk_overlap_tokens, force, progress=True
+            paths or s.seeds_path,
+            s.index_path,
+            embedder,
+            s.chunk_overlap_tokens,
+            force,
+            progress=True,
         )
     except RagError as exc:
         _fail(exc)
-    state = "built" if result.rebuilt else "up to date"
+    state = f"built ({result.embedded} embedded)" if result.rebuilt else "up to date"
     typer.echo(f"index {state}: {result.chunks} chunks from {result.sources} reports")
+    if not result.sources:
+        typer.secho("no documents are indexed yet", fg=typer.colors.YELLOW, err=True)
     for name in result.skipped:
         typer.secho(f"skipped unreadable file: {name}", fg=typer.colors.YELLOW, err=True)
+
+
+documents_app = typer.Typer(no_args_is_help=True, help="List, add and remove reports.")
+app.add_typer(documents_app, name="documents")
+
+
+def _collection() -> Collection:
+    from rag.documents import Collection
+    from rag.embedding import SentenceTransformerEmbedder
+
+    s = Settings()
+    embedder = SentenceTransformerEmbedder(s.embedding_model)
+    return Collection(
+        s.seeds_path, s.index_path, embedder, s.chunk_overlap_tokens, s.max_upload_bytes
+    )
+
+
+@documents_app.command("list")
+def documents_list() -> None:
+    """The indexed reports: id, type, pages, chunks, name."""
+    try:
+        records = _collection().list()
+    except RagError as exc:
+        _fail(exc)
+    if not records:
+        typer.echo("no documents are indexed yet")
+    for d in records:
+        pages = d["pages"] or "-"
+        typer.echo(f"{d['id']}  {d['type']:<8} {pages!s:>5}p {d['chunks']:>5} chunks  {d['name']}")
+
+
+@documents_app.command("add")
+def documents_add(files: Annotated[list[Path], typer.Argument(help="Report files.")]) -> None:
+    """Copy reports into the corpus and index them (each answerable when this returns)."""
+    docs = _collection()
+    for path in files:
+        try:
+            record, _ = docs.add(path.name, path.read_bytes())
+        except OSError as exc:
+            _fail(RagError(f"cannot read {path}: {exc.strerror}"))
+        except RagError as exc:
+            _fail(exc)
+        typer.echo(f"added {record['id']}  {record['name']} ({record['chunks']} chunks)")
+
+
+@documents_app.command("remove")
+def documents_remove(ids: Annotated[list[str], typer.Argument(help="Document ids.")]) -> None:
+    """Remove reports from the corpus and the index."""
+    docs = _collection()
+    for doc_id in ids:
+        try:
+            record = docs.remove(doc_id)
+        except RagError as exc:
+            _fail(exc)
+        typer.echo(f"removed {record['id']}  {record['name']}")
 
 
 @app.command()

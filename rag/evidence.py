@@ -4,7 +4,8 @@ Prompt processing is the latency on a small CPU (about 0.6 s per 100 tokens here
 the 1.5B model reads a few focused lines better than three whole sections. So each
 retrieved passage is cut down to its sentences and lines most like the question
 (MiniLM cosine plus the share of the question's terms they hold), each kept with its
-heading path and neighbours where a list or a lead-in continues, under a token budget.
+heading path and neighbours where a list or a lead-in continues, and a table row with
+its table's header row, under a token budget.
 
 Every selected piece is an exact span of its report (``Chunk`` invariant), so
 verification quotes and offsets are as exact as with whole passages.
@@ -70,17 +71,25 @@ def select_evidence(
     if context and context != question:
         parts.append(context)  # a chat follow-up: what it asks now, and the conversation
     vecs = encode([*parts, *texts])
+    # a table row is read with its column labels, as a line is with its section heading
+    labels: list[set[str]] = []
+    for i in range(len(units)):
+        header = _table_header(units, texts, i)
+        labels.append(set(tokenize(texts[header])) if header is not None else set())
     score = np.zeros(len(units))
     for p, part in enumerate(parts):
         asked = set(tokenize(part))
         cosine = np.clip(vecs[len(parts) :] @ vecs[p], 0, 1)
         lexical = np.array(
             [
-                len(asked & (set(tokenize(t)) | heads[h])) / max(1, len(asked))
-                for t, (h, _, _) in zip(texts, units, strict=True)
+                len(asked & (set(tokenize(t)) | heads[h] | labels[i])) / max(1, len(asked))
+                for i, (t, (h, _, _)) in enumerate(zip(texts, units, strict=True))
             ]
         )
         score = np.maximum(score, _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * cosine)
+    for i in range(len(units)):
+        if _is_header(units, texts, i):
+            score[i] = 0.0  # labels without values: read with the rows that need them
     best = {h: max(score[i] for i, u in enumerate(units) if u[0] == h) for h, _, _ in units}
     top = max(best.values())
     # a passage whose best line is far below the best passage's adds noise, not evidence
@@ -121,6 +130,9 @@ def select_evidence(
         for j in same:  # a neighbour on each side: the line's subject, its continuation
             if spent + cost(j) <= budget:
                 take(j)
+        header = _table_header(units, texts, i)
+        if header is not None:  # a row's figures mean nothing without their column labels
+            take(header)
         j = i + 1
         if texts[i].rstrip().endswith(":"):  # a lead-in: "The three layers are:"
             while j < len(units) and units[j][0] == units[i][0] and _is_item(texts[j]):
@@ -134,14 +146,48 @@ _MARKUP = re.compile(r"<[^>]*>?|!?\[[^\]]*\]\([^)]*\)|https?://\S+|<!--|-->")
 
 def _has_words(text: str) -> bool:
     """Whether a line says anything once markup is gone: an image tag, a bare link or
-    front matter is no evidence and costs tokens."""
-    return len(re.findall(r"[^\W\d_]{2,}", _MARKUP.sub(" ", text))) >= 2
+    front matter is no evidence and costs tokens; a name with a figure (a table row)
+    is."""
+    plain = _MARKUP.sub(" ", text)
+    words = len(re.findall(r"[^\W\d_]{2,}", plain))
+    return words >= 2 or (words == 1 and any(ch.isdigit() for ch in plain))  # "| Tern | 8.1 |"
 
 
 def _is_heading(text: str, chunk: Chunk) -> bool:
     """A heading line: the passage header already names it."""
     line = text.strip().lstrip("#").strip()
     return text.lstrip().startswith("#") or line in chunk.heading_path
+
+
+_ALIGNED = re.compile(r"\S(?: {2,}|\t)\S")
+
+
+def _is_row(text: str) -> bool:
+    """A table row: pipe-delimited, or cells aligned in columns by runs of spaces."""
+    line = text.strip()
+    return line.startswith("|") or len(_ALIGNED.findall(line)) >= 2
+
+
+def _table_header(units: list[tuple[int, int, int]], texts: list[str], i: int) -> int | None:
+    """The first row of the table that row ``i`` belongs to (its header), if that is
+    another unit of the same passage."""
+    if not _is_row(texts[i]):
+        return None
+    j = i
+    while j > 0 and units[j - 1][0] == units[i][0] and _is_row(texts[j - 1]):
+        j -= 1
+    return j if j != i else None
+
+
+def _is_header(units: list[tuple[int, int, int]], texts: list[str], i: int) -> bool:
+    """The first row of a table with rows under it."""
+    nxt = i + 1
+    return (
+        nxt < len(units)
+        and units[nxt][0] == units[i][0]
+        and _is_row(texts[i])
+        and _table_header(units, texts, nxt) == i
+    )
 
 
 def _is_item(text: str) -> bool:

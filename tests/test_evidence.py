@@ -47,3 +47,36 @@ def test_selects_the_lines_that_answer_with_exact_spans(embedder):
         assert h.chunk.heading_path == ("Review", "3. Kestrel gateway")
     assert [h.rank for h in ev] == list(range(1, len(ev) + 1))
     assert sum(_words(h.chunk.text) for h in ev) < 0.6 * sum(_words(h.chunk.text) for h in hits)
+
+
+TABLE_REPORT = (
+    "## Fleet results\n"
+    "We measured every gateway of the fleet during the spring audit.\n"
+    "| Gateway | p99 latency (ms) | Error rate |\n"
+    "| --- | --- | --- |\n"
+    "| Kestrel | 12.5 | 0.2% |\n"
+    "| Osprey | 19.0 | 0.9% |\n"
+    "| Gannet | 22.7 | 0.4% |\n"
+    "| Heron | 15.2 | 0.3% |\n"
+    "| Avocet | 27.9 | 1.1% |\n"
+    "| Plover | 31.4 | 1.7% |\n"
+    "| Tern | 8.1 | 0.1% |\n"
+    "The audit was signed off by the operations board in April.\n"
+    "Budgets for the next year were approved without changes.\n"
+    "Two new sites open in the north in autumn.\n"
+)
+
+
+def test_a_table_row_comes_with_its_header_row(embedder):
+    chunk = Chunk("fleet.md", ("Fleet", "Fleet results"), TABLE_REPORT, 0, len(TABLE_REPORT))
+    q = "What is the Plover gateway's p99 latency?"
+    other = Chunk("fleet.md", ("Fleet", "Sites"), "Two sites open.", 900, 915)
+    hits = [Hit(other, 0.6, 1), Hit(chunk, 0.5, 2)]  # the table is not read whole
+    ev = select_evidence(q, hits, embedder.encode, _words, budget=50)
+    text = "\n".join(h.chunk.text for h in ev)
+    assert "| Plover | 31.4 | 1.7% |" in text
+    assert "| Gateway | p99 latency (ms) | Error rate |" in text
+    assert "Budgets" not in text and "Kestrel" not in text  # not the whole table
+    for h in ev:
+        if h.chunk.source == "fleet.md" and h.chunk.section.endswith("results"):
+            assert TABLE_REPORT[h.chunk.start : h.chunk.end] == h.chunk.text
