@@ -34,6 +34,11 @@ ROUTES = [
     "POST /v1/search",
     "GET /v1/models",
     "POST /v1/chat/completions",
+    "GET /v1/documents",
+    "GET /v1/documents/{doc_id}",
+    "GET /v1/documents/{doc_id}/text",
+    "POST /v1/documents",
+    "DELETE /v1/documents/{doc_id}",
 ]
 
 
