@@ -7,7 +7,7 @@ PYTHON ?= python3
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint bench bench-load eval eval-chat eval-gate clean
+.PHONY: setup browser run test lint bench bench-load eval eval-chat eval-gate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,17 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/rag serve
 
-test: setup
+# Debian's Chromium for the page's browser tests (no browser download at test time);
+# without root or apt the tests are skipped and say why.
+browser:
+	@command -v chromium >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium not installed and cannot install it (not root / no apt): browser tests will be skipped"; \
+	fi
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

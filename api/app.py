@@ -18,7 +18,7 @@ from api.auth import KeyRing, require_key
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestContext
-from api.routes import ask, chat, documents, health
+from api.routes import ask, chat, documents, health, page
 from rag.config import Settings
 from rag.errors import RagError
 from rag.pipeline import Pipeline
@@ -61,6 +61,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(page.router)
+    app.mount("/static", page.static, name="static")
     keyed = [Depends(require_key)]
     app.include_router(ask.router, dependencies=keyed)
     app.include_router(chat.router, dependencies=keyed)

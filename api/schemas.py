@@ -223,6 +223,9 @@ class ChatResponse(BaseModel):
     refused: bool
     refusal_reason: str
     query: str = Field(description="What retrieval searched for, history included.")
+    passages: list[Passage] = Field(
+        default_factory=list, description="The passages the answer was drawn from."
+    )
 
 
 class ModelCard(BaseModel):
@@ -251,6 +254,9 @@ class DocumentOut(BaseModel):
 class DocumentList(BaseModel):
     object: Literal["list"] = "list"
     data: list[DocumentOut]
+    writable: bool = Field(
+        False, description="Whether this server accepts uploads and deletes (RAG_DOCUMENT_WRITES)."
+    )
 
 
 class DocumentText(BaseModel):

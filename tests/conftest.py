@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,25 +87,19 @@ def counting(pipeline):
     return Pipeline(pipeline.settings, pipeline.retriever, gen), gen
 
 
-@pytest.fixture(scope="session")
-def live_server(counting) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port (real sockets, so clients can
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port (real sockets, so clients can
     disconnect); yields its base URL."""
     import socket
     import threading
-    import time
 
     import uvicorn
-
-    from api.app import create_app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(pipeline=counting[0]), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -111,9 +107,20 @@ def live_server(counting) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server(counting) -> Iterator[str]:
+    """The app over the counting pipeline, served on a loopback port."""
+    from api.app import create_app
+
+    with serving(create_app(pipeline=counting[0])) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

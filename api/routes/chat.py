@@ -53,7 +53,7 @@ def _options(body: ChatRequest) -> Options:
 
 def _sources(answer: Answer) -> dict[str, Any]:
     d = answer.to_dict()
-    return {k: d[k] for k in ("citations", "refused", "refusal_reason", "query")}
+    return {k: d[k] for k in ("citations", "refused", "refusal_reason", "query", "passages")}
 
 
 def _usage(answer: Answer) -> dict[str, int]:

@@ -51,10 +51,13 @@ def writes_allowed(request: Request) -> None:
 
 
 @router.get("", response_model=DocumentList, responses=ERROR_RESPONSES)
-async def list_documents(pipeline: PipelineDep, collection: CollectionDep) -> dict[str, Any]:
-    """The indexed reports."""
+async def list_documents(
+    request: Request, pipeline: PipelineDep, collection: CollectionDep
+) -> dict[str, Any]:
+    """The indexed reports, and whether this server accepts uploads and deletes."""
     store = pipeline.current().store
-    return {"object": "list", "data": collection.list(store)}
+    writable = request.app.state.settings.document_writes
+    return {"object": "list", "data": collection.list(store), "writable": writable}
 
 
 @router.get("/{doc_id}", response_model=DocumentOut, responses=_READ_ERRORS)

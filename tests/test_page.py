@@ -1,0 +1,212 @@
+"""The page in a real browser: Debian's Chromium, headless, driven by Playwright over
+the real app (real index, real model). Skipped, with the reason, where Chromium is not
+installed (``make test`` installs it when it can)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from rag.config import REPO_ROOT, Settings
+from tests.conftest import serving
+
+CHROMIUM = os.environ.get("RAG_TEST_CHROMIUM") or shutil.which("chromium") or ""
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+QUESTION = "What does FrugalML do when the base API is not confident?"
+
+pytestmark = [
+    pytest.mark.llm,
+    pytest.mark.skipif(
+        not CHROMIUM,
+        reason="no Chromium: install Debian's chromium (make test does when run as root)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, settings: Settings, embedder, pipeline) -> Iterator[tuple[str, Path]]:
+    """The app with document writes on, over a copy of the seeds and their index."""
+    from api.app import create_app
+    from rag.indexing import build_index
+    from rag.pipeline import Pipeline, load_retriever
+
+    root = tmp_path_factory.mktemp("site")
+    shutil.copytree(settings.seeds_path, root / "corpus")
+    shutil.copytree(settings.index_path, root / "index")  # its per-document cache too
+    s = settings.model_copy(
+        update={"seeds_dir": root / "corpus", "index_dir": root / "index", "document_writes": True}
+    )
+    build_index(s.seeds_path, s.index_path, embedder)
+    p = Pipeline(s, load_retriever(s, embedder), pipeline.generator)
+    with serving(create_app(pipeline=p)) as url:
+        yield url, root
+
+
+class Watch:
+    """What a page did: console errors and every URL it requested."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.urls: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.urls.append(r.url))
+
+    def check(self) -> None:
+        assert not self.errors, self.errors
+        hosts = {urlparse(u).hostname for u in self.urls if not u.startswith("data:")}
+        assert hosts == {"127.0.0.1"}, hosts
+
+
+def _open(browser, url: str, **kwargs):
+    page = browser.new_page(**kwargs)
+    watch = Watch(page)
+    page.goto(url)
+    page.wait_for_selector("#docs li")
+    return page, watch
+
+
+def _ask(page, question: str):
+    page.fill("#question", question)
+    page.keyboard.press("Enter")
+    turn = page.locator(".turn").last
+    turn.locator(".a[aria-busy='true']").wait_for(state="detached", timeout=120_000)
+    return turn
+
+
+def test_ask_stream_and_open_a_citation(browser, site):
+    url, _ = site
+    page, watch = _open(browser, url, color_scheme="light")
+    deltas = []
+    page.on("response", lambda r: deltas.append(r.url) if r.url.endswith("/v1/ask") else None)
+    page.fill("#question", QUESTION)
+    page.click("#ask-button")
+    turn = page.locator(".turn").last
+    turn.locator(".a[aria-busy='true']").wait_for(state="attached")
+    turn.locator(".a[aria-busy='true']").wait_for(state="detached", timeout=120_000)
+    assert deltas, "the answer did not come from /v1/ask"
+    answer = turn.locator(".a").inner_text()
+    assert "api" in answer.lower() and not turn.evaluate("e => e.classList.contains('refused')")
+    marker = turn.locator("button.cite").first
+    marker.click()
+    mark = page.locator("#source-text mark")
+    mark.wait_for()
+    assert page.locator("#source").is_visible()
+    quote = mark.inner_text()
+    assert len(quote) > 10 and quote.split()[0] in page.locator("#source-text").inner_text()
+    where = page.locator("#source-where").inner_text()
+    assert "002_e83699b88746142b.txt" in where
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "answer-light.png"), full_page=True)
+    page.emulate_media(color_scheme="dark")
+    page.evaluate("localStorage.removeItem('rag-theme')")
+    page.click("#theme")  # the toggle works whatever the system scheme
+    assert page.evaluate("document.documentElement.dataset.theme") in ("dark", "light")
+    if page.evaluate("document.documentElement.dataset.theme") != "dark":
+        page.click("#theme")
+    page.screenshot(path=str(SCREENSHOTS / "answer-dark.png"), full_page=True)
+    watch.check()
+    page.close()
+
+
+def test_refusal_and_follow_up_and_new_conversation(browser, site):
+    url, _ = site
+    page, watch = _open(browser, url)
+    chat_calls = []
+    page.on("request", lambda r: chat_calls.append(r.url) if "/chat/" in r.url else None)
+    turn = _ask(page, "What is the best sourdough bread recipe?")
+    assert turn.evaluate("e => e.classList.contains('refused')")
+    assert turn.locator(".a").inner_text() == "The reports don't cover this."
+    assert turn.locator(".closest li").count() >= 1  # passages to look at
+    page.click("#new-conversation")
+    assert page.locator(".turn").count() == 0
+    _ask(page, "What is Riptide?")
+    assert not chat_calls  # a first question goes to /v1/ask
+    follow = _ask(page, "Which venue was it presented at?")
+    assert chat_calls, "the follow-up did not use the chat endpoint"
+    assert follow.locator(".error").count() == 0
+    watch.check()
+    page.close()
+
+
+def test_upload_ask_delete(browser, site, tmp_path):
+    url, root = site
+    page, watch = _open(browser, url)
+    report = tmp_path / "plover-radio.md"
+    report.write_text(
+        "# Plover Radio Notes\n\n## Radio\n\nThe Plover radio transmits at 868 MHz.\n",
+        encoding="utf-8",
+    )
+    page.set_input_files("#upload-file", str(report))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#docs li:has-text('plover-radio.md')")
+    turn = _ask(page, "What frequency does the Plover radio transmit at?")
+    assert "868" in turn.locator(".a").inner_text()
+    page.click("button[aria-label='Delete plover-radio.md']")
+    page.wait_for_selector("#docs li:has-text('plover-radio.md')", state="detached")
+    assert not (root / "corpus" / "plover-radio.md").exists()
+    watch.check()
+    page.close()
+
+
+def test_the_page_asks_for_a_key_when_keys_are_on(browser, pipeline):
+    from api.app import create_app
+    from rag.pipeline import Pipeline
+
+    keyed = pipeline.settings.model_copy(update={"api_keys": "page-test-key"})
+    app = create_app(pipeline=Pipeline(keyed, pipeline.retriever, pipeline.generator))
+    with serving(app) as url:
+        page = browser.new_page()
+        watch = Watch(page)
+        page.goto(url)
+        dialog = page.locator("#key-dialog")
+        dialog.wait_for(state="visible")
+        page.fill("#key-input", "wrong-key")
+        page.click("#key-save")
+        page.wait_for_selector("#key-reason:has-text('refused')")
+        page.fill("#key-input", "page-test-key")
+        page.click("#key-save")
+        page.wait_for_selector("#docs li")
+        assert page.evaluate("sessionStorage.getItem('rag-api-key')") == "page-test-key"
+        watch.errors = [e for e in watch.errors if "401" not in e]  # the refused calls
+        watch.check()
+        page.close()
+
+
+def test_usable_at_phone_width_and_by_keyboard(browser, site):
+    url, _ = site
+    page, watch = _open(browser, url, viewport={"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for control in ("#question", "#ask-button", "#new-conversation", "#theme"):
+        assert page.locator(control).is_visible()
+    assert page.locator("label[for=question]").inner_text()
+    page.focus("#question")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "ask-button"
+    watch.check()
+    page.close()
