@@ -210,3 +210,34 @@ def test_usable_at_phone_width_and_by_keyboard(browser, site):
     assert page.evaluate("document.activeElement.id") == "ask-button"
     watch.check()
     page.close()
+
+
+def test_busy_server_is_retried_after_retry_after(browser, site):
+    """A 503 (the model's queue is full) shows "retrying in N s" and retries when
+    Retry-After says; the answer then arrives."""
+    url, _ = site
+    page, watch = _open(browser, url)
+    refused = []
+
+    def busy_once(route) -> None:
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request.url)
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "2", "Content-Type": "application/json"},
+            body='{"error": {"message": "the model queue is full", "type": "server_busy"}}',
+        )
+
+    page.route("**/v1/ask", busy_once)
+    page.fill("#question", "What is Riptide?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#status:has-text('retrying in 2 s')")
+    assert "queue is full" in page.locator("#status").inner_text()
+    turn = page.locator(".turn").last
+    turn.locator(".a[aria-busy='true']").wait_for(state="detached", timeout=120_000)
+    assert refused and turn.locator("button.cite").count() >= 1
+    watch.errors = [e for e in watch.errors if "503" not in e]  # the one refused call
+    watch.check()
+    page.close()
