@@ -92,3 +92,31 @@ def test_chat_streams_answers_and_lists_sources(cli_env):
     assert "MemFS" in first and "DiskFS" in first
     assert "Sources:" in first and "003_b0b85c14b122427e.txt" in first
     assert "Sources:" in second or "Closest passages:" in second
+
+
+def test_index_and_documents_commands(tmp_path: Path, monkeypatch):
+    from tests.report_files import make_docx
+
+    runner = CliRunner()
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_SEEDS_DIR", str(tmp_path / "missing"))
+    missing = runner.invoke(app, ["index"])
+    assert missing.exit_code == 1
+    assert "corpus path not found" in missing.output and "missing" in missing.output
+    assert "Traceback" not in missing.output
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    monkeypatch.setenv("RAG_SEEDS_DIR", str(corpus))
+    empty = runner.invoke(app, ["index"])
+    assert empty.exit_code == 0 and "no documents are indexed yet" in empty.output
+    (corpus / "sub" / "notes.md").write_text("# Notes\n\nThe Avocet relay runs at 9 volts.\n")
+    built = runner.invoke(app, ["index"])
+    assert built.exit_code == 0 and "1 embedded" in built.output and "1 reports" in built.output
+    added = runner.invoke(app, ["documents", "add", str(make_docx(tmp_path / "ferris.docx"))])
+    assert added.exit_code == 0 and "ferris.docx" in added.output
+    listed = runner.invoke(app, ["documents", "list"])
+    assert "sub/notes.md" in listed.output and "ferris.docx" in listed.output
+    doc_id = next(line.split()[0] for line in listed.output.splitlines() if "ferris" in line)
+    removed = runner.invoke(app, ["documents", "remove", doc_id])
+    assert removed.exit_code == 0 and not (corpus / "ferris.docx").exists()
+    assert "ferris" not in runner.invoke(app, ["documents", "list"]).output
