@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,9 @@ def test_index_and_documents_commands(tmp_path: Path, monkeypatch):
     assert added.exit_code == 0 and "ferris.docx" in added.output
     listed = runner.invoke(app, ["documents", "list"])
     assert "sub/notes.md" in listed.output and "ferris.docx" in listed.output
-    doc_id = next(line.split()[0] for line in listed.output.splitlines() if "ferris" in line)
+    found = re.search(r"([0-9a-f]{16})\s+docx", listed.output)  # stderr (progress) is mixed in
+    assert found, listed.output
+    doc_id = found.group(1)
     removed = runner.invoke(app, ["documents", "remove", doc_id])
     assert removed.exit_code == 0 and not (corpus / "ferris.docx").exists()
     assert "ferris" not in runner.invoke(app, ["documents", "list"]).output
