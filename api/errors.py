@@ -18,6 +18,7 @@ from rag.errors import (
     InvalidQuery,
     ModelIntegrity,
     ModelNotFound,
+    ModelUnavailable,
     RagError,
     UnreadableDocument,
     UnsupportedDocument,
@@ -34,6 +35,7 @@ _STATUS: list[tuple[type[RagError], int, str]] = [
     (IndexUnavailable, 503, "index_unavailable"),
     (ModelIntegrity, 503, "model_unavailable"),
     (ModelNotFound, 503, "model_unavailable"),
+    (ModelUnavailable, 503, "model_unavailable"),
 ]
 
 

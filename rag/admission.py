@@ -1,6 +1,7 @@
-"""A bounded, first-come-first-served queue in front of the one llama.cpp model.
+"""A bounded, first-come-first-served queue in front of the model.
 
-One model generates one answer at a time. Without a queue, callers pile up on a lock in
+A local model generates one answer at a time (a batching inference server a few:
+``slots``). Without a queue, callers pile up on a lock in
 arbitrary order and wait without limit. Here each caller takes a ticket: it is refused at
 once (``Busy``, with a retry hint) when the queue is full or its expected wait (the
 callers ahead times the recent generation time) exceeds ``max_wait_s``, and it leaves the
@@ -28,14 +29,16 @@ class Cancelled(Exception):  # noqa: N818 - a signal, not a failure
 
 
 class Admission:
-    """FIFO admission to the model for ``max_waiting`` callers, at most ``max_wait_s``."""
+    """FIFO admission to the model's ``slots`` for ``max_waiting`` callers, at most
+    ``max_wait_s``."""
 
-    def __init__(self, max_waiting: int = 8, max_wait_s: float = 120.0) -> None:
+    def __init__(self, max_waiting: int = 8, max_wait_s: float = 120.0, slots: int = 1) -> None:
         self.max_waiting = max_waiting
         self.max_wait_s = max_wait_s
+        self.slots = max(1, slots)
         self._lock = threading.Lock()
         self._queue: collections.deque[threading.Event] = collections.deque()
-        self._busy = False
+        self._running = 0
         self._service_s = 15.0  # moving average of one generation; a first guess
         self.admitted = 0
         self.rejected = 0
@@ -48,11 +51,12 @@ class Admission:
 
     @property
     def busy(self) -> bool:
+        """Whether the model is generating for anyone."""
         with self._lock:
-            return self._busy
+            return self._running > 0
 
     def _retry_after(self, ahead: int) -> int:
-        return max(1, math.ceil((ahead + 1) * self._service_s))
+        return max(1, math.ceil((ahead + 1) * self._service_s / self.slots))
 
     @contextmanager
     def slot(self, cancel: threading.Event | None = None) -> Iterator[None]:
@@ -64,8 +68,9 @@ class Admission:
         """
         turn = threading.Event()
         with self._lock:
-            ahead = len(self._queue) + int(self._busy)
-            expected = ahead * self._service_s
+            full = self._running >= self.slots
+            ahead = len(self._queue) + int(full)
+            expected = ahead * self._service_s / self.slots
             if ahead and (len(self._queue) >= self.max_waiting or expected > self.max_wait_s):
                 self.rejected += 1
                 raise Busy(
@@ -73,10 +78,10 @@ class Admission:
                     f"work; retry later",
                     self._retry_after(ahead),
                 )
-            if self._busy:
+            if full or self._queue:
                 self._queue.append(turn)
             else:
-                self._busy = True
+                self._running += 1
                 turn.set()
         deadline = time.monotonic() + self.max_wait_s
         while not turn.wait(_POLL_S):
@@ -102,6 +107,6 @@ class Admission:
             with self._lock:
                 self._service_s = 0.8 * self._service_s + 0.2 * elapsed
                 if self._queue:
-                    self._queue.popleft().set()  # the next in line, and only it
+                    self._queue.popleft().set()  # the slot passes to the next in line
                 else:
-                    self._busy = False
+                    self._running -= 1

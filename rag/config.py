@@ -71,6 +71,23 @@ class Settings(BaseSettings):
     model_sha256: str | None = Field(
         None, description="Expected sha256 of RAG_MODEL_PATH; the file is refused if it differs."
     )
+    llm_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible model server (e.g. llama-server or vLLM, "
+        "ending in /v1) to answer with instead of the local model.",
+    )
+    llm_model: str | None = Field(
+        None, description="Model name on RAG_LLM_URL (default: the first one it lists)."
+    )
+    llm_api_key: str | None = Field(
+        None, description="Bearer key for RAG_LLM_URL, if it needs one."
+    )
+    llm_concurrency: int = Field(
+        4, ge=1, le=256, description="Answers generated at once on RAG_LLM_URL (batching)."
+    )
+    llm_timeout_s: float = Field(
+        120.0, gt=0, description="Longest wait for RAG_LLM_URL to send the next piece."
+    )
     n_ctx: int = Field(4096, ge=512, description="LLM context window in tokens.")
     n_threads: int = Field(
         max(1, os.cpu_count() or 1), ge=1, description="CPU threads used by llama.cpp."

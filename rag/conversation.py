@@ -128,10 +128,8 @@ def llm_rewrite(turns: Sequence[Turn], generator: Generator, max_tokens: int = 4
         return last
     lines = [f"{t.role}: {strip_markers(t.content).strip()}" for t in turns[-5:-1]]
     user = "Conversation:\n" + "\n".join(lines) + f"\n\nLast question: {last}"
-    prompt = generator.render(
-        [{"role": "system", "content": _REWRITE_PROMPT}, {"role": "user", "content": user}]
-    )
-    out = "".join(generator.stream(prompt, max_tokens, 0.0, stop=["\n"])).strip()
+    messages = [{"role": "system", "content": _REWRITE_PROMPT}, {"role": "user", "content": user}]
+    out = "".join(generator.stream(messages, max_tokens, 0.0, stop=["\n"])).strip()
     return out or last
 
 

@@ -8,6 +8,7 @@ RagError
 │   └── IndexCorrupt     a file is unreadable or fails its checksum
 ├── ModelIntegrity       a GGUF file does not match its expected sha256
 ├── ModelNotFound        no model file and no way to assemble one
+├── ModelUnavailable     the remote model server cannot be reached or failed
 ├── InvalidQuery         a question the pipeline refuses to process
 │   └── EmptyQuestion
 ├── DocumentError        a report file that cannot be added
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidQuery",
     "ModelIntegrity",
     "ModelNotFound",
+    "ModelUnavailable",
     "RagError",
     "UnreadableDocument",
     "UnsupportedDocument",
@@ -70,6 +72,10 @@ class ModelIntegrity(RagError):
 
 class ModelNotFound(RagError):
     """No model file exists and none can be assembled."""
+
+
+class ModelUnavailable(RagError):
+    """The remote model server cannot be reached, or failed during an answer."""
 
 
 class InvalidQuery(RagError):

@@ -1,4 +1,5 @@
-"""Chat messages -> streamed answer text, from one llama.cpp model per process.
+"""Chat messages -> streamed answer text: the protocol, and one llama.cpp model per
+process (``rag.remote`` serves it from an OpenAI-compatible server instead).
 
 llama.cpp contexts are not thread-safe, so every generation holds ``lock`` from its
 first to its last token; callers run ``stream`` in a worker thread, off the event loop.
@@ -19,18 +20,23 @@ Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str
 
 
 class Generator(Protocol):
-    """What the pipeline needs from a language model."""
+    """What the pipeline needs from a language model: chat messages in, text pieces out,
+    and the prompt's size in tokens (to fit the evidence to the context window).
+
+    ``concurrency`` is how many generations it serves at once (a local model: one; a
+    batching inference server: several), which sizes the admission queue."""
 
     name: str
     n_ctx: int
-
-    def render(self, messages: list[Message]) -> str: ...
+    concurrency: int
 
     def count_tokens(self, text: str) -> int: ...
 
+    def count_prompt(self, messages: list[Message]) -> int: ...
+
     def stream(
         self,
-        prompt: str,
+        messages: list[Message],
         max_tokens: int,
         temperature: float,
         stop: list[str] | None = None,
@@ -47,6 +53,7 @@ class LlamaGenerator:
 
         self.name = model_path.name
         self.n_ctx = n_ctx
+        self.concurrency = 1
         self.lock = threading.Lock()
         self.reused_tokens = 0  # prompt tokens the last generation took from the KV cache
         self._llm = Llama(
@@ -87,9 +94,13 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def count_prompt(self, messages: list[Message]) -> int:
+        """Exactly the tokens the model will process for ``messages``."""
+        return self.count_tokens(self.render(messages))
+
     def stream(
         self,
-        prompt: str,
+        messages: list[Message],
         max_tokens: int,
         temperature: float,
         stop: list[str] | None = None,
@@ -100,6 +111,7 @@ class LlamaGenerator:
         Closing the iterator early, or setting ``cancel`` from another thread (a client
         went away, a deadline passed), stops generation at the next token and frees the
         model for the next caller."""
+        prompt = self.render(messages)
         with self.lock:
             self.reused_tokens = self._reusable(prompt)
             chunks = self._llm.create_completion(

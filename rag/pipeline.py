@@ -86,7 +86,11 @@ class Pipeline:
         self._checked = time.monotonic()
         self._failed: str | None = None
         self._reload_lock = threading.Lock()
-        self.admission = Admission(self.settings.queue_max_waiting, self.settings.queue_max_wait_s)
+        self.admission = Admission(
+            self.settings.queue_max_waiting,
+            self.settings.queue_max_wait_s,
+            getattr(self.generator, "concurrency", 1),
+        )
         self.cache = AnswerCache(self.settings.answer_cache_size)
 
     @classmethod
@@ -266,11 +270,10 @@ class Pipeline:
                 question, hits, self.verifier.embed, gen.count_tokens, s.evidence_tokens, query
             )
             timings.select_s = time.perf_counter() - t_sel
-        hits, prompt, n_prompt = fit_passages(
+        hits, messages, n_prompt = fit_passages(
             question,
             hits,
-            gen.render,
-            gen.count_tokens,
+            gen.count_prompt,
             gen.n_ctx - max_tokens,
             history,
             instructions,
@@ -287,7 +290,7 @@ class Pipeline:
                 yield ""  # admitted: the caller may commit to a response now
                 t_gen = time.perf_counter()
                 stop = list(options.stop)
-                with closing(gen.stream(prompt, max_tokens, temperature, stop, cancel)) as pieces:
+                with closing(gen.stream(messages, max_tokens, temperature, stop, cancel)) as pieces:
                     for piece in pieces:
                         if n_tokens == 0:
                             timings.ttft_s = time.perf_counter() - t_gen
@@ -542,7 +545,19 @@ def load_retriever(settings: Settings, embedder: Embedder) -> Retriever:
 
 
 def load_generator(settings: Settings) -> Generator:
-    """The LLM the settings name, verified before it is loaded."""
+    """The LLM the settings name: a remote OpenAI-compatible server (``RAG_LLM_URL``), or
+    the local GGUF, verified before it is loaded."""
+    if settings.llm_url:
+        from rag.remote import RemoteGenerator
+
+        return RemoteGenerator(
+            settings.llm_url,
+            settings.llm_model,
+            n_ctx=settings.n_ctx,
+            concurrency=settings.llm_concurrency,
+            timeout_s=settings.llm_timeout_s,
+            api_key=settings.llm_api_key,
+        )
     path = resolve_model(settings.model_path, settings.models_path, settings.model_sha256)
     return LlamaGenerator(path, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
 

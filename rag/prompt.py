@@ -108,21 +108,20 @@ def build_messages(
 def fit_passages(
     question: str,
     hits: list[Hit],
-    render: Callable[[list[Message]], str],
-    count_tokens: Callable[[str], int],
+    count_prompt: Callable[[list[Message]], int],
     budget: int,
     history: list[Message] | None = None,
     instructions: str = "",
-) -> tuple[list[Hit], str, int]:
-    """Drop the lowest-ranked passages until the rendered prompt fits ``budget`` tokens.
+) -> tuple[list[Hit], list[Message], int]:
+    """Drop the lowest-ranked passages until the prompt fits ``budget`` tokens.
 
-    Returns the passages kept, the prompt and its token count. With one passage
+    Returns the passages kept, the messages and their token count. With one passage
     left it is kept whatever its size; the caller's context leaves room for it.
     """
     kept = list(hits)
     while True:
-        prompt = render(build_messages(question, kept, history, instructions))
-        n = count_tokens(prompt)
+        messages = build_messages(question, kept, history, instructions)
+        n = count_prompt(messages)
         if n <= budget or len(kept) <= 1:
-            return kept, prompt, n
+            return kept, messages, n
         kept.pop()

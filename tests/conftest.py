@@ -60,13 +60,13 @@ class CountingGenerator:
 
     def __init__(self, inner) -> None:
         self.inner = inner
-        self.name, self.n_ctx = inner.name, inner.n_ctx
+        self.name, self.n_ctx, self.concurrency = inner.name, inner.n_ctx, inner.concurrency
         self.lock = inner.lock
         self.calls = 0
         self.tokens = 0
 
-    def render(self, messages):
-        return self.inner.render(messages)
+    def count_prompt(self, messages):
+        return self.inner.count_prompt(messages)
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)

@@ -139,3 +139,23 @@ def test_busy_model_gives_503_with_retry_after_and_search_still_answers(
         # no LLM needed: an early refusal is still answered while the model is busy
         r = client.post("/v1/ask", json={"question": "Best sourdough recipe for a humid kitchen?"})
         assert r.status_code == 200 and r.json()["refused"]
+
+
+def test_a_batching_server_takes_as_many_answers_as_it_has_slots():
+    gate = Admission(max_waiting=4, max_wait_s=30, slots=2)
+    gate._service_s = 0.01
+    with holding(gate), holding(gate):  # both slots taken, nobody waits
+        assert gate.depth == 0 and gate.busy
+        admitted = threading.Event()
+
+        def third() -> None:
+            with gate.slot():
+                admitted.set()
+
+        t = threading.Thread(target=third)
+        t.start()
+        while gate.depth == 0:  # it queues behind the two
+            time.sleep(0.01)
+        assert not admitted.is_set()
+    t.join(10)
+    assert admitted.is_set() and not gate.busy
