@@ -19,9 +19,7 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestContext
 from api.routes import ask, chat, documents, health, page
-from rag.config import Settings
-from rag.errors import RagError
-from rag.pipeline import Pipeline
+from rag import Pipeline, RagError, Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request
 
-from rag.config import Settings
-from rag.errors import ConfigError
+from rag import ConfigError, Settings
 
 __all__ = ["KeyRing", "require_key"]
 

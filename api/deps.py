@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from rag.pipeline import Pipeline
+from rag import Pipeline
 
 
 def get_pipeline(request: Request) -> Pipeline:

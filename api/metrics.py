@@ -15,7 +15,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from rag.types import Answer
+from rag import Answer
 
 __all__ = ["Metrics"]
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-from rag.types import Answer
+from rag import Answer, StreamEvent
 
 __all__ = ["Event", "collect", "events", "open_events", "sse"]
 
 DISCONNECT_POLL_S = 0.5
-Event = str | Answer
+Event = StreamEvent
 _END = object()
 
 

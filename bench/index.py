@@ -27,11 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.config import Settings  # noqa: E402
-from rag.documents import Collection  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
-from rag.indexing import build_index, find_sources  # noqa: E402
-from rag.pipeline import load_retriever  # noqa: E402
+from rag import (  # noqa: E402
+    Collection,  # noqa: E402
+    SentenceTransformerEmbedder,  # noqa: E402
+    Settings,  # noqa: E402
+    build_index,
+    find_sources,
+    load_retriever,  # noqa: E402
+)
 from tests.report_files import make_pdf  # noqa: E402
 
 

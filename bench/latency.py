@@ -22,11 +22,7 @@ from pathlib import Path
 from llama_cpp import Llama
 
 from eval.sets import SETS, load_set
-from rag.config import Settings
-from rag.models import resolve_model
-from rag.pipeline import Pipeline
-from rag.prompt import build_messages
-from rag.types import Answer
+from rag import Answer, Delta, Pipeline, Settings, build_messages, resolve_model
 
 
 def pct(values: list[float], q: float) -> float:
@@ -74,7 +70,7 @@ def main() -> None:
         for event in pipeline.stream(q):
             if isinstance(event, Answer):
                 answer = event
-            elif event and first is None:
+            elif isinstance(event, Delta) and event.text and first is None:
                 first = time.perf_counter() - t0
         assert answer is not None
         t = answer.timings

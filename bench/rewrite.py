@@ -14,10 +14,15 @@ import time
 from collections.abc import Callable
 
 from eval.runner import EVAL_DIR, load_chat, turns_for
-from rag.config import Settings
-from rag.conversation import Turn, llm_rewrite, standalone_query
-from rag.embedding import SentenceTransformerEmbedder
-from rag.pipeline import load_generator, load_retriever
+from rag import (
+    SentenceTransformerEmbedder,
+    Settings,
+    Turn,
+    llm_rewrite,
+    load_generator,
+    load_retriever,
+    standalone_query,
+)
 
 
 def section_rank(hits: list, question: dict) -> int | None:

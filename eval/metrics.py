@@ -23,7 +23,7 @@ __all__ = [
     "summarize",
 ]
 
-from rag.terms import normalize_figures  # noqa: E402
+from rag import normalize_figures  # noqa: E402
 
 Record = dict[str, Any]
 _SQUASH = re.compile(r"[\s\-\u2010-\u2015_]+")

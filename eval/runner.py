@@ -21,8 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from eval.metrics import summarize
-from rag.conversation import Turn, standalone_query
-from rag.files import write_atomic
+from rag import Turn, standalone_query, write_atomic
 
 __all__ = [
     "EVAL_DIR",
@@ -87,8 +86,7 @@ class InProcess:
     """
 
     def __init__(self, retrieval_only: bool) -> None:
-        from rag.config import Settings
-        from rag.embedding import SentenceTransformerEmbedder
+        from rag import SentenceTransformerEmbedder, Settings
 
         self.settings = Settings()
         self.retrieval_only = retrieval_only
@@ -102,9 +100,14 @@ class InProcess:
 
     def for_corpus(self, corpus: Path | None) -> tuple[Search, Ask | None, dict[str, str]]:
         """(search, ask or None, the corpus texts by document name)."""
-        from rag.indexing import build_index, read_sources
-        from rag.pipeline import Pipeline, load_generator, load_retriever
-        from rag.types import hit_to_dict
+        from rag import (
+            Pipeline,
+            build_index,
+            hit_to_dict,
+            load_generator,
+            load_retriever,
+            read_sources,
+        )
 
         s = self.settings
         if corpus is not None:

@@ -12,7 +12,7 @@ import typer
 
 from rag.config import Settings
 from rag.errors import RagError
-from rag.types import Answer
+from rag.types import Answer, Delta, StreamEvent
 
 if TYPE_CHECKING:
     from rag.documents import Collection
@@ -149,14 +149,14 @@ def search(query: str, k: Annotated[int, typer.Option("--k", "-k", min=1, max=50
         typer.echo("   " + c.text[:200].replace("\n", " ") + ("…" if len(c.text) > 200 else ""))
 
 
-def _stream_answer(events: Iterator[str | Answer]) -> Answer:
+def _stream_answer(events: Iterator[StreamEvent]) -> Answer:
     """Print the verified sentences as they come; return the final answer."""
     final: Answer | None = None
     for event in events:
         if isinstance(event, Answer):
             final = event
-        else:
-            typer.echo(event, nl=False)
+        elif isinstance(event, Delta):
+            typer.echo(event.text, nl=False)
     typer.echo()
     assert final is not None
     return final

@@ -16,13 +16,14 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rag.embedding import Embedder
 from rag.errors import ConfigError, DocumentNotFound, DocumentTooLarge, InvalidQuery
 from rag.files import fsync_dir, write_synced
-from rag.indexing import IndexResult, SourceFile, build_index, document_id
+from rag.indexing import IndexResult, SourceFile, build_index
 from rag.loaders import SUFFIXES, load_document
 from rag.store import Store
 
@@ -56,17 +57,21 @@ class Collection:
         embedder: Embedder,
         overlap_tokens: int = 24,
         max_bytes: int = 25 * 2**20,
+        current: Callable[[], Store] | None = None,
     ) -> None:
         self.corpus = corpus
         self.index_root = index_root
         self.embedder = embedder
         self.overlap_tokens = overlap_tokens
         self.max_bytes = max_bytes
+        self._current = current  # the store a server already has loaded, if any
         self._lock = threading.Lock()
 
     # ---- reading ---------------------------------------------------------------
 
     def _store(self) -> Store:
+        if self._current is not None:
+            return self._current()
         return Store.load(self.index_root, self.embedder.name, self.embedder.dim)
 
     def list(self, store: Store | None = None) -> list[dict[str, Any]]:
@@ -130,7 +135,8 @@ class Collection:
             finally:
                 shutil.rmtree(tmp.parent, ignore_errors=True)
                 _remove_if_empty(staging)
-        return self.get(document_id(name)), result
+        manifest = Store.current_manifest(self.index_root) or {}
+        return dict(manifest.get("documents", {})[name]), result  # the new build's record
 
     def remove(self, doc_id: str) -> dict[str, Any]:
         """Remove a report from the corpus and the index; returns its last record."""

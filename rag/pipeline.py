@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from rag.questions import question_parts, unanswered_parts
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.terms import contains_term
-from rag.types import Answer, Citation, Hit, Sentence, Timings
+from rag.types import Admitted, Answer, Citation, Delta, Hit, Sentence, StreamEvent, Timings
 from rag.verification import SentenceCheck, Verifier
 
 __all__ = ["Options", "Pipeline", "answer", "default_pipeline", "load_generator", "load_retriever"]
@@ -123,6 +124,31 @@ class Pipeline:
         """Ranked passages for ``query`` (no LLM)."""
         return self.current().search(self.validate(query), k or self.settings.top_k)
 
+    @property
+    def store(self) -> Store:
+        """The index answers come from now (switched when a new build is current)."""
+        return self.current().store
+
+    def status(self) -> dict[str, Any]:
+        """What health checks and metrics report: the model, the index build, its size,
+        the queue and the answer cache (so callers need not know the parts)."""
+        store = self.store
+        manifest = store.manifest
+        return {
+            "model": self.generator.name,
+            "embedding_model": manifest.get("embedding_model"),
+            "build_id": manifest.get("build_id"),
+            "built_at": manifest.get("built_at") or 0,
+            "documents": len(store.documents),
+            "chunks": len(store.chunks),
+            "queue_depth": self.admission.depth,
+            "model_busy": self.admission.busy,
+            "rejected": self.admission.rejected,
+            "cache_hits": self.cache.hits,
+            "cache_misses": self.cache.misses,
+            "cache_size": len(self.cache),
+        }
+
     def reload(self) -> Retriever:
         """Switch to the newest build now (after this process changed the index)."""
         self._checked = -_RELOAD_CHECK_S
@@ -171,7 +197,7 @@ class Pipeline:
         top_k: int | None = None,
         options: Options | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[StreamEvent]:
         """Yield the answer text as verified sentences become ready, then the ``Answer``.
 
         Only sentences the passages support are yielded (each with its corrected [n]),
@@ -193,7 +219,7 @@ class Pipeline:
         top_k: int | None = None,
         options: Options | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[StreamEvent]:
         """Like ``stream`` for the last user message of ``turns``.
 
         Retrieval uses a standalone query built from the conversation; the prompt holds
@@ -217,7 +243,7 @@ class Pipeline:
         top_k: int | None,
         options: Options,
         cancel: threading.Event | None,
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[StreamEvent]:
         t_start = time.perf_counter()
         s = self.settings
         retriever = self.current()  # one index for the whole request, even if reloaded
@@ -235,7 +261,7 @@ class Pipeline:
         key = AnswerCache.key(build, question, context)
         cached = self.cache.get(key) if temperature == 0 else None
         if cached is not None:  # same question, same index build: same answer
-            yield cached.text
+            yield Delta(cached.text)
             was = cached.timings  # token counts of the answer when it was made (usage)
             timings = Timings(
                 prompt_tokens=was.prompt_tokens,
@@ -248,7 +274,7 @@ class Pipeline:
         # from twice as many passages at the same prompt size
         if not retriever.store.chunks:
             timings = Timings(total_s=time.perf_counter() - t_start)
-            yield REFUSAL
+            yield Delta(REFUSAL)
             yield self._refusal(question, query, [], timings, [], NO_DOCUMENTS)
             return
         k = (top_k or s.top_k) * (2 if s.evidence == "compact" else 1)
@@ -257,7 +283,7 @@ class Pipeline:
         reason = self._irrelevant(question, hits, retriever)
         if reason:
             timings.total_s = time.perf_counter() - t_start
-            yield REFUSAL
+            yield Delta(REFUSAL)
             result = self._refusal(question, query, hits, timings, [], reason)
             if temperature == 0:
                 self.cache.put(key, result)
@@ -287,7 +313,7 @@ class Pipeline:
         try:
             with self.admission.slot(cancel):
                 timings.queue_s = time.perf_counter() - t_queue
-                yield ""  # admitted: the caller may commit to a response now
+                yield Admitted()
                 t_gen = time.perf_counter()
                 stop = list(options.stop)
                 with closing(gen.stream(messages, max_tokens, temperature, stop, cancel)) as pieces:
@@ -296,7 +322,7 @@ class Pipeline:
                             timings.ttft_s = time.perf_counter() - t_gen
                         n_tokens += 1
                         raw += piece
-                        yield from drafts.feed(raw, final=False)
+                        yield from map(Delta, drafts.feed(raw, final=False))
                         if time.perf_counter() - t_gen > s.generation_deadline_s:
                             finish = "length"  # a runaway generation: keep what we have
                             break
@@ -307,14 +333,14 @@ class Pipeline:
         if cancel is not None and cancel.is_set():
             return
         timings.answer_tokens = n_tokens
-        yield from drafts.feed(raw, final=True)
+        yield from map(Delta, drafts.feed(raw, final=True))
         timings.verify_s = drafts.verify_s
         timings.total_s = time.perf_counter() - t_start
         if n_tokens >= max_tokens:
             finish = "length"
         reason = drafts.refusal_reason  # computed once: it scans the cited passages
         if reason:
-            yield REFUSAL
+            yield Delta(REFUSAL)
             result = self._refusal(question, query, hits, timings, drafts.sentences(), reason)
         else:
             result = Answer(
@@ -505,7 +531,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _last(events: Iterator[str | Answer]) -> Answer:
+def _last(events: Iterator[StreamEvent]) -> Answer:
     result: Answer | None = None
     for event in events:
         if isinstance(event, Answer):

@@ -6,7 +6,17 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Answer", "Chunk", "Citation", "Hit", "Sentence", "Timings"]
+__all__ = [
+    "Admitted",
+    "Answer",
+    "Chunk",
+    "Citation",
+    "Delta",
+    "Hit",
+    "Sentence",
+    "StreamEvent",
+    "Timings",
+]
 
 SECTION_SEP = " > "
 # Heading lines at the top of a chunk repeat its heading path; they are not embedded twice.
@@ -156,3 +166,20 @@ def hit_to_dict(hit: Hit) -> dict[str, Any]:
         "end": c.end,
         "text": c.text,
     }
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A streamed answer got the model (or needed none): the caller may commit to a
+    response now; a refusal to admit would have been raised before this."""
+
+
+@dataclass(frozen=True)
+class Delta:
+    """The next verified piece of the answer's text."""
+
+    text: str
+
+
+# what ``Pipeline.stream`` and ``Pipeline.chat_stream`` yield; the last is the Answer
+StreamEvent = Admitted | Delta | Answer

@@ -21,7 +21,7 @@ from api.schemas import (
     SearchResponse,
 )
 from api.streaming import Event, collect, open_events, sse
-from rag.types import Answer, hit_to_dict
+from rag import Answer, Delta, hit_to_dict
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -56,8 +56,8 @@ async def _answer_events(stream: AsyncIterator[Event]) -> AsyncIterator[str]:
         async for event in stream:
             if isinstance(event, Answer):
                 yield sse({"object": "answer", **event.to_dict()})
-            elif event:
-                yield sse({"object": "answer.delta", "delta": event})
+            elif isinstance(event, Delta) and event.text:
+                yield sse({"object": "answer.delta", "delta": event.text})
     except Exception as exc:  # headers are sent: the error travels as an event
         yield sse(error_event(exc))
     yield sse("[DONE]")

@@ -20,9 +20,7 @@ from api.errors import error_event
 from api.middleware import log_question
 from api.schemas import ERROR_RESPONSES, STREAM_RESPONSES, ChatRequest, ChatResponse, ModelList
 from api.streaming import Event, collect, open_events, sse
-from rag.conversation import Turn, validate_turns
-from rag.pipeline import Options
-from rag.types import Answer
+from rag import Answer, Delta, Options, Turn, validate_turns
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 _CREATED = int(time.time())
@@ -112,8 +110,8 @@ async def _chunks(stream: AsyncIterator[Event], head: dict[str, Any]) -> AsyncIt
             if isinstance(event, Answer):
                 last = chunk({}, event.finish_reason)
                 yield sse({**last, "usage": _usage(event), **_sources(event)})
-            elif event:
-                yield sse(chunk({"content": event}))
+            elif isinstance(event, Delta) and event.text:
+                yield sse(chunk({"content": event.text}))
     except Exception as exc:  # headers are sent: the error travels as an event
         yield sse(error_event(exc))
     yield sse("[DONE]")

@@ -13,8 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep
 from api.schemas import ERROR_RESPONSES, DocumentDeleted, DocumentList, DocumentOut, DocumentText
-from rag.documents import Collection
-from rag.pipeline import Pipeline
+from rag import Collection, Pipeline
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -35,6 +34,7 @@ def get_collection(request: Request, pipeline: PipelineDep) -> Collection:
             pipeline.retriever.embedder,
             s.chunk_overlap_tokens,
             s.max_upload_bytes,
+            current=lambda: pipeline.store,
         )
         request.app.state.collection = collection
     return collection
@@ -55,9 +55,8 @@ async def list_documents(
     request: Request, pipeline: PipelineDep, collection: CollectionDep
 ) -> dict[str, Any]:
     """The indexed reports, and whether this server accepts uploads and deletes."""
-    store = pipeline.current().store
     writable = request.app.state.settings.document_writes
-    return {"object": "list", "data": collection.list(store), "writable": writable}
+    return {"object": "list", "data": collection.list(), "writable": writable}
 
 
 @router.get("/{doc_id}", response_model=DocumentOut, responses=_READ_ERRORS)
@@ -65,7 +64,7 @@ async def get_document(
     doc_id: str, pipeline: PipelineDep, collection: CollectionDep
 ) -> dict[str, Any]:
     """One report's record."""
-    return collection.get(doc_id, pipeline.current().store)
+    return collection.get(doc_id)
 
 
 @router.get("/{doc_id}/text", response_model=DocumentText, responses=_READ_ERRORS)
@@ -78,7 +77,7 @@ async def document_text(
 ) -> dict[str, Any]:
     """The extracted text of a report between two offsets, e.g. a citation's quote with
     context around it (``start - 300`` .. ``end + 300``)."""
-    return collection.text(doc_id, start, end, pipeline.current().store)
+    return collection.text(doc_id, start, end)
 
 
 @router.post(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
 
-from rag.pipeline import NO_DOCUMENTS
+from rag import NO_DOCUMENTS
 
 router = APIRouter(tags=["health"])
 
@@ -24,18 +25,15 @@ async def readyz(request: Request) -> JSONResponse:
     if pipeline is None:
         error = getattr(request.app.state, "load_error", None)
         return JSONResponse({"status": "error" if error else "loading", "detail": error}, 503)
-    store = pipeline.current().store
-    manifest = store.manifest
-    documents = len(store.documents)
+    status = await run_in_threadpool(pipeline.status)  # may load a new index build
     return JSONResponse(
         {
             "status": "ready",
-            "detail": None if store.chunks else NO_DOCUMENTS,
-            "model": pipeline.generator.name,
-            "embedding_model": manifest.get("embedding_model"),
-            "documents": documents,
-            "chunks": len(store.chunks),
-            "build_id": manifest.get("build_id"),
+            "detail": None if status["chunks"] else NO_DOCUMENTS,
+            **{
+                k: status[k]
+                for k in ("model", "embedding_model", "documents", "chunks", "build_id")
+            },
         }
     )
 
@@ -48,16 +46,16 @@ async def metrics(request: Request) -> Response:
     def state() -> dict[str, float]:
         if pipeline is None:
             return {}
-        store = pipeline.retriever.store
+        status = pipeline.status()
         return {
-            "queue_depth": pipeline.admission.depth,
-            "model_busy": float(pipeline.admission.busy),
-            "rejected": pipeline.admission.rejected,
-            "index_chunks": len(store.chunks),
-            "index_built_at": store.manifest.get("built_at") or 0,
-            "cache_hits": pipeline.cache.hits,
-            "cache_misses": pipeline.cache.misses,
-            "cache_size": len(pipeline.cache),
+            "queue_depth": status["queue_depth"],
+            "model_busy": float(status["model_busy"]),
+            "rejected": status["rejected"],
+            "index_chunks": status["chunks"],
+            "index_built_at": status["built_at"],
+            "cache_hits": status["cache_hits"],
+            "cache_misses": status["cache_misses"],
+            "cache_size": status["cache_size"],
         }
 
     body = request.app.state.metrics.render(state)
