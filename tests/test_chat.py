@@ -140,14 +140,19 @@ def test_disconnect_mid_stream_stops_generation(live_server, counting, oai):
     with httpx.stream("POST", f"{live_server}/v1/chat/completions", json=body, timeout=60) as r:
         first = next(r.iter_lines())
         assert first.startswith("data: ")
-    # the client is gone before the model's first token: generation must be stopped
-    deadline = time.monotonic() + 60
-    while gen.calls == calls and time.monotonic() < deadline:
+    # The client is gone before the model's first token. The first line is sent only
+    # once the request holds the model (admission), so the slot is held now; it must
+    # be given back with at most one token generated, whether the disconnect was seen
+    # before generation began (no call) or after (stopped at the next token).
+    pipeline = counting[0]
+    deadline = time.monotonic() + 300
+    while pipeline.admission.busy and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert gen.calls == calls + 1, "the request never reached the model"
+    assert not pipeline.admission.busy, "the request kept the model after the client left"
     free = gen.lock.acquire(timeout=300)
     assert free
     gen.lock.release()
+    assert gen.calls - calls <= 1
     assert gen.tokens - tokens <= 1, "generation went on after the client left"
     # the model is free for the next caller
     resp = oai.chat.completions.create(model="x", messages=[{"role": "user", "content": RIPTIDE}])
