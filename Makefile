@@ -40,6 +40,7 @@ test: setup browser
 lint: $(STAMP)
 	$(BIN)/ruff check rag api tests bench eval
 	$(BIN)/ruff format --check rag api tests bench eval
+	$(BIN)/mypy rag api
 
 eval: setup
 	$(BIN)/rag eval

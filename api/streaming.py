@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any
 
 from starlette.requests import Request
@@ -33,7 +33,7 @@ class _Failed:
 async def events(
     start: Callable[[threading.Event], Iterator[Event]],
     observe: Callable[[Answer], None] | None = None,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Run ``start(cancel)`` in a thread and yield its events; stopping early cancels it.
     ``observe`` sees the final answer (metrics)."""
     loop = asyncio.get_running_loop()
@@ -130,7 +130,7 @@ async def open_events(
     except StopAsyncIteration:
         return None
 
-    async def rest() -> AsyncIterator[Event]:
+    async def rest() -> AsyncGenerator[Event, None]:
         try:
             yield head
             async for event in stream:

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -164,11 +164,11 @@ class Collection:
         with self._lock:
             return self._build()
 
-    def _build(self, extra: list[SourceFile] | None = None) -> IndexResult:
+    def _build(self, extra: Sequence[SourceFile] = ()) -> IndexResult:
         if not self.corpus.is_dir():
             raise ConfigError(f"corpus folder not found: {self.corpus}")
         return build_index(
-            self.corpus, self.index_root, self.embedder, self.overlap_tokens, extra=extra or []
+            self.corpus, self.index_root, self.embedder, self.overlap_tokens, extra=extra
         )
 
 

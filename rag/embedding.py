@@ -58,7 +58,7 @@ class SentenceTransformerEmbedder:
         self.name = name
         self._model = SentenceTransformer(str(resolve_embedding_model(name)), device="cpu")
         self.dim = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
+        self.max_tokens = int(self._model.max_seq_length or 256) - 2  # [CLS] and [SEP]
         self._tokenizer = self._model.tokenizer
 
     def count_tokens(self, text: str) -> int:

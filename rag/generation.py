@@ -9,14 +9,15 @@ The prompt is rendered with the model's own chat template so that its token coun
 
 from __future__ import annotations
 
+import collections.abc
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["Generator", "LlamaGenerator", "Message"]
+__all__ = ["Generator", "LlamaGenerator", "Message", "TextStream"]
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+TextStream = collections.abc.Generator[str, None, None]  # closing it stops generation
 
 
 class Generator(Protocol):
@@ -41,7 +42,7 @@ class Generator(Protocol):
         temperature: float,
         stop: list[str] | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[str]: ...
+    ) -> TextStream: ...
 
 
 class LlamaGenerator:
@@ -105,7 +106,7 @@ class LlamaGenerator:
         temperature: float,
         stop: list[str] | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[str]:
+    ) -> TextStream:
         """Yield answer text piece by piece (one token each).
 
         Closing the iterator early, or setting ``cancel`` from another thread (a client

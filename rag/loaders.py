@@ -98,18 +98,20 @@ def load_document(name: str, data: bytes) -> Document:
     (corrupt, encrypted, empty, or a PDF without a text layer).
     """
     kind = sniff(name, data)
+    starts: tuple[int, ...] = ()
     if kind == "pdf":
-        text, starts = _pdf(name, data)
+        text, pages = _pdf(name, data)
+        starts = tuple(pages)
     elif kind == "docx":
-        text, starts = _docx(name, data), ()
+        text = _docx(name, data)
     elif kind == "html":
-        text, starts = _html(_decode(name, data)), ()
+        text = _html(_decode(name, data))
     else:
-        text, starts = _decode(name, data), ()
+        text = _decode(name, data)
     if not text.strip():
         what = "no text layer (a scanned PDF?)" if kind == "pdf" else "no text"
         raise UnreadableDocument(f"{name}: {what}")
-    return Document(name, text, kind, tuple(starts))
+    return Document(name, text, kind, starts)
 
 
 def _decode(name: str, data: bytes) -> str:
@@ -306,7 +308,7 @@ def _html(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup.find_all(_DROP):
         tag.decompose()
-    for tag in soup.find_all(attrs={"role": True}):
+    for tag in soup.find_all(role=True):
         if not tag.decomposed and str(tag.get("role", "")).lower() in _DROP_ROLES:
             tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup

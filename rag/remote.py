@@ -20,14 +20,13 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 import httpx
 
 from rag.errors import Busy, ModelUnavailable
-from rag.generation import Message
+from rag.generation import Message, TextStream
 
 __all__ = ["RemoteGenerator"]
 
@@ -128,7 +127,7 @@ class RemoteGenerator:
         temperature: float,
         stop: list[str] | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[str]:
+    ) -> TextStream:
         """Yield the answer's text pieces as the server streams them."""
         body: dict[str, Any] = {
             "model": self.name,
@@ -166,7 +165,7 @@ class RemoteGenerator:
         self._client.close()
 
 
-def _pieces(response: httpx.Response, cancel: threading.Event | None) -> Iterator[str]:
+def _pieces(response: httpx.Response, cancel: threading.Event | None) -> TextStream:
     for line in response.iter_lines():
         if cancel is not None and cancel.is_set():
             return

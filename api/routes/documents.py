@@ -17,11 +17,11 @@ from rag import Collection, Pipeline
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
-_WRITE_ERRORS = {
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     **dict.fromkeys((403, 404, 415), ERROR_RESPONSES[422]),
 }
-_READ_ERRORS = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}
+_READ_ERRORS: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}
 
 
 def get_collection(request: Request, pipeline: PipelineDep) -> Collection:
