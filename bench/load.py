@@ -1,7 +1,9 @@
 """Load test: N concurrent chat clients against a running server for a bounded time.
 
     .venv/bin/rag serve &                       # in another terminal
-    .venv/bin/python bench/load.py --clients 16 --seconds 120 [--url URL] [--json out.json]
+    .venv/bin/python bench/load.py --clients 16 --seconds 120 [--url URL ...] [--json out.json]
+
+With several ``--url`` the clients are spread round-robin over those replicas.
 
 Each client streams ``/v1/chat/completions`` questions back to back; on 503 it waits the
 server's ``Retry-After`` (at most 5 s) and tries again. Reports requests done, 503s,
@@ -134,24 +136,34 @@ async def sampler(client: httpx.AsyncClient, stop: asyncio.Event, samples: list)
             pass
 
 
-async def run(url: str, clients: int, seconds: float, key: str | None) -> dict[str, Any]:
+async def run(urls: list[str], clients: int, seconds: float, key: str | None) -> dict[str, Any]:
+    """``clients`` callers spread round-robin over the replicas at ``urls``."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     limits = httpx.Limits(max_connections=clients + 4)
     timeout = httpx.Timeout(HUNG_AFTER_S, connect=10)
-    async with httpx.AsyncClient(
-        base_url=url, headers=headers, limits=limits, timeout=timeout
-    ) as client:
-        tally, samples, stop = Tally(), [], asyncio.Event()
-        watch = asyncio.create_task(sampler(client, stop, samples))
+    pool = [
+        httpx.AsyncClient(base_url=u, headers=headers, limits=limits, timeout=timeout) for u in urls
+    ]
+    try:
+        tally, stop = Tally(), asyncio.Event()
+        per_replica: list[list] = [[] for _ in pool]
+        watch = [asyncio.create_task(sampler(c, stop, per_replica[i])) for i, c in enumerate(pool)]
         deadline = time.monotonic() + seconds
         t0 = time.monotonic()
-        await asyncio.gather(*(client_loop(client, n, deadline, tally) for n in range(clients)))
+        await asyncio.gather(
+            *(client_loop(pool[n % len(pool)], n, deadline, tally) for n in range(clients))
+        )
         wall = time.monotonic() - t0
         stop.set()
-        await watch
+        await asyncio.gather(*watch)
+    finally:
+        for c in pool:
+            await c.aclose()
+    samples = per_replica[0]
     depth = [s[1].get("rag_queue_depth", 0) for s in samples]
     rss = [s[1]["process_resident_memory_bytes"] / 2**20 for s in samples if s[1]]
     return {
+        "replicas": len(urls),
         "clients": clients,
         "seconds": seconds,
         "wall_s": round(wall, 1),
@@ -167,7 +179,10 @@ async def run(url: str, clients: int, seconds: float, key: str | None) -> dict[s
         "ttft_p50_s": pct(tally.ttfts, 0.5),
         "ttft_p95_s": pct(tally.ttfts, 0.95),
         "tokens_per_s_median": statistics.median(tally.rates) if tally.rates else None,
-        "queue_depth_max": max(depth, default=0),
+        "throughput_per_min": round(60 * tally.done / wall, 2) if wall else None,
+        "queue_depth_max": max(
+            (s[1].get("rag_queue_depth", 0) for r in per_replica for s in r), default=0
+        ),
         "queue_depth_mean": round(statistics.mean(depth), 2) if depth else 0,
         "queue_depth_timeline": [(t, s.get("rag_queue_depth", 0)) for t, s in samples][::5],
         "rss_mib_first": round(rss[0], 1) if rss else None,
@@ -178,13 +193,14 @@ async def run(url: str, clients: int, seconds: float, key: str | None) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--url", action="append", help="A replica's base URL (repeat for several).")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--key", default=os.environ.get("RAG_EVAL_API_KEY"))
     parser.add_argument("--json", help="Also write the results to this file.")
     args = parser.parse_args()
-    result = asyncio.run(run(args.url, args.clients, args.seconds, args.key))
+    urls = args.url or ["http://127.0.0.1:8000"]
+    result = asyncio.run(run(urls, args.clients, args.seconds, args.key))
     for k, v in result.items():
         if k != "queue_depth_timeline":
             print(f"{k:<26} {v}")
