@@ -169,6 +169,9 @@ _MONEY_ASKED = re.compile(
 _MONEY = re.compile(r"[$€£¥]|\b(dollars?|usd|eur|euros?|gbp|cents?)\b", re.I)
 
 
+_PER_EACH = re.compile(r"\b(?:per|each|every)\s+[\w-]+|/\s*[\w-]+", re.IGNORECASE)
+
+
 def states_amount(sentence: str, question: str) -> bool:
     """Whether ``sentence`` states the amount ``question`` asks for (rule 3): a number,
     number word or formula the question does not already hold ("3X" answers "how much
@@ -186,7 +189,9 @@ def states_amount(sentence: str, question: str) -> bool:
         if word.lower() in _VERBS:
             break
         counted.append(word)
-    if not counted or any(contains_term(sentence, w) for w in counted if len(w) >= 3):
+    # "32 per GPU" describes each GPU; it does not say how many GPUs there were
+    counting = _PER_EACH.sub(" ", sentence)
+    if not counted or any(contains_term(counting, w) for w in counted if len(w) >= 3):
         return True
     units = [q.split(" ", 1)[1].lower() for q in quantities(sentence)]
     # every number counts something else: "247 papers submitted" for "how many people"

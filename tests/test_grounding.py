@@ -145,6 +145,11 @@ def test_an_amount_must_count_what_was_asked():
     money = "How much did the Kestrel migration cost?"
     assert not states_amount("It took 3 sprints and 2x more hosts.", money)
     assert states_amount("It cost €48,000 in total.", money)
+    # "per drone" says something about each drone, not how many there were
+    drones = "How many drones were in the Osprey fleet?"
+    assert not states_amount("The fleet flew 40 km per drone, with 2 batteries each.", drones)
+    assert states_amount("The fleet had 12 drones, flying 40 km per drone.", drones)
+    assert states_amount("Twelve drones flew [1].", drones)
 
 
 def test_coordinate_clauses_are_separate_claims():
