@@ -5,7 +5,8 @@
 
 Starts ``python -m llama_cpp.server`` with the default model, then for each replica count
 starts that many ``rag serve`` processes (``RAG_LLM_URL`` pointing at the server,
-``RAG_LLM_CONCURRENCY`` requests each) and runs ``bench/load.py`` over them. Every
+``RAG_LLM_CONCURRENCY`` requests each, answer cache off so every request reaches the
+model) and runs ``bench/load.py`` over them. Every
 request must end in 200 or 503; the load run fails on any other error or a hang.
 """
 
@@ -74,6 +75,7 @@ def main() -> None:
                 os.environ,
                 RAG_LLM_URL=llm_url,
                 RAG_LLM_CONCURRENCY=str(args.concurrency),
+                RAG_ANSWER_CACHE_SIZE="0",  # every request reaches the model
                 HF_HUB_OFFLINE="1",
             )
             ports = [free_port() for _ in range(n)]
