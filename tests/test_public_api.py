@@ -46,3 +46,11 @@ def test_importing_rag_does_not_load_torch_or_llama():
     code = "import sys, rag; print('torch' in sys.modules, 'llama_cpp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_data_paths_come_from_rag_home_when_set(tmp_path: Path):
+    code = "from rag import Settings; s = Settings(); print(s.seeds_path, s.index_path)"
+    env = {"RAG_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(tmp_path / "seeds"), str(tmp_path / "index")]
