@@ -113,24 +113,32 @@ def read_sources(
     hashes: dict[str, str] = {}
     skipped: list[str] = []
     for src in find_sources(paths):
-        loaded = _read(src)
-        if loaded is None:
+        raw = _bytes(src)
+        doc = None if raw is None else _load(src.name, raw)
+        if raw is None or doc is None:
             skipped.append(src.name)
             continue
-        raw, doc = loaded
         texts[src.name] = doc.text
         hashes[src.name] = hashlib.sha256(raw).hexdigest()
     return texts, hashes, skipped
 
 
-def _read(src: SourceFile, parse: bool = True) -> tuple[bytes, Document] | None:
+def _bytes(src: SourceFile) -> bytes | None:
+    """The file's bytes, or None (with a warning naming it) when it cannot be read."""
     try:
-        raw = src.path.read_bytes()
-        doc = load_document(src.name, raw) if parse else Document(src.name, "", "")
-    except (OSError, DocumentError) as exc:
+        return src.path.read_bytes()
+    except OSError as exc:
         log.warning("skipping %s: %s", src.name, exc)
         return None
-    return raw, doc
+
+
+def _load(name: str, raw: bytes) -> Document | None:
+    """The extracted document, or None (with a warning naming it) when it is not one."""
+    try:
+        return load_document(name, raw)
+    except DocumentError as exc:
+        log.warning("skipping %s: %s", name, exc)
+        return None
 
 
 def _identity(embedder: Embedder, overlap: int) -> dict[str, Any]:
@@ -170,11 +178,11 @@ def build_index(
     raws: dict[str, tuple[bytes, str]] = {}
     skipped: list[str] = []
     for name in sorted(sources):
-        loaded = _read(sources[name], parse=False)
-        if loaded is None:
+        raw = _bytes(sources[name])
+        if raw is None:
             skipped.append(name)
             continue
-        raws[name] = (loaded[0], hashlib.sha256(loaded[0]).hexdigest())
+        raws[name] = (raw, hashlib.sha256(raw).hexdigest())
     hashes = {name: sha for name, (_, sha) in raws.items()}
     current = Store.current_manifest(index_root)
     wanted = dict(identity, sources=hashes)
@@ -189,10 +197,8 @@ def build_index(
         if entry is not None:
             entries[name] = entry
             continue
-        try:
-            doc = load_document(name, raw)
-        except DocumentError as exc:
-            log.warning("skipping %s: %s", name, exc)
+        doc = _load(name, raw)
+        if doc is None:
             skipped.append(name)
             continue
         count, limit = embedder.count_tokens, embedder.max_tokens
