@@ -18,6 +18,7 @@ from rag.errors import (
     DocumentNotFound,
     DocumentTooLarge,
     EmptyQuestion,
+    IndexConflict,
     IndexCorrupt,
     IndexMismatch,
     IndexNotFound,
@@ -68,6 +69,13 @@ _LAZY = {
     "RemoteGenerator": "rag.remote",
     "Document": "rag.loaders",
     "load_document": "rag.loaders",
+    "Store": "rag.store",
+    "FileLocation": "rag.store",
+    "index_location": "rag.store",
+    "VectorIndex": "rag.vectors",
+    "FaissVectors": "rag.vectors",
+    "QdrantLocation": "rag.qdrant",
+    "QdrantVectors": "rag.qdrant",
 }
 
 __all__ = [
@@ -87,7 +95,10 @@ __all__ = [
     "DocumentNotFound",
     "DocumentTooLarge",
     "EmptyQuestion",
+    "FaissVectors",
+    "FileLocation",
     "Hit",
+    "IndexConflict",
     "IndexCorrupt",
     "IndexMismatch",
     "IndexNotFound",
@@ -98,22 +109,27 @@ __all__ = [
     "ModelUnavailable",
     "Options",
     "Pipeline",
+    "QdrantLocation",
+    "QdrantVectors",
     "RagError",
     "RemoteGenerator",
     "Sentence",
     "SentenceTransformerEmbedder",
     "Settings",
+    "Store",
     "StreamEvent",
     "Timings",
     "Turn",
     "UnreadableDocument",
     "UnsupportedDocument",
+    "VectorIndex",
     "answer",
     "build_index",
     "build_messages",
     "document_id",
     "find_sources",
     "hit_to_dict",
+    "index_location",
     "llm_rewrite",
     "load_document",
     "load_generator",
@@ -153,5 +169,8 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
         load_retriever,
     )
     from rag.prompt import REFUSAL, build_messages
+    from rag.qdrant import QdrantLocation, QdrantVectors
     from rag.remote import RemoteGenerator
+    from rag.store import FileLocation, Store, index_location
     from rag.terms import normalize_figures
+    from rag.vectors import FaissVectors, VectorIndex

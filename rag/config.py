@@ -54,7 +54,30 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         25 * 2**20, ge=1024, description="Largest accepted document upload (bytes); larger: 413."
     )
-    index_dir: Path = Field(Path("index"), description="Where `rag index` writes the index.")
+    index_dir: Path = Field(
+        Path("index"),
+        description="Where `rag index` writes the index (with Qdrant: this machine's cache "
+        "of per-document vectors).",
+    )
+    vector_store: Literal["faiss", "qdrant"] = Field(
+        "faiss",
+        description="faiss: index files under RAG_INDEX_DIR (one machine). qdrant: a Qdrant "
+        "collection per build behind an alias, catalogue included (stateless replicas).",
+    )
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server or cluster URL (RAG_VECTOR_STORE=qdrant)."
+    )
+    qdrant_path: Path | None = Field(
+        None,
+        description="Folder for Qdrant's embedded local mode, used when RAG_QDRANT_URL is unset "
+        "(one process at a time).",
+    )
+    qdrant_api_key: str | None = Field(None, description="API key for RAG_QDRANT_URL.")
+    qdrant_collection: str = Field(
+        "reports",
+        pattern=r"^[A-Za-z0-9_]{1,64}$",
+        description="The alias readers follow; each build is a collection named after it.",
+    )
     models_dir: Path = Field(
         Path("models"), description="Cache where the default GGUF is assembled from its packages."
     )

@@ -6,6 +6,10 @@ it), builds an index that includes it under its final name, and only then moves 
 into the corpus; removing a file moves it out (hidden) before the build and deletes it
 after. A failure or a kill before the index switch leaves corpus and index as they
 were; the build is incremental, so one document costs one document's embedding.
+
+On a shared index (Qdrant) the index itself is the collection: a report is added or
+removed by a build that keeps the current build's other documents, so any replica
+can do it without the files (no corpus folder is written).
 """
 
 from __future__ import annotations
@@ -21,14 +25,21 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rag.embedding import Embedder
-from rag.errors import ConfigError, DocumentNotFound, DocumentTooLarge, InvalidQuery
+from rag.errors import (
+    ConfigError,
+    DocumentNotFound,
+    DocumentTooLarge,
+    IndexConflict,
+    InvalidQuery,
+)
 from rag.files import fsync_dir, write_synced
 from rag.indexing import IndexResult, SourceFile, build_index
 from rag.loaders import SUFFIXES, load_document
-from rag.store import Store
+from rag.store import FileLocation, IndexLocation, Store
 
 __all__ = ["Collection", "safe_name"]
 
+_CONFLICT_RETRIES = 3
 _STAGING = ".staging"  # inside the corpus folder; hidden, so never indexed
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 _SUFFIX_OF = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "markdown": ".md", "text": ".txt"}
@@ -53,14 +64,16 @@ class Collection:
     def __init__(
         self,
         corpus: Path,
-        index_root: Path,
+        index_root: Path | IndexLocation,
         embedder: Embedder,
         overlap_tokens: int = 24,
         max_bytes: int = 25 * 2**20,
         current: Callable[[], Store] | None = None,
     ) -> None:
         self.corpus = corpus
-        self.index_root = index_root
+        self.location = FileLocation(index_root) if isinstance(index_root, Path) else index_root
+        # files: the corpus folder is the truth; otherwise the current build is
+        self.shared = not isinstance(self.location, FileLocation)
         self.embedder = embedder
         self.overlap_tokens = overlap_tokens
         self.max_bytes = max_bytes
@@ -72,7 +85,7 @@ class Collection:
     def _store(self) -> Store:
         if self._current is not None:
             return self._current()
-        return Store.load(self.index_root, self.embedder.name, self.embedder.dim)
+        return self.location.load(self.embedder.name, self.embedder.dim)
 
     def list(self, store: Store | None = None) -> list[dict[str, Any]]:
         """The indexed documents (id, name, type, pages, chunks, sha256, indexed_at)."""
@@ -122,6 +135,8 @@ class Collection:
         # what the bytes are decides, before any write: unsupported or unreadable is refused
         kind = load_document(filename, data).kind
         name = safe_name(filename, kind)
+        if self.shared:
+            return self._add_shared(name, data)
         with self._lock:
             self.corpus.mkdir(parents=True, exist_ok=True)
             staging = self.corpus / _STAGING
@@ -135,13 +150,24 @@ class Collection:
             finally:
                 shutil.rmtree(tmp.parent, ignore_errors=True)
                 _remove_if_empty(staging)
-        manifest = Store.current_manifest(self.index_root) or {}
+        manifest = self.location.current_manifest() or {}
         return dict(manifest.get("documents", {})[name]), result  # the new build's record
+
+    def _add_shared(self, name: str, data: bytes) -> tuple[dict[str, Any], IndexResult]:
+        with self._lock, tempfile.TemporaryDirectory(prefix="rag-up-") as tmp:
+            path = Path(tmp) / "upload"
+            path.write_bytes(data)
+            result = self._build(extra=[SourceFile(name, path)])
+        manifest = self.location.current_manifest() or {}
+        return dict(manifest.get("documents", {})[name]), result
 
     def remove(self, doc_id: str) -> dict[str, Any]:
         """Remove a report from the corpus and the index; returns its last record."""
         with self._lock:
             record = self.get(doc_id)
+            if self.shared:
+                self._build(drop=[record["name"]])
+                return record
             path = self.corpus / record["name"]
             staging = self.corpus / _STAGING
             staging.mkdir(parents=True, exist_ok=True)
@@ -164,11 +190,27 @@ class Collection:
         with self._lock:
             return self._build()
 
-    def _build(self, extra: Sequence[SourceFile] = ()) -> IndexResult:
+    def _build(self, extra: Sequence[SourceFile] = (), drop: Sequence[str] = ()) -> IndexResult:
+        if self.shared:
+            for attempt in range(_CONFLICT_RETRIES):
+                try:
+                    return build_index(
+                        [],
+                        self.location,
+                        self.embedder,
+                        self.overlap_tokens,
+                        extra=extra,
+                        keep_current=True,
+                        drop=drop,
+                    )
+                except IndexConflict:  # another replica switched the index: redo on top
+                    if attempt == _CONFLICT_RETRIES - 1:
+                        raise
+            raise AssertionError("unreachable")
         if not self.corpus.is_dir():
             raise ConfigError(f"corpus folder not found: {self.corpus}")
         return build_index(
-            self.corpus, self.index_root, self.embedder, self.overlap_tokens, extra=extra
+            self.corpus, self.location, self.embedder, self.overlap_tokens, extra=extra
         )
 
 

@@ -6,6 +6,7 @@ RagError
 │   ├── IndexNotFound
 │   ├── IndexMismatch    built with another embedding model / dimension
 │   └── IndexCorrupt     a file is unreadable or fails its checksum
+├── IndexConflict        another writer switched the shared index during this build
 ├── ModelIntegrity       a GGUF file does not match its expected sha256
 ├── ModelNotFound        no model file and no way to assemble one
 ├── ModelUnavailable     the remote model server cannot be reached or failed
@@ -28,6 +29,7 @@ __all__ = [
     "DocumentNotFound",
     "DocumentTooLarge",
     "EmptyQuestion",
+    "IndexConflict",
     "IndexCorrupt",
     "IndexMismatch",
     "IndexNotFound",
@@ -64,6 +66,10 @@ class IndexMismatch(IndexUnavailable):
 
 class IndexCorrupt(IndexUnavailable):
     """An index file is missing, unreadable or fails its checksum."""
+
+
+class IndexConflict(RagError):
+    """The shared index changed under a build that meant to extend it (retry)."""
 
 
 class ModelIntegrity(RagError):

@@ -5,7 +5,12 @@ hash and the loader, chunker and embedder identities (``index/docs/<key>/``), so
 build re-extracts and re-embeds only new or changed documents, drops deleted ones and
 reassembles the rest. An entry is written into a temporary directory and renamed into
 place, so a crash leaves either a complete entry or none. The build itself is then
-written and switched atomically by ``Store.save``.
+written and switched atomically by the index location (``FileLocation`` writes files,
+``QdrantLocation`` a new collection behind an alias).
+
+A document with no local cache entry whose content the current build already holds
+is taken from that build (catalogue and vectors), not re-embedded: an API replica with
+an empty cache can add one report to a shared Qdrant index without embedding the rest.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from rag.embedding import Embedder
 from rag.errors import ConfigError, DocumentError
 from rag.files import fsync_dir, write_synced
 from rag.loaders import LOADER_VERSION, SUFFIXES, Document, load_document
-from rag.store import FORMAT_VERSION, Store
+from rag.store import FORMAT_VERSION, FileLocation, IndexLocation, Store
 from rag.types import Chunk
 
 __all__ = [
@@ -158,23 +163,29 @@ def _identity(embedder: Embedder, overlap: int) -> dict[str, Any]:
 
 def build_index(
     paths: Path | Sequence[Path],
-    index_root: Path,
+    index_root: Path | IndexLocation,
     embedder: Embedder,
     overlap_tokens: int = 24,
     force: bool = False,
     progress: bool = False,
     extra: Sequence[SourceFile] = (),
+    keep_current: bool = False,
+    drop: Sequence[str] = (),
 ) -> IndexResult:
     """Index every report under ``paths`` (plus ``extra`` files) into ``index_root``.
 
-    Nothing is written when the sources and settings match the current build (unless
-    ``force``). Otherwise only documents without a cache entry are extracted, chunked
-    and embedded; the build is assembled from the entries and switched atomically.
+    With ``keep_current`` the current build's documents are kept too (minus ``drop``),
+    so a report is added or removed without the files of the others: how documents
+    change on a shared index. Nothing is written when the result would match the
+    current build (unless ``force``). Otherwise only documents without a cache entry
+    or a place in the current build are extracted, chunked and embedded; the build is
+    assembled from the entries and switched atomically.
     """
-    sources = {s.name: s for s in find_sources(paths)}
+    location = FileLocation(index_root) if isinstance(index_root, Path) else index_root
+    sources = {s.name: s for s in find_sources(paths)} if paths else {}
     sources.update({s.name: s for s in extra})
     identity = _identity(embedder, overlap_tokens)
-    cache = _EntryCache(index_root / "docs", identity)
+    cache = _EntryCache(location.cache_root, identity)
     raws: dict[str, tuple[bytes, str]] = {}
     skipped: list[str] = []
     for name in sorted(sources):
@@ -184,20 +195,29 @@ def build_index(
             continue
         raws[name] = (raw, hashlib.sha256(raw).hexdigest())
     hashes = {name: sha for name, (_, sha) in raws.items()}
-    current = Store.current_manifest(index_root)
+    current = location.current_manifest()
+    same_identity = current is not None and all(current.get(k) == v for k, v in identity.items())
+    current_sources: dict[str, str] = dict(current.get("sources", {})) if current else {}
+    if keep_current:
+        hashes = {n: s for n, s in current_sources.items() if n not in drop} | hashes
+    path = location.root if isinstance(location, FileLocation) else location.cache_root
     wanted = dict(identity, sources=hashes)
     if not force and current and {k: current.get(k) for k in wanted} == wanted:
         n = len(current.get("sources", {}))
-        return IndexResult(False, int(current.get("chunks", 0)), n, skipped, index_root)
+        return IndexResult(False, int(current.get("chunks", 0)), n, skipped, path)
 
+    built = _CurrentBuild(location, current_sources if same_identity and not force else {})
     entries: dict[str, _Entry] = {}
     todo: dict[str, tuple[Document, list[Chunk]]] = {}
-    for name, (raw, sha) in raws.items():
-        entry = None if force else cache.get(sha)
+    for name, sha in hashes.items():
+        entry = None if force else cache.get(sha) or built.entry(name, sha, cache)
         if entry is not None:
             entries[name] = entry
             continue
-        doc = _load(name, raw)
+        if name not in raws:  # kept from the current build, which no longer has it
+            skipped.append(name)
+            continue
+        doc = _load(name, raws[name][0])
         if doc is None:
             skipped.append(name)
             continue
@@ -214,7 +234,7 @@ def build_index(
     for name, (doc, chunks) in todo.items():
         vecs = vectors[pos : pos + len(chunks)]
         pos += len(chunks)
-        entries[name] = cache.put(raws[name][1], doc, chunks, vecs)
+        entries[name] = cache.put(hashes[name], doc, chunks, vecs)
 
     all_chunks: list[Chunk] = []
     all_vectors: list[np.ndarray] = []
@@ -240,10 +260,46 @@ def build_index(
     )
     kept = {name: hashes[name] for name in entries}
     manifest = dict(identity, sources=kept, chunks=len(all_chunks), documents=documents)
+    if keep_current:  # extends the current build: refused if another writer switched it
+        manifest["parent"] = current.get("build_id") if current else None
     texts_by_name = {n: (entries[n].text, list(entries[n].page_starts)) for n in entries}
-    Store.from_vectors(all_chunks, matrix, manifest, texts_by_name).save(index_root)
-    cache.prune(_referenced(index_root))
-    return IndexResult(True, len(all_chunks), len(entries), skipped, index_root, len(todo))
+    index = location.new_index(embedder.dim, len(all_chunks))
+    try:
+        store = Store.from_vectors(all_chunks, matrix, manifest, texts_by_name, index)
+        location.save(store)
+    except BaseException:
+        drop_unfinished = getattr(location, "drop_unfinished", None)
+        if drop_unfinished is not None:
+            drop_unfinished(index)
+        raise
+    cache.prune(_referenced(location))
+    return IndexResult(True, len(all_chunks), len(entries), skipped, path, len(todo))
+
+
+class _CurrentBuild:
+    """The current build, opened only when a document has to be taken from it."""
+
+    def __init__(self, location: IndexLocation, sources: dict[str, str]) -> None:
+        self.location = location
+        self.sources = sources
+        self._store: Store | None = None
+
+    def entry(self, name: str, sha256: str, cache: _EntryCache) -> _Entry | None:
+        """``name``'s entry from the current build when it holds this content (then
+        cached locally too), else None."""
+        if self.sources.get(name) != sha256:
+            return None
+        if self._store is None:
+            self._store = self.location.load()
+        store = self._store
+        record = store.documents.get(name)
+        if record is None or name not in store.texts:
+            return None
+        ids = [i for i, c in enumerate(store.chunks) if c.source == name]
+        text, pages = store.texts[name]
+        doc = Document(name, text, record.get("type", "text"), tuple(pages))
+        chunks = [store.chunks[i] for i in ids]
+        return cache.put(sha256, doc, chunks, store.vectors.vectors(ids))
 
 
 @dataclass(frozen=True)
@@ -323,10 +379,13 @@ class _EntryCache:
                 shutil.rmtree(path, ignore_errors=True)
 
 
-def _referenced(index_root: Path) -> set[str]:
-    """Content hashes of the documents in every build still on disk."""
-    out: set[str] = set()
-    for manifest in (index_root / "builds").glob("*/manifest.json"):
+def _referenced(location: IndexLocation) -> set[str]:
+    """Content hashes of the documents in every build still kept."""
+    current = location.current_manifest() or {}
+    out: set[str] = set(current.get("sources", {}).values())
+    if not isinstance(location, FileLocation):
+        return out
+    for manifest in (location.root / "builds").glob("*/manifest.json"):
         try:
             out.update(json.loads(manifest.read_text()).get("sources", {}).values())
         except (OSError, ValueError):

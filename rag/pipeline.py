@@ -46,7 +46,7 @@ from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
 from rag.questions import question_parts, unanswered_parts
 from rag.retrieval import Retriever
-from rag.store import Store
+from rag.store import Store, index_location
 from rag.terms import contains_term
 from rag.types import Admitted, Answer, Citation, Delta, Hit, Sentence, StreamEvent, Timings
 from rag.verification import SentenceCheck, Verifier
@@ -93,6 +93,7 @@ class Pipeline:
             getattr(self.generator, "concurrency", 1),
         )
         self.cache = AnswerCache(self.settings.answer_cache_size)
+        self.location = index_location(self.settings)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Pipeline:
@@ -170,8 +171,7 @@ class Pipeline:
             if now - self._checked < _RELOAD_CHECK_S:
                 return self.retriever
             self._checked = now
-            root = self.settings.index_path
-            build = Store.current_build(root)
+            build = self.location.current_build()
             if build is None or build in (
                 self.retriever.store.manifest.get("build_id"),
                 self._failed,
@@ -380,9 +380,7 @@ class Pipeline:
             return f"no passage is relevant enough (best similarity {best:.2f})"
         store = retriever.store
         haystack = "\n".join(store.context(h.chunk) for h in hits)
-        absent = unknown_names(
-            names, lambda t: contains_term(haystack, t), store.lexical.vocabulary
-        )
+        absent = unknown_names(names, lambda t: contains_term(haystack, t), store.vocabulary)
         if absent:
             return f"the reports never mention {', '.join(absent)}"
         return ""
@@ -560,7 +558,7 @@ def _render(check: SentenceCheck) -> str:
 
 def load_retriever(settings: Settings, embedder: Embedder) -> Retriever:
     """The retriever over the current index, checked against the configured embedder."""
-    store = Store.load(settings.index_path, embedder.name, embedder.dim)
+    store = index_location(settings).load(embedder.name, embedder.dim)
     return Retriever(
         embedder,
         store,

@@ -1,4 +1,4 @@
-"""Question -> ranked passages: dense (MiniLM + FAISS), lexical (BM25) or both fused.
+"""Question -> ranked passages: dense (MiniLM vectors), lexical (BM25) or both fused.
 
 Hybrid is the default because each side misses different questions: dense matches
 paraphrases, BM25 matches exact names, numbers and acronyms that MiniLM blurs.
@@ -28,21 +28,11 @@ from rag.questions import retrieval_queries
 from rag.store import Store
 from rag.terms import contains_term, key_terms
 from rag.types import Chunk, Hit
+from rag.vectors import rrf
 
 __all__ = ["Mode", "Retriever", "rrf"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
-
-
-def rrf(
-    rankings: list[list[int]], k: float = 60.0, weights: list[float] | None = None
-) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion: each id scores sum(w / (k + rank)) over the lists."""
-    scores: dict[int, float] = {}
-    for ranking, w in zip(rankings, weights or [1.0] * len(rankings), strict=True):
-        for rank, doc in enumerate(ranking, start=1):
-            scores[doc] = scores.get(doc, 0.0) + w / (k + rank)
-    return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
 
 
 class Retriever:
@@ -96,13 +86,11 @@ class Retriever:
 
     def _rank(self, query: str, vec: np.ndarray, n: int, mode: Mode) -> list[tuple[int, float]]:
         """(chunk id, score) best first for one query in ``mode``."""
-        dense = dict(self.store.search(vec, n)) if mode != "bm25" else {}
-        lexical = dict(self.store.search_lexical(query, n)) if mode != "dense" else {}
         if mode == "dense":
-            return sorted(dense.items(), key=lambda t: -t[1])
+            return self.store.search(vec, n)
         if mode == "bm25":
-            return sorted(lexical.items(), key=lambda t: -t[1])
-        return rrf([list(dense), list(lexical)], self.rrf_k, [1.0, self.lexical_weight])
+            return self.store.search_lexical(query, n)
+        return self.store.search_hybrid(query, vec, n, self.rrf_k, self.lexical_weight)
 
     def _look_up_names(self, query: str, ranked: list[int], k: int) -> list[int]:
         """The top ``k`` of ``ranked``, with a passage brought in for each name of the
@@ -136,7 +124,7 @@ class Retriever:
         return None
 
     def _cosines(self, vec: np.ndarray, ids: list[int]) -> dict[int, float]:
-        return {i: float(self.store.index.reconstruct(i) @ vec) for i in ids}
+        return self.store.cosines(vec, ids)
 
 
 def _states(chunk: Chunk, name: str) -> bool:

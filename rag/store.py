@@ -1,4 +1,9 @@
-"""FAISS vectors + chunk metadata on disk, switched atomically, verified on load.
+"""The chunk catalogue over a vector index, and its builds on disk (the FAISS backend).
+
+``Store`` is what retrieval and answering read: the chunks, each document's text and
+record, sections and metadata, plus a ``VectorIndex`` (``rag/vectors.py``) to search.
+Where a build lives is an ``IndexLocation``: ``FileLocation`` (this module: FAISS +
+bm25s files) or ``QdrantLocation`` (``rag/qdrant.py``: one collection per build).
 
 Layout under the index directory::
 
@@ -24,21 +29,33 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import faiss
 import numpy as np
 
-from rag.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from rag.errors import IndexConflict, IndexCorrupt, IndexMismatch, IndexNotFound
 from rag.files import file_sha256, fsync_dir, write_atomic, write_synced
-from rag.lexical import Bm25Index
+from rag.lexical import Bm25Index, tokenize
 from rag.loaders import page_of
 from rag.types import Chunk
+from rag.vectors import FaissVectors, VectorIndex
 
-__all__ = ["FORMAT_VERSION", "Store"]
+if TYPE_CHECKING:
+    from rag.config import Settings
 
-FORMAT_VERSION = 3
+__all__ = [
+    "FORMAT_VERSION",
+    "FileLocation",
+    "IndexLocation",
+    "Store",
+    "check_parent",
+    "index_location",
+]
+
+FORMAT_VERSION = 4
 _REQUIRED = ("vectors.faiss", "chunks.jsonl", "documents.jsonl", "bm25/n_docs.json")
 _KEEP_BUILDS = 2  # the active build and the one before it
 _DATED = re.compile(r"\b(19|20)\d\d\b")
@@ -46,28 +63,25 @@ _RUN_INDEX = "run `rag index` to rebuild it"
 
 
 class Store:
-    """Exact inner-product search (``IndexFlatIP``) over normalised chunk vectors.
+    """The chunks of one build, their documents, and the vector index over them.
 
-    Exact search is the right choice at this scale: a few thousand chunks search in
-    well under a millisecond, with no recall lost to approximation.
+    Chunk ids in the vector index are positions in ``chunks``.
     """
 
     def __init__(
         self,
         chunks: list[Chunk],
-        index: faiss.Index,
+        vectors: VectorIndex,
         manifest: dict[str, Any],
-        lexical: Bm25Index | None = None,
         texts: dict[str, tuple[str, list[int]]] | None = None,
     ) -> None:
-        if index.ntotal != len(chunks):
-            raise IndexCorrupt(f"index holds {index.ntotal} vectors for {len(chunks)} chunks")
+        if len(vectors) != len(chunks):
+            raise IndexCorrupt(f"index holds {len(vectors)} vectors for {len(chunks)} chunks")
         self.chunks = chunks
-        self.index = index
+        self.vectors = vectors
         self.manifest = manifest
         # each document's extracted text (what citation offsets index) and page starts
         self.texts: dict[str, tuple[str, list[int]]] = texts or {}
-        self.lexical = lexical or Bm25Index.build([c.embedding_text() for c in chunks])
         # Each report's opening (title, date, venue): context a passage inherits, so
         # "MLSys 2022" counts as said by every passage of the 2022 report.
         self.openings: dict[str, str] = {}
@@ -108,27 +122,50 @@ class Store:
         vectors: np.ndarray,
         manifest: dict[str, Any],
         texts: dict[str, tuple[str, list[int]]] | None = None,
+        index: VectorIndex | None = None,
     ) -> Store:
-        index = faiss.IndexFlatIP(vectors.shape[1])
+        """A store over ``chunks`` whose vectors are upserted into ``index`` (an empty
+        FAISS index by default), ids = chunk positions."""
+        if index is None:
+            index = FaissVectors.empty(vectors.shape[1], len(chunks))
         if len(chunks):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            index.upsert(
+                range(len(chunks)),
+                vectors,
+                [c.embedding_text() for c in chunks],
+                [c.source for c in chunks],
+            )
         return cls(chunks, index, manifest, texts=texts)
 
     @property
     def dim(self) -> int:
-        return int(self.index.d)
+        return self.vectors.dim
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every term the lexical side knows (as ``tokenize`` makes them)."""
+        vocabulary = getattr(self.vectors, "vocabulary", None)
+        if isinstance(vocabulary, frozenset):
+            return vocabulary
+        return frozenset(t for c in self.chunks for t in tokenize(c.embedding_text()))
 
     def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top-``k`` (chunk position, BM25 score) pairs, best first."""
-        return self.lexical.search(query, k)
+        return self.vectors.search_lexical(query, k)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-``k`` (chunk position, cosine score) pairs, best first."""
-        k = min(k, len(self.chunks))
-        if k <= 0:
-            return []
-        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return self.vectors.search(query, k)
+
+    def search_hybrid(
+        self, query: str, vector: np.ndarray, k: int, rrf_k: float, lexical_weight: float
+    ) -> list[tuple[int, float]]:
+        """Dense and lexical top-``k`` fused by reciprocal rank fusion, best first."""
+        return self.vectors.search_hybrid(query, vector, k, rrf_k, lexical_weight)
+
+    def cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Each chunk's dense cosine to ``vector``."""
+        return self.vectors.cosines(vector, ids)
 
     # ---- on disk -------------------------------------------------------------------
 
@@ -139,7 +176,10 @@ class Store:
         build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
         try:
-            write_synced(tmp / "vectors.faiss", faiss.serialize_index(self.index).tobytes())
+            if not isinstance(self.vectors, FaissVectors):
+                raise TypeError("only a FAISS-backed store is saved to files")
+            index = self.vectors.index
+            write_synced(tmp / "vectors.faiss", faiss.serialize_index(index).tobytes())
             lines = (json.dumps(asdict(c), ensure_ascii=False) for c in self.chunks)
             write_synced(tmp / "chunks.jsonl", ("\n".join(lines) + "\n").encode())
             docs = (
@@ -147,7 +187,7 @@ class Store:
                 for n, (t, p) in sorted(self.texts.items())
             )
             write_synced(tmp / "documents.jsonl", ("\n".join(docs) + "\n").encode())
-            self.lexical.save(tmp / "bm25")
+            self.vectors.lexical.save(tmp / "bm25")
             files = sorted(p for p in tmp.rglob("*") if p.is_file())
             for path in files:  # bm25s writes without fsync
                 with path.open("rb") as f:
@@ -236,7 +276,81 @@ class Store:
                 if line.strip():
                     d = json.loads(line)
                     texts[d["name"]] = (d["text"], d["page_starts"])
-        return cls(chunks, index, manifest, Bm25Index.load(build / "bm25"), texts)
+        vectors = FaissVectors(
+            index,
+            Bm25Index.load(build / "bm25"),
+            {i: c.embedding_text() for i, c in enumerate(chunks)},
+            {i: c.source for i, c in enumerate(chunks)},
+        )
+        return cls(chunks, vectors, manifest, texts)
+
+
+class IndexLocation(Protocol):
+    """Where builds live and which one is current: files (``FileLocation``) or a
+    Qdrant collection alias (``rag.qdrant.QdrantLocation``)."""
+
+    @property
+    def cache_root(self) -> Path:
+        """This machine's cache of per-document extraction and vectors."""
+
+    def current_build(self) -> str | None: ...
+
+    def current_manifest(self) -> dict[str, Any] | None: ...
+
+    def load(self, embedding_model: str | None = None, dim: int | None = None) -> Store: ...
+
+    def save(self, store: Store) -> str:
+        """Write ``store`` as a new build and make it current (atomically); its id."""
+
+    def new_index(self, dim: int, size: int) -> VectorIndex:
+        """An empty vector index for a build of ``size`` chunks."""
+
+
+class FileLocation:
+    """Builds as files under ``root`` (the embedded default)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def cache_root(self) -> Path:
+        return self.root / "docs"
+
+    def current_build(self) -> str | None:
+        return Store.current_build(self.root)
+
+    def current_manifest(self) -> dict[str, Any] | None:
+        return Store.current_manifest(self.root)
+
+    def load(self, embedding_model: str | None = None, dim: int | None = None) -> Store:
+        return Store.load(self.root, embedding_model, dim)
+
+    def save(self, store: Store) -> str:
+        check_parent(store.manifest, self.current_build())
+        return store.save(self.root).name
+
+    def new_index(self, dim: int, size: int) -> VectorIndex:
+        return FaissVectors.empty(dim, size)
+
+    def __repr__(self) -> str:
+        return f"FileLocation({self.root.name!r})"
+
+
+def check_parent(manifest: dict[str, Any], current: str | None) -> None:
+    """Refuse a build that extends another than the current one (``IndexConflict``):
+    a writer elsewhere switched the index while it was built, and saving would drop
+    that writer's change."""
+    if "parent" in manifest and manifest["parent"] != current:
+        raise IndexConflict("the index changed while this build was made; try again")
+
+
+def index_location(settings: Settings) -> IndexLocation:
+    """The index location ``RAG_VECTOR_STORE`` names."""
+    if settings.vector_store == "qdrant":
+        from rag.qdrant import QdrantLocation
+
+        return QdrantLocation.from_settings(settings)
+    return FileLocation(settings.index_path)
 
 
 def _chunk_from_json(line: str) -> Chunk:

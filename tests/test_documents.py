@@ -35,10 +35,10 @@ def corpus(tmp_path: Path) -> Path:
 
 def _vectors_match_chunks(store: Store, embedder) -> None:
     """Every vector in FAISS is its chunk's embedding (no stale or shifted vector)."""
-    assert store.index.ntotal == len(store.chunks)
+    assert len(store.vectors) == len(store.chunks)
     sample = list(range(0, len(store.chunks), max(1, len(store.chunks) // 6)))
     fresh = embedder.encode([store.chunks[i].embedding_text() for i in sample])
-    stored = np.vstack([store.index.reconstruct(i) for i in sample])
+    stored = np.vstack([store.vectors.vectors(sample)])
     assert np.allclose(fresh, stored, atol=1e-4)
 
 
@@ -81,7 +81,7 @@ def test_empty_and_missing_corpus(tmp_path, embedder):
     result = build_index(empty, tmp_path / "index", embedder)
     assert result.rebuilt and result.chunks == 0
     store = Store.load(tmp_path / "index", embedder.name, embedder.dim)
-    assert store.chunks == [] and store.lexical.search("anything", 3) == []
+    assert store.chunks == [] and store.search_lexical("anything", 3) == []
     with pytest.raises(ConfigError, match="missing-folder"):
         build_index(tmp_path / "missing-folder", tmp_path / "index2", embedder)
 
@@ -204,7 +204,7 @@ def test_upload_answer_delete_refuse(docs_client, corpus, tmp_path):
     assert _ask(docs_client, question)["refused"]
     store = Store.load(tmp_path / "index")
     assert not any(c.source == "plover.md" for c in store.chunks)
-    assert store.index.ntotal == len(store.chunks)
+    assert len(store.vectors) == len(store.chunks)
     assert not (corpus / "plover.md").exists()
 
 
