@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -104,6 +105,7 @@ class InProcess:
             Pipeline,
             build_index,
             hit_to_dict,
+            index_location,
             load_generator,
             load_retriever,
             read_sources,
@@ -111,9 +113,14 @@ class InProcess:
 
         s = self.settings
         if corpus is not None:
-            root = s.index_path / "eval" / corpus.name
-            build_index(corpus, root, self.embedder, s.chunk_overlap_tokens)
-            s = s.model_copy(update={"seeds_dir": corpus, "index_dir": root})
+            alias = s.qdrant_collection + "_eval_" + re.sub(r"\W", "_", corpus.name)
+            update = {
+                "seeds_dir": corpus,
+                "index_dir": s.index_path / "eval" / corpus.name,
+                "qdrant_collection": alias[:64],
+            }
+            s = s.model_copy(update=update)
+            build_index(corpus, index_location(s), self.embedder, s.chunk_overlap_tokens)
         texts = read_sources(s.seeds_path)[0]
         retriever = load_retriever(s, self.embedder)
 

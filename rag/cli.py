@@ -41,13 +41,14 @@ def index(
     """
     from rag.embedding import SentenceTransformerEmbedder
     from rag.indexing import build_index
+    from rag.store import index_location
 
     s = Settings()
     try:
         embedder = SentenceTransformerEmbedder(s.embedding_model)
         result = build_index(
             paths or s.seeds_path,
-            s.index_path,
+            index_location(s),
             embedder,
             s.chunk_overlap_tokens,
             force,
@@ -70,11 +71,12 @@ app.add_typer(documents_app, name="documents")
 def _collection() -> Collection:
     from rag.documents import Collection
     from rag.embedding import SentenceTransformerEmbedder
+    from rag.store import index_location
 
     s = Settings()
     embedder = SentenceTransformerEmbedder(s.embedding_model)
     return Collection(
-        s.seeds_path, s.index_path, embedder, s.chunk_overlap_tokens, s.max_upload_bytes
+        s.seeds_path, index_location(s), embedder, s.chunk_overlap_tokens, s.max_upload_bytes
     )
 
 

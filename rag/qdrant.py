@@ -18,6 +18,7 @@ local mode (one process at a time; used by the tests).
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import uuid
@@ -44,7 +45,7 @@ __all__ = ["QdrantLocation", "QdrantVectors", "sparse_terms"]
 
 _DENSE = "dense"
 _SPARSE = "bm25"
-_K1, _B = 1.2, 0.75  # the same BM25 constants as the FAISS backend's bm25s
+_K1, _B = 1.2, 0.75  # bm25s's constants and its Lucene form (no k1 + 1 factor)
 _DOCUMENTS_BASE = 1 << 40  # point ids of document records: base + i
 _MANIFEST_ID = 1 << 41
 _KEEP_OLD_S = 3600.0  # a collection this young may be another replica's build in progress
@@ -75,6 +76,15 @@ def client_for(
             else:
                 raise ConfigError("RAG_VECTOR_STORE=qdrant needs RAG_QDRANT_URL or RAG_QDRANT_PATH")
         return _clients[key]
+
+
+@atexit.register
+def _close_clients() -> None:
+    """Close clients before interpreter shutdown (local mode flushes to its folder)."""
+    with _clients_lock:
+        for client, _ in _clients.values():
+            client.close()
+        _clients.clear()
 
 
 def sparse_terms(text: str) -> dict[int, float]:
@@ -120,7 +130,7 @@ class QdrantVectors:
             dl = sum(tf.values())
             norm = _K1 * (1 - _B + _B * dl / self._avgdl)
             sparse = models.SparseVector(
-                indices=list(tf), values=[f * (_K1 + 1) / (f + norm) for f in tf.values()]
+                indices=list(tf), values=[f / (f + norm) for f in tf.values()]
             )
             points.append(
                 models.PointStruct(
@@ -212,17 +222,20 @@ class QdrantLocation:
         name: str,
         cache_root: Path,
         lock: threading.Lock | None = None,
+        server: bool = False,
     ) -> None:
         self.client = client
         self.name = name
         self._cache_root = cache_root
         self._lock = lock
+        self._server = server
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QdrantLocation:
         path = settings.resolve(settings.qdrant_path) if settings.qdrant_path else None
         client, lock = client_for(settings.qdrant_url, path, settings.qdrant_api_key)
-        return cls(client, settings.qdrant_collection, settings.index_path / "docs", lock)
+        cache = settings.index_path / "docs"
+        return cls(client, settings.qdrant_collection, cache, lock, bool(settings.qdrant_url))
 
     def _locked(self) -> AbstractContextManager[Any]:
         return self._lock if self._lock is not None else nullcontext()
@@ -260,7 +273,7 @@ class QdrantLocation:
                     _SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                 },
             )
-            if self._lock is None:  # a server filters on these; local mode has no indexes
+            if self._server:  # a server filters on these; local mode has no payload indexes
                 for key in ("kind", "source"):
                     self.client.create_payload_index(
                         collection, key, models.PayloadSchemaType.KEYWORD

@@ -30,7 +30,7 @@ def get_collection(request: Request, pipeline: PipelineDep) -> Collection:
         s = pipeline.settings
         collection = Collection(
             s.seeds_path,
-            s.index_path,
+            pipeline.location,
             pipeline.retriever.embedder,
             s.chunk_overlap_tokens,
             s.max_upload_bytes,

@@ -1,0 +1,172 @@
+"""Vector search at scale: FAISS flat vs FAISS HNSW vs Qdrant local mode on synthetic
+corpora of generated vectors and text.
+
+    .venv/bin/python bench/scale.py [--sizes 100000 1000000] [--queries 200] [--out FILE]
+
+Each (backend, size) runs in its own process, so memory is that backend's alone. The
+corpus is generated from a fixed seed: 384-dimensional unit vectors around 2,000
+cluster centres (real embeddings cluster by topic; uniform noise would flatter HNSW)
+and a 30-word text per chunk drawn from a Zipf vocabulary for the lexical side.
+Queries are perturbed corpus vectors. For each run: build time (vectors and the
+lexical index), resident memory added, single-query dense p50/p99, hybrid
+(dense + lexical, fused) p50, and dense recall@10 against exact search. Backends go
+through the library's own ``FaissVectors`` / ``QdrantVectors`` classes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DIM = 384
+CLUSTERS = 2000
+WORDS = 30
+VOCAB = 50_000
+
+
+def corpus(n: int, seed: int = 7) -> tuple[np.ndarray, list[str]]:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((CLUSTERS, DIM)).astype(np.float32)
+    vecs = np.empty((n, DIM), dtype=np.float32)
+    step = 100_000
+    for i in range(0, n, step):
+        m = min(step, n - i)
+        which = rng.integers(0, CLUSTERS, m)
+        vecs[i : i + m] = centres[which] + 0.9 * rng.standard_normal((m, DIM)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ranks = np.minimum(rng.zipf(1.3, (n, WORDS)), VOCAB)
+    texts = [" ".join(f"w{r}" for r in row) for row in ranks]
+    return vecs, texts
+
+
+def queries(vecs: np.ndarray, texts: list[str], q: int) -> tuple[np.ndarray, list[str]]:
+    rng = np.random.default_rng(11)
+    pick = rng.integers(0, len(vecs), q)
+    qs = vecs[pick] + 0.05 * rng.standard_normal((q, DIM)).astype(np.float32)
+    qs /= np.linalg.norm(qs, axis=1, keepdims=True)
+    return qs, [" ".join(texts[i].split()[:4]) for i in pick]
+
+
+def exact_top10(vecs: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    out = []
+    for i in range(0, len(qs), 50):
+        scores = qs[i : i + 50] @ vecs.T
+        out.append(np.argsort(-scores, axis=1)[:, :10])
+    return np.concatenate(out)
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def one(backend: str, n: int, q: int) -> dict[str, object]:
+    import faiss
+
+    from rag import FaissVectors, QdrantLocation, QdrantVectors
+
+    vecs, texts = corpus(n)
+    qs, qtexts = queries(vecs, texts, q)
+    truth = exact_top10(vecs, qs)
+    sources = [f"doc{i // 50}" for i in range(n)]
+    before = rss_mb()
+    t0 = time.perf_counter()
+    index: FaissVectors | QdrantVectors
+    if backend.startswith("faiss"):
+        from rag.vectors import HNSW_ABOVE
+
+        # the index type the embedded default would choose for a corpus above/below
+        index = FaissVectors.empty(DIM, 0 if backend == "faiss-flat" else HNSW_ABOVE + 1)
+        index.upsert(range(n), vecs, texts, sources)
+        _ = index.lexical  # bm25s indexes on first use: part of the build
+    else:
+        from qdrant_client import QdrantClient
+
+        client = QdrantClient(":memory:")
+        location = QdrantLocation(client, "bench", ROOT / "index" / "bench-cache")
+        index = location.new_index(DIM, n)
+        for i in range(0, n, 20_000):
+            sl = slice(i, min(n, i + 20_000))
+            index.upsert(range(sl.start, sl.stop), vecs[sl], texts[sl], sources[sl])
+    build_s = time.perf_counter() - t0
+    added = rss_mb() - before
+    del vecs
+    faiss.omp_set_num_threads(1)  # one query per request; the server runs requests side by side
+    found = []
+    dense_ms = []
+    for v in qs:
+        t = time.perf_counter()
+        hits = index.search(v, 10)
+        dense_ms.append((time.perf_counter() - t) * 1000)
+        found.append([i for i, _ in hits])
+    hybrid_ms = []
+    for v, text in zip(qs[:50], qtexts[:50], strict=True):
+        t = time.perf_counter()
+        index.search_hybrid(text, v, 20, 20.0, 1.5)
+        hybrid_ms.append((time.perf_counter() - t) * 1000)
+    recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+    return {
+        "backend": backend,
+        "chunks": n,
+        "build_s": round(build_s, 1),
+        "memory_mb": round(added),
+        "dense_p50_ms": round(float(np.percentile(dense_ms, 50)), 2),
+        "dense_p99_ms": round(float(np.percentile(dense_ms, 99)), 2),
+        "hybrid_p50_ms": round(float(np.percentile(hybrid_ms, 50)), 2),
+        "recall_at_10": round(recall, 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--backends", nargs="+", default=["faiss-flat", "faiss-hnsw", "qdrant-local"])
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--one", nargs=2, metavar=("BACKEND", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help="also write the results as JSON here")
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one[0], int(args.one[1]), args.queries)))
+        return
+    rows = []
+    for n in args.sizes:
+        for backend in args.backends:
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                backend,
+                str(n),
+                "--queries",
+                str(args.queries),
+            ]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                print(f"{backend} at {n}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+                continue
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(
+                f"{backend:13} {n:>9,} chunks  build {row['build_s']:>7} s  "
+                f"mem +{row['memory_mb']:>6} MB  dense p50 {row['dense_p50_ms']:>8} ms  "
+                f"p99 {row['dense_p99_ms']:>8} ms  hybrid p50 {row['hybrid_p50_ms']:>8} ms  "
+                f"recall@10 {row['recall_at_10']}",
+                flush=True,
+            )
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Qdrant as the vector store (its embedded local mode, the real engine's Python port):
+the vector-index protocol on both backends, the same rankings as FAISS, builds behind
+an alias, documents changed from any replica, and answers equal to the FAISS
+pipeline's at temperature 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient
+
+from rag import (
+    Collection,
+    FaissVectors,
+    IndexConflict,
+    Pipeline,
+    QdrantLocation,
+    Settings,
+    build_index,
+    load_retriever,
+)
+from rag.store import Store
+
+TEXTS = [
+    ("a.md", "Riptide binarizes networks and replaces multiplication with popcount."),
+    ("a.md", "Bitpacking lets binarized layers use xor and popcount operations."),
+    ("b.md", "ZeRO-Infinity offloads optimizer state to NVMe to break the GPU memory wall."),
+    ("b.md", "PLink probes the datacenter network to cut cross-rack AllReduce traffic."),
+    ("c.md", "Checkmate finds rematerialization schedules with integer linear programming."),
+    ("c.md", "Energy use of training fell when moving from P100 GPUs to TPUs in the cloud."),
+]
+QUESTIONS = [
+    "What does Riptide replace multiplication with?",
+    "How does ZeRO-Infinity break the GPU memory wall?",
+    "Which technique does Checkmate use for its schedule?",
+    "energy of TPUs versus GPUs",
+]
+
+
+@pytest.fixture()
+def location(tmp_path: Path) -> QdrantLocation:
+    return QdrantLocation(QdrantClient(":memory:"), "reports", tmp_path / "cache")
+
+
+@pytest.fixture(scope="module")
+def vectors(embedder) -> np.ndarray:
+    return embedder.encode([t for _, t in TEXTS])
+
+
+def _both(location: QdrantLocation, vectors: np.ndarray):
+    ids, texts, sources = range(len(TEXTS)), [t for _, t in TEXTS], [s for s, _ in TEXTS]
+    faiss_index = FaissVectors.empty(vectors.shape[1])
+    qdrant_index = location.new_index(vectors.shape[1], len(TEXTS))
+    for index in (faiss_index, qdrant_index):
+        index.upsert(ids, vectors, texts, sources)
+    return faiss_index, qdrant_index
+
+
+def test_both_backends_rank_alike(location, vectors, embedder):
+    """Same dense hits and cosines, same BM25 scores, same fused order: the sparse
+    vectors carry bm25s's term weights and our fusion is Qdrant's formula."""
+    faiss_index, qdrant_index = _both(location, vectors)
+    for q in QUESTIONS:
+        v = embedder.encode([q])[0]
+        f, d = faiss_index.search(v, 4), qdrant_index.search(v, 4)
+        assert [i for i, _ in f] == [i for i, _ in d]
+        assert np.allclose([s for _, s in f], [s for _, s in d], atol=1e-5)
+        f, d = faiss_index.search_lexical(q, 6), qdrant_index.search_lexical(q, 6)
+        assert f, q
+        assert [i for i, _ in f] == [i for i, _ in d]
+        assert np.allclose([s for _, s in f], [s for _, s in d], rtol=1e-4)
+        f = faiss_index.search_hybrid(q, v, 6, 20, 1.5)
+        d = qdrant_index.search_hybrid(q, v, 6, 20, 1.5)
+        assert [i for i, _ in f] == [i for i, _ in d]
+        assert np.allclose([s for _, s in f], [s for _, s in d], rtol=1e-5)
+        assert qdrant_index.cosines(v, [0, 3]) == pytest.approx(faiss_index.cosines(v, [0, 3]))
+
+
+@pytest.mark.parametrize("backend", ["faiss", "qdrant"])
+def test_delete_document_removes_its_points_only(location, vectors, embedder, backend):
+    index = _both(location, vectors)[backend == "qdrant"]
+    index.delete_document("b.md")
+    assert len(index) == 4
+    v = embedder.encode([QUESTIONS[1]])[0]
+    assert {i for i, _ in index.search(v, 6)} == {0, 1, 4, 5}
+    assert index.search_lexical("ZeRO-Infinity NVMe", 6) == []
+    assert np.allclose(index.vectors([4]), vectors[4:5], atol=1e-6)
+
+
+def test_a_build_goes_live_by_alias_and_old_readers_keep_theirs(tmp_path, location, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.md").write_text("# One\n\nRiptide uses popcount instead of multiplication.\n")
+    build_index(corpus, location, embedder)
+    first = location.current_build()
+    reader = location.load(embedder.name, embedder.dim)
+    (corpus / "two.md").write_text("# Two\n\nPLink cuts cross-rack traffic.\n")
+    result = build_index(corpus, location, embedder)
+    assert result.rebuilt and result.embedded == 1  # one.md came from the cache
+    assert location.current_build() not in (None, first)
+    assert sorted(location.load().documents) == ["one.md", "two.md"]
+    # a request that began on the old build still reads it whole
+    assert sorted(reader.documents) == ["one.md"] and reader.search_lexical("Riptide", 3)
+    assert not build_index(corpus, location, embedder).rebuilt  # nothing changed
+
+
+def test_a_failed_switch_leaves_the_old_build_and_no_stray_collection(tmp_path, location, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.md").write_text("# One\n\nRiptide uses popcount.\n")
+    build_index(corpus, location, embedder)
+    before = location.current_build()
+    collections = {c.name for c in location.client.get_collections().collections}
+    store = location.load()
+    index = location.new_index(embedder.dim, len(store.chunks))
+    stale = Store.from_vectors(
+        store.chunks,
+        store.vectors.vectors(range(len(store.chunks))),
+        dict(store.manifest, parent="a build that is no longer current"),
+        store.texts,
+        index,
+    )
+    with pytest.raises(IndexConflict):
+        location.save(stale)
+    location.drop_unfinished(index)
+    assert location.current_build() == before
+    assert {c.name for c in location.client.get_collections().collections} == collections
+
+
+def test_any_replica_adds_and_removes_documents_without_files(tmp_path, location, embedder):
+    """Two replicas share only Qdrant: each has its own (empty) cache and no corpus."""
+    seeds = sorted(Settings().seeds_path.iterdir())[:2]
+    build_index(seeds, location, embedder)
+    replica = [
+        Collection(
+            tmp_path / f"corpus{n}",
+            QdrantLocation(location.client, "reports", tmp_path / f"c{n}"),
+            embedder,
+        )
+        for n in (1, 2)
+    ]
+    record, result = replica[0].add("notes.md", b"# Notes\n\nFLEET groups GPUs into a flotilla.\n")
+    assert result.embedded == 1  # the seeds came from the current build, not re-embedded
+    assert not (tmp_path / "corpus1").exists()  # nothing written beside the index
+    assert record["name"] in {d["name"] for d in replica[1].list()}
+    assert replica[1].text(record["id"])["text"].startswith("# Notes")
+    replica[1].remove(record["id"])
+    assert sorted(d["name"] for d in replica[0].list()) == sorted(p.name for p in seeds)
+
+
+def test_pipeline_on_qdrant_answers_as_on_faiss(tmp_path, pipeline, embedder):
+    """The seeds in Qdrant local mode: same passages for every question, and the same
+    answer and citations from the real model at temperature 0."""
+    s = Settings(
+        vector_store="qdrant",
+        qdrant_path=tmp_path / "qdrant",
+        index_dir=tmp_path / "index",
+        answer_cache_size=0,
+    )
+    from rag import index_location
+
+    build_index(s.seeds_path, index_location(s), embedder, s.chunk_overlap_tokens)
+    retriever = load_retriever(s, embedder)
+    for q in QUESTIONS:
+        assert [h.chunk for h in retriever.search(q, 5)] == [
+            h.chunk for h in pipeline.retriever.search(q, 5)
+        ]
+    on_qdrant = Pipeline(s, retriever, pipeline.generator)
+    question = "What does Riptide replace multiplication with?"
+    a, b = on_qdrant.answer(question), pipeline.answer(question)
+    assert a.text == b.text
+    assert [(c.source, c.start, c.end) for c in a.citations] == [
+        (c.source, c.start, c.end) for c in b.citations
+    ]
