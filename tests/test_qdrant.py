@@ -174,3 +174,59 @@ def test_pipeline_on_qdrant_answers_as_on_faiss(tmp_path, pipeline, embedder):
     assert [(c.source, c.start, c.end) for c in a.citations] == [
         (c.source, c.start, c.end) for c in b.citations
     ]
+
+
+def _until(check, what: str, tries: int = 600) -> None:
+    """Wait for another replica to see a change (it looks at the alias every 2 s);
+    a generous bound only so a broken build fails instead of hanging."""
+    import time
+
+    for _ in range(tries):
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"never happened: {what}")
+
+
+def test_two_api_replicas_share_one_qdrant(tmp_path, pipeline, embedder):
+    """Replica A takes an upload; replica B finds, answers from and deletes it; A sees
+    the delete. They share nothing but the Qdrant engine (and the loaded model)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    def replica(n: int) -> TestClient:
+        s = Settings(
+            vector_store="qdrant",
+            qdrant_path=tmp_path / "qdrant",
+            index_dir=tmp_path / f"cache{n}",
+            seeds_dir=tmp_path / f"corpus{n}",
+            document_writes=True,
+            answer_cache_size=0,
+        )
+        return TestClient(
+            create_app(pipeline=Pipeline(s, load_retriever(s, embedder), pipeline.generator))
+        )
+
+    s = Settings(vector_store="qdrant", qdrant_path=tmp_path / "qdrant", index_dir=tmp_path / "c0")
+    from rag import index_location
+
+    build_index(sorted(s.seeds_path.iterdir())[:2], index_location(s), embedder)
+    a, b = replica(1), replica(2)
+    note = b"# Notes\n\nThe Quokka scheduler packs inference jobs onto idle TPUs every 40 s.\n"
+    r = a.post("/v1/documents", files={"file": ("quokka.md", note, "text/markdown")})
+    assert r.status_code == 201, r.text
+    doc = r.json()["id"]
+
+    def b_finds() -> bool:
+        hits = b.post("/v1/search", json={"query": "Quokka scheduler", "k": 3}).json()["passages"]
+        return any(h["source"] == "quokka.md" for h in hits)
+
+    _until(b_finds, "replica B finds the upload")
+    body = b.post(
+        "/v1/ask", json={"question": "How often does the Quokka scheduler pack inference jobs?"}
+    ).json()
+    assert "40" in body["answer"] and body["citations"][0]["source"] == "quokka.md", body
+    assert b.delete(f"/v1/documents/{doc}").status_code == 200
+    _until(lambda: a.get(f"/v1/documents/{doc}").status_code == 404, "replica A sees the delete")
+    assert not (tmp_path / "corpus1").exists() and not (tmp_path / "corpus2").exists()
