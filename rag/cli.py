@@ -121,16 +121,20 @@ def documents_remove(ids: Annotated[list[str], typer.Argument(help="Document ids
 
 
 @app.command()
-def models() -> None:
+def models(
+    path: Annotated[
+        bool, typer.Option("--path", help="Print only the model file's path (for scripts).")
+    ] = False,
+) -> None:
     """Assemble and verify the default model (or check RAG_MODEL_PATH)."""
     from rag.models import resolve_model
 
     s = Settings()
     try:
-        path = resolve_model(s.model_path, s.models_path, s.model_sha256)
+        model = resolve_model(s.model_path, s.models_path, s.model_sha256)
     except RagError as exc:
         _fail(exc)
-    typer.echo(f"model ready: {path.name}")
+    typer.echo(str(model) if path else f"model ready: {model.name}")
 
 
 @app.command()
