@@ -116,6 +116,24 @@ def one(backend: str, n: int, q: int) -> dict[str, object]:
         index.search_hybrid(text, v, 20, 20.0, 1.5)
         hybrid_ms.append((time.perf_counter() - t) * 1000)
     recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+    sweep = {}
+    if backend == "faiss-hnsw":  # recall and speed for other search depths, same graph
+        assert isinstance(index, FaissVectors)
+        hnsw = faiss.downcast_index(index.index.index)
+        default_ef = hnsw.hnsw.efSearch
+        for ef in (64, 128, 256, 512):
+            hnsw.hnsw.efSearch = ef
+            ms, got = [], []
+            for v in qs:
+                t = time.perf_counter()
+                got.append([i for i, _ in index.search(v, 10)])
+                ms.append((time.perf_counter() - t) * 1000)
+            r = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(got, truth, strict=True)])
+            sweep[ef] = {
+                "recall_at_10": round(float(r), 3),
+                "p50_ms": round(float(np.median(ms)), 2),
+            }
+        hnsw.hnsw.efSearch = default_ef
     return {
         "backend": backend,
         "chunks": n,
@@ -125,6 +143,7 @@ def one(backend: str, n: int, q: int) -> dict[str, object]:
         "dense_p99_ms": round(float(np.percentile(dense_ms, 99)), 2),
         "hybrid_p50_ms": round(float(np.percentile(hybrid_ms, 50)), 2),
         "recall_at_10": round(recall, 3),
+        "ef_search_sweep": sweep,
     }
 
 
@@ -164,6 +183,8 @@ def main() -> None:
                 f"recall@10 {row['recall_at_10']}",
                 flush=True,
             )
+            for ef, r in row["ef_search_sweep"].items():
+                print(f"    efSearch {ef:>4}: recall@10 {r['recall_at_10']}  p50 {r['p50_ms']} ms")
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
 

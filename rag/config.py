@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         "(one process at a time).",
     )
     qdrant_api_key: str | None = Field(None, description="API key for RAG_QDRANT_URL.")
+    qdrant_rrf_k: int = Field(
+        3,
+        ge=1,
+        description="Qdrant's fusion constant: its weighted RRF is 1/(k - 1 + rank/weight), "
+        "not ours, so it has its own k (chosen on the dev split).",
+    )
     qdrant_collection: str = Field(
         "reports",
         pattern=r"^[A-Za-z0-9_]{1,64}$",

@@ -559,11 +559,12 @@ def _render(check: SentenceCheck) -> str:
 def load_retriever(settings: Settings, embedder: Embedder) -> Retriever:
     """The retriever over the current index, checked against the configured embedder."""
     store = index_location(settings).load(embedder.name, embedder.dim)
+    qdrant = settings.vector_store == "qdrant"  # Qdrant fuses by its own formula
     return Retriever(
         embedder,
         store,
         settings.retrieval_mode,
-        settings.rrf_k,
+        settings.qdrant_rrf_k if qdrant else settings.rrf_k,
         lexical_weight=settings.lexical_weight,
     )
 

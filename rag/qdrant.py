@@ -173,8 +173,12 @@ class QdrantVectors:
     def search_hybrid(
         self, query: str, vector: np.ndarray, k: int, rrf_k: float, lexical_weight: float
     ) -> list[tuple[int, float]]:
-        """One call: dense and sparse prefetches fused by RRF in Qdrant (its ``k`` is an
-        integer, so ``rrf_k`` is rounded)."""
+        """One call: dense and sparse prefetches fused by RRF in Qdrant.
+
+        Qdrant's weighted RRF scores rank ``r`` of a list with weight ``w`` as
+        ``1 / (k - 1 + r / w)`` (a weight stretches ranks; ours scales scores, see
+        ``rag.vectors.rrf``), so its ``k`` is a setting of its own,
+        ``RAG_QDRANT_RRF_K``, chosen on the dev split (an integer in Qdrant)."""
         from qdrant_client import models
 
         if k <= 0:
@@ -182,7 +186,7 @@ class QdrantVectors:
         prefetch = [models.Prefetch(query=[float(x) for x in vector], using=_DENSE, limit=k)]
         weights = [1.0]
         sparse = self._sparse_query(query)
-        if sparse is not None:
+        if sparse is not None and lexical_weight > 0:
             prefetch.append(models.Prefetch(query=sparse, using=_SPARSE, limit=k))
             weights.append(lexical_weight)
         fusion = models.RrfQuery(rrf=models.Rrf(k=max(1, round(rrf_k)), weights=weights))

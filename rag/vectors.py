@@ -73,14 +73,11 @@ class VectorIndex(Protocol):
 def rrf(
     rankings: list[list[int]], k: float = 60.0, weights: list[float] | None = None
 ) -> list[tuple[int, float]]:
-    """Weighted reciprocal rank fusion as Qdrant computes it, so both backends rank
-    alike: an id at 1-based rank ``r`` of a list with weight ``w`` scores
-    ``1 / (k - 1 + r / w)``. Unweighted that is the usual ``1 / (k + r0)`` with a
-    0-based rank; a weight stretches a list's ranks rather than scaling its scores."""
+    """Reciprocal rank fusion: each id scores sum(w / (k + rank)) over the lists."""
     scores: dict[int, float] = {}
     for ranking, w in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, doc in enumerate(ranking, start=1):
-            scores[doc] = scores.get(doc, 0.0) + 1.0 / (k - 1 + rank / w)
+            scores[doc] = scores.get(doc, 0.0) + w / (k + rank)
     return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
 
 
