@@ -16,7 +16,9 @@ seed reports); none exists for one question:
    names from a list of other talks). For a question of several parts, one part's
    constraints met is enough: the other parts may be unanswered.
 3. **An amount question gets an amount.** "How many/much" is answered by a number, a
-   number word or a formula ("O(N log N)"), not by prose.
+   number word or a formula ("O(N log N)"), not by prose; "how many X" by a count of
+   X, not of other things, and not by a rate ("32 per GPU" says nothing of how many
+   GPUs there were).
 4. **A refusal speaks about the sources.** "The passages don't mention X" is a refusal;
    "X does not provide GPU support" is a claim to check like any other.
 5. **Qualifiers stay.** When only part of a sentence is supported, the sentence may lose
@@ -170,6 +172,8 @@ _MONEY = re.compile(r"[$€£¥]|\b(dollars?|usd|eur|euros?|gbp|cents?)\b", re.I
 
 
 _PER_EACH = re.compile(r"\b(?:per|each|every)\s+[\w-]+|/\s*[\w-]+", re.IGNORECASE)
+# a bare number right before "per X" is a rate: "batch size 32 per GPU"
+_RATE = re.compile(r"\b\d[\d.,]*\s*(?:per|each|every|/)\s*[\w-]+", re.IGNORECASE)
 
 
 def states_amount(sentence: str, question: str) -> bool:
@@ -189,13 +193,17 @@ def states_amount(sentence: str, question: str) -> bool:
         if word.lower() in _VERBS:
             break
         counted.append(word)
-    # "32 per GPU" describes each GPU; it does not say how many GPUs there were
-    counting = _PER_EACH.sub(" ", sentence)
+    # "32 per GPU" describes each GPU; it does not say how many GPUs there were, nor
+    # how many of anything else: rates are set aside before counts are looked for
+    counting = _PER_EACH.sub(" ", _RATE.sub(" ", sentence))
     if not counted or any(contains_term(counting, w) for w in counted if len(w) >= 3):
         return True
-    units = [q.split(" ", 1)[1].lower() for q in quantities(sentence)]
+    bare = [a for a in _amounts(counting) - _amounts(question) if any(c.isdigit() for c in a)]
+    if not bare:
+        return False
+    units = [q.split(" ", 1)[1].lower() for q in quantities(counting)]
     # every number counts something else: "247 papers submitted" for "how many people"
-    return len(units) < len([a for a in new if any(ch.isdigit() for ch in a)]) or not units
+    return len(units) < len(bare) or not units
 
 
 # A refusal is about the sources (rule 4): "the passages/reports/context/information

@@ -113,7 +113,6 @@ class QdrantVectors:
         return self._dim
 
     def __len__(self) -> int:
-
         with self._locked():
             return self.client.count(self.collection, count_filter=_kind("chunk"), exact=True).count
 
@@ -123,7 +122,9 @@ class QdrantVectors:
         from qdrant_client import models
 
         terms = [sparse_terms(t) for t in texts]
-        if self._avgdl is None:  # a build upserts all its chunks at once
+        # BM25's average length: a build upserts all its chunks at once, so it is the
+        # collection's; later upserts (the protocol allows them) reuse it
+        if self._avgdl is None:
             self._avgdl = max(1.0, float(np.mean([sum(t.values()) for t in terms] or [1.0])))
         points = []
         for i, vec, tf, source in zip(ids, vectors, terms, sources, strict=True):
@@ -146,10 +147,9 @@ class QdrantVectors:
     def delete_document(self, source: str) -> None:
         from qdrant_client import models
 
-        condition = models.FieldCondition(key="source", match=models.MatchValue(value=source))
-        selector = models.FilterSelector(
-            filter=models.Filter(must=[_kind("chunk").must[0], condition])  # type: ignore[index]
-        )
+        of_source = models.FieldCondition(key="source", match=models.MatchValue(value=source))
+        chunks = models.FieldCondition(key="kind", match=models.MatchValue(value="chunk"))
+        selector = models.FilterSelector(filter=models.Filter(must=[chunks, of_source]))
         with self._locked():
             self.client.delete(self.collection, points_selector=selector, wait=True)
 

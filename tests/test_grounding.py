@@ -150,6 +150,10 @@ def test_an_amount_must_count_what_was_asked():
     assert not states_amount("The fleet flew 40 km per drone, with 2 batteries each.", drones)
     assert states_amount("The fleet had 12 drones, flying 40 km per drone.", drones)
     assert states_amount("Twelve drones flew [1].", drones)
+    # a bare number before "per X" is a rate, not a count of anything
+    assert not states_amount("They used a 5 GHz link and 3 per drone.", drones)
+    assert not states_amount("Osprey charged 4 per drone over a 900 MHz band.", drones)
+    assert states_amount("Osprey flew 9 drones, charged 4 per drone.", drones)
 
 
 def test_coordinate_clauses_are_separate_claims():
