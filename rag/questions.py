@@ -71,8 +71,8 @@ def retrieval_queries(question: str) -> list[str]:
     if "\n" in question.strip():
         return [question]
     parts = question_parts(question)
-    if len(parts) == 1:
-        return parts
+    if len(parts) <= 1:  # none when the question is only punctuation (",;")
+        return parts or [question]
     out = [parts[0]]
     names = key_terms(parts[0])
     for part in parts[1:]:

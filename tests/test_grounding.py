@@ -201,6 +201,7 @@ def test_question_parts():
         "What is Quillon?",
         "Who built it? Quillon",
     ]
+    assert retrieval_queries(" ,; ") == [" ,; "]  # nothing to split: searched as it is
 
 
 def test_a_part_no_sentence_answers_is_named(embedder):
