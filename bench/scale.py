@@ -74,7 +74,7 @@ def rss_mb() -> float:
 def one(backend: str, n: int, q: int) -> dict[str, object]:
     import faiss
 
-    from rag import FaissVectors, QdrantLocation, QdrantVectors
+    from rag import HNSW_ABOVE, FaissVectors, QdrantLocation, QdrantVectors
 
     vecs, texts = corpus(n)
     qs, qtexts = queries(vecs, texts, q)
@@ -84,8 +84,6 @@ def one(backend: str, n: int, q: int) -> dict[str, object]:
     t0 = time.perf_counter()
     index: FaissVectors | QdrantVectors
     if backend.startswith("faiss"):
-        from rag.vectors import HNSW_ABOVE
-
         # the index type the embedded default would choose for a corpus above/below
         index = FaissVectors.empty(DIM, 0 if backend == "faiss-flat" else HNSW_ABOVE + 1)
         index.upsert(range(n), vecs, texts, sources)

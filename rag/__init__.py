@@ -74,12 +74,14 @@ _LAZY = {
     "index_location": "rag.store",
     "VectorIndex": "rag.vectors",
     "FaissVectors": "rag.vectors",
+    "HNSW_ABOVE": "rag.vectors",
     "QdrantLocation": "rag.qdrant",
     "QdrantVectors": "rag.qdrant",
 }
 
 __all__ = [
     "DATA_ROOT",
+    "HNSW_ABOVE",
     "NO_DOCUMENTS",
     "REFUSAL",
     "Admitted",
@@ -173,4 +175,4 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.remote import RemoteGenerator
     from rag.store import FileLocation, Store, index_location
     from rag.terms import normalize_figures
-    from rag.vectors import FaissVectors, VectorIndex
+    from rag.vectors import HNSW_ABOVE, FaissVectors, VectorIndex
