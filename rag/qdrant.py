@@ -25,13 +25,13 @@ import uuid
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.errors import ConfigError, IndexMismatch, IndexNotFound
+from rag.errors import ConfigError, IndexMismatch, IndexNotFound, IndexUnavailable
 from rag.lexical import tokenize
 from rag.store import FORMAT_VERSION, Store, check_parent
 from rag.types import Chunk
@@ -87,6 +87,19 @@ def _close_clients() -> None:
         _clients.clear()
 
 
+@contextmanager
+def _guarded(lock: threading.Lock | None) -> Iterator[None]:
+    """Hold the local engine's lock; a server that cannot be reached or fails becomes
+    ``IndexUnavailable`` (HTTP 503), not an unexplained 500."""
+    from qdrant_client.http.exceptions import ApiException
+
+    try:
+        with lock if lock is not None else nullcontext():
+            yield
+    except ApiException as exc:
+        raise IndexUnavailable(f"Qdrant is unreachable or failed: {exc}") from exc
+
+
 def sparse_terms(text: str) -> dict[int, float]:
     """Term id -> count for ``text`` (ids: crc32 of our tokenizer's terms, so every
     build and replica agrees without a shared vocabulary)."""
@@ -106,7 +119,7 @@ class QdrantVectors:
         self._avgdl: float | None = None
 
     def _locked(self) -> AbstractContextManager[Any]:
-        return self._lock if self._lock is not None else nullcontext()
+        return _guarded(self._lock)
 
     @property
     def dim(self) -> int:
@@ -242,7 +255,7 @@ class QdrantLocation:
         return cls(client, settings.qdrant_collection, cache, lock, bool(settings.qdrant_url))
 
     def _locked(self) -> AbstractContextManager[Any]:
-        return self._lock if self._lock is not None else nullcontext()
+        return _guarded(self._lock)
 
     @property
     def cache_root(self) -> Path:

@@ -244,3 +244,16 @@ def test_two_api_replicas_share_one_qdrant(tmp_path, pipeline, embedder):
     assert b.delete(f"/v1/documents/{doc}").status_code == 200
     _until(lambda: a.get(f"/v1/documents/{doc}").status_code == 404, "replica A sees the delete")
     assert not (tmp_path / "corpus1").exists() and not (tmp_path / "corpus2").exists()
+
+
+def test_an_unreachable_qdrant_server_is_503_not_500(tmp_path):
+    import socket
+
+    from rag import IndexUnavailable, index_location
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = Settings(vector_store="qdrant", qdrant_url=f"http://127.0.0.1:{port}", index_dir=tmp_path)
+    with pytest.raises(IndexUnavailable, match="Qdrant is unreachable"):
+        index_location(s).load()
