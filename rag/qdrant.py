@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.errors import ConfigError, IndexMismatch, IndexNotFound, IndexUnavailable
+from rag.errors import ConfigError, IndexNotFound, IndexUnavailable
 from rag.lexical import tokenize
-from rag.store import FORMAT_VERSION, Store, check_parent
+from rag.store import Store, check_manifest, check_parent
 from rag.types import Chunk
 
 if TYPE_CHECKING:
@@ -376,17 +376,7 @@ class QdrantLocation:
         if collection is None:
             raise IndexNotFound(f"no Qdrant collection behind alias {self.name!r}: {_RUN_INDEX}")
         manifest = self.current_manifest(collection) or {}
-        if manifest.get("format") != FORMAT_VERSION:
-            raise IndexMismatch(
-                f"index format {manifest.get('format')} is not {FORMAT_VERSION}: {_RUN_INDEX}"
-            )
-        if embedding_model is not None and manifest.get("embedding_model") != embedding_model:
-            raise IndexMismatch(
-                f"index built with embedding model {manifest.get('embedding_model')!r}, "
-                f"but {embedding_model!r} is configured: {_RUN_INDEX}"
-            )
-        if dim is not None and manifest.get("dim") != dim:
-            raise IndexMismatch(f"index dimension {manifest.get('dim')} is not {dim}: {_RUN_INDEX}")
+        check_manifest(manifest, embedding_model, dim)
         chunks: dict[int, Chunk] = {}
         texts: dict[str, tuple[str, list[int]]] = {}
         for point in self._scroll(collection):

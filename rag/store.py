@@ -51,6 +51,7 @@ __all__ = [
     "FileLocation",
     "IndexLocation",
     "Store",
+    "check_manifest",
     "check_parent",
     "index_location",
 ]
@@ -251,22 +252,12 @@ class Store:
             manifest = json.loads((build / "manifest.json").read_text())
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"index manifest unreadable in {build.name}: {_RUN_INDEX}") from exc
-        if manifest.get("format") != FORMAT_VERSION:
-            raise IndexMismatch(
-                f"index format {manifest.get('format')} is not {FORMAT_VERSION}: {_RUN_INDEX}"
-            )
+        check_manifest(manifest, embedding_model, dim)
         files: dict[str, str] = manifest.get("files", {})
         for name in sorted(set(files) | set(_REQUIRED)):
             path = build / name
             if not path.is_file() or file_sha256(path) != files.get(name):
                 raise IndexCorrupt(f"index file {name} is missing or corrupt: {_RUN_INDEX}")
-        if embedding_model is not None and manifest.get("embedding_model") != embedding_model:
-            raise IndexMismatch(
-                f"index built with embedding model {manifest.get('embedding_model')!r}, "
-                f"but {embedding_model!r} is configured: {_RUN_INDEX}"
-            )
-        if dim is not None and manifest.get("dim") != dim:
-            raise IndexMismatch(f"index dimension {manifest.get('dim')} is not {dim}: {_RUN_INDEX}")
         index = faiss.deserialize_index(np.fromfile(build / "vectors.faiss", dtype=np.uint8))
         with (build / "chunks.jsonl").open(encoding="utf-8") as f:
             chunks = [_chunk_from_json(line) for line in f if line.strip()]
@@ -334,6 +325,24 @@ class FileLocation:
 
     def __repr__(self) -> str:
         return f"FileLocation({self.root.name!r})"
+
+
+def check_manifest(
+    manifest: dict[str, Any], embedding_model: str | None = None, dim: int | None = None
+) -> None:
+    """``IndexMismatch`` unless a build's manifest has this format and, when given, the
+    embedding model and dimension queries will use (whatever backend holds the build)."""
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index format {manifest.get('format')} is not {FORMAT_VERSION}: {_RUN_INDEX}"
+        )
+    if embedding_model is not None and manifest.get("embedding_model") != embedding_model:
+        raise IndexMismatch(
+            f"index built with embedding model {manifest.get('embedding_model')!r}, "
+            f"but {embedding_model!r} is configured: {_RUN_INDEX}"
+        )
+    if dim is not None and manifest.get("dim") != dim:
+        raise IndexMismatch(f"index dimension {manifest.get('dim')} is not {dim}: {_RUN_INDEX}")
 
 
 def check_parent(manifest: dict[str, Any], current: str | None) -> None:

@@ -102,11 +102,17 @@ def test_delete_document_removes_its_points_only(location, vectors, embedder, ba
     assert np.allclose(index.vectors([4]), vectors[4:5], atol=1e-6)
 
 
-def test_a_build_goes_live_by_alias_and_old_readers_keep_theirs(tmp_path, location, embedder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "one.md").write_text("# One\n\nRiptide uses popcount instead of multiplication.\n")
-    build_index(corpus, location, embedder)
+@pytest.fixture()
+def corpus(tmp_path: Path, location, embedder) -> Path:
+    """A one-report corpus, built into ``location``."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "one.md").write_text("# One\n\nRiptide uses popcount instead of multiplication.\n")
+    build_index(folder, location, embedder)
+    return folder
+
+
+def test_a_build_goes_live_by_alias_and_old_readers_keep_theirs(corpus, location, embedder):
     first = location.current_build()
     reader = location.load(embedder.name, embedder.dim)
     (corpus / "two.md").write_text("# Two\n\nPLink cuts cross-rack traffic.\n")
@@ -119,11 +125,7 @@ def test_a_build_goes_live_by_alias_and_old_readers_keep_theirs(tmp_path, locati
     assert not build_index(corpus, location, embedder).rebuilt  # nothing changed
 
 
-def test_a_failed_switch_leaves_the_old_build_and_no_stray_collection(tmp_path, location, embedder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "one.md").write_text("# One\n\nRiptide uses popcount.\n")
-    build_index(corpus, location, embedder)
+def test_a_failed_switch_leaves_the_old_build_and_no_stray_collection(corpus, location, embedder):
     before = location.current_build()
     collections = {c.name for c in location.client.get_collections().collections}
     store = location.load()
