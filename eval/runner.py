@@ -99,17 +99,10 @@ class InProcess:
             "retrieval_mode": self.settings.retrieval_mode,
         }
 
-    def for_corpus(self, corpus: Path | None) -> tuple[Search, Ask | None, dict[str, str]]:
-        """(search, ask or None, the corpus texts by document name)."""
-        from rag import (
-            Pipeline,
-            build_index,
-            hit_to_dict,
-            index_location,
-            load_generator,
-            load_retriever,
-            read_sources,
-        )
+    def settings_for(self, corpus: Path | None) -> Any:
+        """The settings serving ``corpus`` (None: the configured one), its index built
+        (or brought up to date) first."""
+        from rag import build_index, index_location
 
         s = self.settings
         if corpus is not None:
@@ -121,21 +114,37 @@ class InProcess:
             }
             s = s.model_copy(update=update)
             build_index(corpus, index_location(s), self.embedder, s.chunk_overlap_tokens)
-        texts = read_sources(s.seeds_path)[0]
-        retriever = load_retriever(s, self.embedder)
+        return s
 
-        def search(q: str, k: int) -> list[dict[str, Any]]:
-            return [hit_to_dict(h) for h in retriever.search(q, k)]
+    def pipeline(self, corpus: Path | None) -> Any:
+        """A ``Pipeline`` over ``corpus`` sharing this backend's embedder and LLM."""
+        from rag import Pipeline, load_generator, load_retriever
 
-        if self.retrieval_only:
-            return search, None, texts
+        s = self.settings_for(corpus)
         if self.generator is None:
             self.generator = load_generator(s)
             self.meta["model"] = self.generator.name
-        pipeline = Pipeline(s, retriever, self.generator)
+        return Pipeline(s, load_retriever(s, self.embedder), self.generator)
 
-        def ask(turns: list[Turn]) -> dict[str, Any]:
-            return pipeline.chat(turns).to_dict()
+    def for_corpus(self, corpus: Path | None) -> tuple[Search, Ask | None, dict[str, str]]:
+        """(search, ask or None, the corpus texts by document name)."""
+        from rag import hit_to_dict, load_retriever, read_sources
+
+        if self.retrieval_only:
+            s = self.settings_for(corpus)
+            retriever = load_retriever(s, self.embedder)
+            ask = None
+        else:
+            pipeline = self.pipeline(corpus)
+            s, retriever = pipeline.settings, pipeline.current()
+
+            def ask(turns: list[Turn]) -> dict[str, Any]:
+                return pipeline.chat(turns).to_dict()
+
+        texts = read_sources(s.seeds_path)[0]
+
+        def search(q: str, k: int) -> list[dict[str, Any]]:
+            return [hit_to_dict(h) for h in retriever.search(q, k)]
 
         return search, ask, texts
 

@@ -270,17 +270,13 @@ class Pipeline:
             )
             yield replace(cached, timings=timings, cached=True)
             return
-        # compact evidence reads lines, not whole passages: it can afford to choose them
-        # from twice as many passages at the same prompt size
         if not retriever.store.chunks:
             timings = Timings(total_s=time.perf_counter() - t_start)
             yield Delta(REFUSAL)
             yield self._refusal(question, query, [], timings, [], NO_DOCUMENTS)
             return
-        k = (top_k or s.top_k) * (2 if s.evidence == "compact" else 1)
-        hits, embed_s, search_s = retriever.search_timed(query, k)
-        timings = Timings(embed_s=embed_s, search_s=search_s)
-        reason = self._irrelevant(question, hits, retriever)
+        timings = Timings()
+        hits, reason = self._evidence(retriever, question, query, top_k, timings)
         if reason:
             timings.total_s = time.perf_counter() - t_start
             yield Delta(REFUSAL)
@@ -290,12 +286,6 @@ class Pipeline:
             yield result
             return
         gen = self.generator
-        if s.evidence == "compact":
-            t_sel = time.perf_counter()
-            hits = select_evidence(
-                question, hits, self.verifier.embed, gen.count_tokens, s.evidence_tokens, query
-            )
-            timings.select_s = time.perf_counter() - t_sel
         hits, messages, n_prompt = fit_passages(
             question,
             hits,
@@ -357,6 +347,46 @@ class Pipeline:
         if temperature == 0 and time.perf_counter() - t_start < s.generation_deadline_s:
             self.cache.put(key, result)
         yield result
+
+    def evidence(
+        self, question: str, query: str | None = None, top_k: int | None = None
+    ) -> tuple[list[Hit], str]:
+        """What the model would be shown for ``question`` (retrieved with ``query``,
+        the question itself by default), and why it would be refused before the model
+        is called ("" when it would not). No LLM call: evidence can be measured on its
+        own (``bench/evidence.py``)."""
+        q = self.validate(question)
+        return self._evidence(self.current(), q, query or q, top_k, Timings())
+
+    def _evidence(
+        self,
+        retriever: Retriever,
+        question: str,
+        query: str,
+        top_k: int | None,
+        timings: Timings,
+    ) -> tuple[list[Hit], str]:
+        """Retrieve for ``query``, refuse early if nothing relevant was found, else cut
+        the passages to compact evidence; stage times go into ``timings``."""
+        s = self.settings
+        # compact evidence reads lines, not whole passages: it can afford to choose them
+        # from twice as many passages at the same prompt size
+        k = (top_k or s.top_k) * (2 if s.evidence == "compact" else 1)
+        hits, timings.embed_s, timings.search_s = retriever.search_timed(query, k)
+        reason = self._irrelevant(question, hits, retriever)
+        if reason or s.evidence != "compact":
+            return hits, reason
+        t_sel = time.perf_counter()
+        hits = select_evidence(
+            question,
+            hits,
+            self.verifier.embed,
+            self.generator.count_tokens,
+            s.evidence_tokens,
+            query,
+        )
+        timings.select_s = time.perf_counter() - t_sel
+        return hits, ""
 
     def _irrelevant(self, question: str, hits: list[Hit], retriever: Retriever) -> str:
         """Why the passages cannot answer ``question`` (empty when they may), decided
