@@ -30,6 +30,7 @@ Encode = Callable[[list[str]], np.ndarray]
 _LEXICAL_WEIGHT = 0.5
 _GAP = 2  # selected units at most this many units apart are joined into one span
 _KEEP_SHARE = 0.5  # passages whose best line scores below this share of the best are dropped
+_LIST_BUDGET = 1.5  # a list under a chosen lead-in may run this far past the token budget
 
 
 def _units(chunk: Chunk) -> list[tuple[int, int]]:
@@ -64,6 +65,7 @@ def select_evidence(
     if not units:
         return hits
     texts = [hits[h].chunk.text[s:e] for h, s, e in units]
+    indents = [_indent(hits[h].chunk.text, s) for h, s, _ in units]
     heads = [set(tokenize(hit.chunk.section)) for hit in hits]
     # each part of a compound question scores the lines on its own: a line answering
     # the second part must not lose to every line about the first
@@ -133,12 +135,45 @@ def select_evidence(
         header = _table_header(units, texts, i)
         if header is not None:  # a row's figures mean nothing without their column labels
             take(header)
-        j = i + 1
-        if texts[i].rstrip().endswith(":"):  # a lead-in: "The three layers are:"
-            while j < len(units) and units[j][0] == units[i][0] and _is_item(texts[j]):
+    # a chosen lead-in ("The three layers are:", "- Silver" over indented items) brings
+    # the lines under it, however it was chosen, the best lead-ins first: a list is
+    # read whole, after the lines that answer on their own
+    for i in sorted(chosen, key=lambda i: -score[i]):
+        for j in _children(units, texts, indents, i):
+            if spent + cost(j) <= _LIST_BUDGET * budget:
                 take(j)
-                j += 1
     return _spans(hits, units, sorted(chosen))
+
+
+def _indent(text: str, start: int) -> int | None:
+    """Columns of white space before ``start`` on its line; None when the unit starts
+    mid-line (a second sentence of a line)."""
+    before = text[text.rfind("\n", 0, start) + 1 : start]
+    return None if before.strip() else len(before.expandtabs(4))
+
+
+def _children(
+    units: list[tuple[int, int, int]], texts: list[str], indents: list[int | None], i: int
+) -> list[int]:
+    """The units under unit ``i`` in its passage's outline: the lines after it indented
+    deeper (with the rest of their lines), and after a line ending in ":" its list items
+    at the same depth."""
+    out: list[int] = []
+    base = indents[i]
+    if base is None:
+        return out
+    lead_in = texts[i].rstrip().endswith(":")
+    j = i + 1
+    while j < len(units) and units[j][0] == units[i][0]:
+        depth = indents[j]
+        if depth is None:
+            if j - 1 != i and j - 1 not in out:
+                break
+        elif not (depth > base or (lead_in and depth == base and _is_item(texts[j]))):
+            break
+        out.append(j)
+        j += 1
+    return out
 
 
 _MARKUP = re.compile(r"<[^>]*>?|!?\[[^\]]*\]\([^)]*\)|https?://\S+|<!--|-->")
@@ -146,11 +181,9 @@ _MARKUP = re.compile(r"<[^>]*>?|!?\[[^\]]*\]\([^)]*\)|https?://\S+|<!--|-->")
 
 def _has_words(text: str) -> bool:
     """Whether a line says anything once markup is gone: an image tag, a bare link or
-    front matter is no evidence and costs tokens; a name with a figure (a table row)
-    is."""
-    plain = _MARKUP.sub(" ", text)
-    words = len(re.findall(r"[^\W\d_]{2,}", plain))
-    return words >= 2 or (words == 1 and any(ch.isdigit() for ch in plain))  # "| Tern | 8.1 |"
+    front matter is no evidence and costs tokens; a word is ("- Qualcomm" in a list of
+    sponsors, "| Tern | 8.1 |" in a table)."""
+    return re.search(r"[^\W\d_]{2,}", _MARKUP.sub(" ", text)) is not None
 
 
 def _is_heading(text: str, chunk: Chunk) -> bool:

@@ -18,12 +18,14 @@ Two steps on top of the ranking, in every mode:
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from itertools import zip_longest
 from typing import Literal
 
 import numpy as np
 
 from rag.embedding import Embedder
+from rag.lexical import tokenize
 from rag.questions import retrieval_queries
 from rag.store import Store
 from rag.terms import contains_term, key_terms
@@ -74,6 +76,7 @@ class Retriever:
         ]
         ranked = _interleave(rankings)
         ids = self._look_up_names(query, [i for i, _ in ranked], k)
+        ids = self._look_up_section(query, ids, k)
         score = dict(ranked)
         dense = self._cosines(vecs[0], ids)  # every hit has one, whatever the mode
         lexical = dict(self.store.search_lexical(query, n)) if mode != "dense" else {}
@@ -114,6 +117,43 @@ class Retriever:
             top.insert(len(top) if held else 0, found)
         return top
 
+    def _look_up_section(self, query: str, top: list[int], k: int) -> list[int]:
+        """``top`` with the section the query names by its heading brought in: when
+        every word of a heading of two or more words is in the query ("Which papers
+        received Outstanding Paper Awards?") and none of that section's passages was
+        found, its passage that best matches the query comes first (the question is about
+        it) and the lowest-ranked passage makes room.
+        A short section of names ("- QuadraLib: ...") shares no word with the question
+        but its heading; a table of contents that lists the heading outranks it."""
+        asked = set(tokenize(query))
+        named = [
+            (len(words), key)
+            for key, words in self._headings.items()
+            if len(words) >= 2 and words <= asked
+        ]
+        if not named:
+            return top
+        key = max(named)[1]
+        if any(_section_key(self.store.chunks[i]) == key for i in top):
+            return top
+        ids = self._sections[key]
+        order = {i: r for r, (i, _) in enumerate(self.store.search_lexical(query, 200))}
+        best = min(ids, key=lambda i: (order.get(i, len(order)), i))
+        return [best, *top[: k - 1]]
+
+    @cached_property
+    def _sections(self) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """Chunk ids of each section, keyed by (document, heading path)."""
+        out: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        for i, chunk in enumerate(self.store.chunks):
+            out.setdefault(_section_key(chunk), []).append(i)
+        return out
+
+    @cached_property
+    def _headings(self) -> dict[tuple[str, tuple[str, ...]], frozenset[str]]:
+        """The words of each section's own heading (the last of its path)."""
+        return {key: frozenset(tokenize(key[1][-1])) for key in self._sections if key[1]}
+
     def _passage_naming(self, query: str, name: str) -> int | None:
         """The best-ranked passage (by BM25 on the query, then on the name alone) whose
         text or section states ``name``."""
@@ -125,6 +165,10 @@ class Retriever:
 
     def _cosines(self, vec: np.ndarray, ids: list[int]) -> dict[int, float]:
         return self.store.cosines(vec, ids)
+
+
+def _section_key(chunk: Chunk) -> tuple[str, tuple[str, ...]]:
+    return chunk.source, chunk.heading_path
 
 
 def _states(chunk: Chunk, name: str) -> bool:

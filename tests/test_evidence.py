@@ -80,3 +80,36 @@ def test_a_table_row_comes_with_its_header_row(embedder):
     for h in ev:
         if h.chunk.source == "fleet.md" and h.chunk.section.endswith("results"):
             assert TABLE_REPORT[h.chunk.start : h.chunk.end] == h.chunk.text
+
+
+OUTLINE_REPORT = (
+    "## Sponsors\n"
+    "The summit was funded by eleven companies this year.\n"
+    "- Platinum\n"
+    "  - Orvane, Telquist\n"
+    "- Gold\n"
+    "  - Brightmoor, Kallisto Labs\n"
+    "  - Venn Analytics\n"
+    "- Silver\n"
+    "  - Harrowgate Systems, Pellucid AI\n"
+    "  - Quorra\n"
+    "Travel grants went to forty students from nine countries.\n"
+    "The venue was booked two years ahead.\n"
+    "Catering was vegetarian by default.\n"
+)
+
+
+def test_a_chosen_line_brings_the_lines_indented_under_it(embedder):
+    """ "- Silver" heads its own list: the one-word item "Quorra" is evidence, and the
+    items under a chosen line come whole even when the budget is tight."""
+    chunk = Chunk("summit.md", ("Summit", "Sponsors"), OUTLINE_REPORT, 0, len(OUTLINE_REPORT))
+    other = Chunk("summit.md", ("Summit", "Venue"), "The venue seats 900 people.", 900, 927)
+    hits = [Hit(other, 0.6, 1), Hit(chunk, 0.5, 2)]
+    q = "Which companies were Silver sponsors of the summit?"
+    ev = select_evidence(q, hits, embedder.encode, _words, budget=60)
+    text = "\n".join(h.chunk.text for h in ev)
+    assert "Harrowgate Systems, Pellucid AI" in text and "Quorra" in text
+    assert "Catering" not in text  # not the whole passage
+    for h in ev:
+        if h.chunk.source == "summit.md" and h.chunk.section.endswith("Sponsors"):
+            assert OUTLINE_REPORT[h.chunk.start : h.chunk.end] == h.chunk.text

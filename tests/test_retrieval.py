@@ -95,3 +95,42 @@ def test_each_part_of_a_compound_question_is_retrieved(tiny):
     q = "Which problem did team C have to solve and what happens when a disk fills up?"
     sections = {h.chunk.section for h in tiny["hybrid"].search(q, 2)}
     assert any("Storage" in s for s in sections) and any("Team C" in s for s in sections)
+
+
+CONTENTS_DOC = (
+    "# Tooling summit notes\n"
+    "## Contents\n"
+    "- Keynote\n- Community Awards\n- Build speed panel\n- Closing remarks\n"
+    "## Keynote\n"
+    "The keynote argued that projects should publish their build times and test "
+    "flakiness every release, and that the summit should reward projects that do.\n"
+    "## Community Awards\n"
+    "- Quillwort: a streaming parser for lockfiles\n"
+    "- Marlinspike: incremental linking for large monorepos\n"
+    "- Tessellate: a cache server for compiler outputs\n"
+    "## Build speed panel\n"
+    "Panelists compared remote execution with local caching for projects of every size.\n"
+    "## Closing remarks\n"
+    "The organisers thanked the projects, the speakers and the volunteers of the summit.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def with_contents(tmp_path_factory, embedder):
+    from rag.config import Settings
+    from rag.indexing import build_index
+    from rag.pipeline import load_retriever
+
+    seeds = tmp_path_factory.mktemp("docs")
+    (seeds / "summit.md").write_text(CONTENTS_DOC, encoding="utf-8")
+    s = Settings(seeds_dir=seeds, index_dir=tmp_path_factory.mktemp("idx"))
+    build_index(s.seeds_path, s.index_path, embedder)
+    return load_retriever(s, embedder)
+
+
+def test_a_section_named_by_its_heading_is_found(with_contents):
+    """The section's body (project names) shares no word with the question, and the
+    table of contents that lists its heading outranks it; the heading is what the
+    question names."""
+    hits = with_contents.search("Which projects received Community Awards at the summit?", 2)
+    assert hits[0].chunk.section.endswith("Community Awards"), [h.chunk.section for h in hits]
