@@ -1,7 +1,9 @@
 """The named eval sets: which questions, over which corpus.
 
-- ``dev``: half of ``qa.jsonl`` and of the held-out questions (``heldout/seeds.jsonl``);
-  rules and constants are tuned on it.
+- ``dev``: half of ``qa.jsonl`` and of the held-out questions (``heldout/seeds.jsonl``),
+  plus 22 near-miss unanswerable questions for dev only (``heldout/nearmiss.jsonl``,
+  written from ``sample_sections.py --seed 1126 --n 24``: test's near-misses cannot be
+  read, so dev needed more of its own); rules and constants are tuned on it.
 - ``test``: the other halves. Reported, never tuned on: nobody reads its individual
   failures while changing the pipeline.
 - ``corpus2``: a second corpus in formats the seeds don't use (``corpus2/docs``, no
@@ -37,7 +39,15 @@ class EvalSet:
 
 
 SETS: dict[str, EvalSet] = {
-    "dev": EvalSet("dev", (EVAL_DIR / "qa.jsonl", EVAL_DIR / "heldout" / "seeds.jsonl"), "dev"),
+    "dev": EvalSet(
+        "dev",
+        (
+            EVAL_DIR / "qa.jsonl",
+            EVAL_DIR / "heldout" / "seeds.jsonl",
+            EVAL_DIR / "heldout" / "nearmiss.jsonl",  # dev only: see the README
+        ),
+        "dev",
+    ),
     "test": EvalSet("test", (EVAL_DIR / "qa.jsonl", EVAL_DIR / "heldout" / "seeds.jsonl"), "test"),
     "corpus2": EvalSet(
         "corpus2", (EVAL_DIR / "corpus2" / "qa.jsonl",), None, EVAL_DIR / "corpus2" / "docs"

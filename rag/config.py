@@ -149,6 +149,13 @@ class Settings(BaseSettings):
         ge=32,
         description="Token budget of compact evidence, passage headers included (LLM tokens).",
     )
+    second_looks: int = Field(
+        1,
+        ge=0,
+        le=4,
+        description="Parts of a compound question the answer left out that are asked "
+        "again on their own, each from evidence chosen for it (0: never).",
+    )
     answer_cache_size: int = Field(
         256,
         ge=0,

@@ -27,6 +27,10 @@ seed reports); none exists for one question:
 6. **Names are looked for before they are refused.** Retrieval brings in a passage for
    every name of the question the corpus has (``rag.retrieval``); only a name the
    whole corpus lacks refuses before the model is called.
+7. **A question asking for a name or a year gets one.** "Who ...", "which university /
+   company / dataset / conference ..." is answered by a name the question does not
+   already hold; "which year / in what year" by a year. "The datasets were mixed
+   types" names nothing: it is an answer about something else.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from rag.types import Hit
 __all__ = [
     "absent_names",
     "asks_amount",
+    "asks_name",
     "claim_requirements",
     "coordinate_clauses",
     "evidence_lacks",
@@ -55,6 +60,7 @@ __all__ = [
     "passage_context",
     "question_constraints",
     "states_amount",
+    "states_asked_name",
     "states_name",
     "unknown_names",
 ]
@@ -176,12 +182,21 @@ _PER_EACH = re.compile(r"\b(?:per|each|every)\s+[\w-]+|/\s*[\w-]+", re.IGNORECAS
 _RATE = re.compile(r"\b\d[\d.,]*\s*(?:per|each|every|/)\s*[\w-]+", re.IGNORECASE)
 
 
+# "Sec. 7.1", "Fig. 3", "Table 2", "[12]": numbers that point somewhere, not amounts
+_REFERENCE = re.compile(
+    r"\b(?:sec(?:tion)?|fig(?:ure)?|tab(?:le)?|eq(?:uation)?|chapter|appendix|p|pp)\.?\s*"
+    r"\(?\d[\d.]*\)?|\[\d+(?:[,–-]\s*\d+)*\]",
+    re.IGNORECASE,
+)
+
+
 def states_amount(sentence: str, question: str) -> bool:
     """Whether ``sentence`` states the amount ``question`` asks for (rule 3): a number,
     number word or formula the question does not already hold ("3X" answers "how much
     less than GPT-3?"), of the right kind: money for what something cost, and for
     "how many <things>" not only counts of other things ("247 papers" does not answer
     "how many people attended?")."""
+    sentence = _REFERENCE.sub(" ", sentence)
     new = _amounts(sentence) - _amounts(question)
     if not new:
         return False
@@ -204,6 +219,40 @@ def states_amount(sentence: str, question: str) -> bool:
     units = [q.split(" ", 1)[1].lower() for q in quantities(counting)]
     # every number counts something else: "247 papers submitted" for "how many people"
     return len(units) < len(bare) or not units
+
+
+# Named things a question can ask for (rule 7). Not "system", "model", "method" or
+# "approach": those are often answered by a description ("a sequence-to-sequence model").
+_NAMED_KINDS = (
+    r"universit(?:y|ies)|compan(?:y|ies)|organi[sz]ations?|institutions?|labs?|laborator(?:y|ies)|"
+    r"datasets?|data\s+sets?|benchmarks?|conferences?|venues?|journals?|countr(?:y|ies)|"
+    r"cit(?:y|ies)|(?:programming\s+)?languages?|vendors?|sponsors?|providers?|"
+    r"frameworks?|librar(?:y|ies)"
+)
+_ASKS_NAME = re.compile(
+    rf"^\s*(?:and\s+)?who\b|\b(?:which|what)\s+(?:[\w-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b",
+    re.IGNORECASE,
+)
+_ASKS_YEAR = re.compile(r"\b(?:which|what)\s+year\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+
+
+def asks_name(question: str) -> str:
+    """ "name" or "year" when ``question`` asks for a named thing or a year (rule 7),
+    else ""."""
+    if _ASKS_YEAR.search(question):
+        return "year"
+    return "name" if _ASKS_NAME.search(question) else ""
+
+
+def states_asked_name(sentence: str, question: str, kind: str) -> bool:
+    """Whether ``sentence`` gives what ``asks_name`` found ``question`` asking for: a
+    year, or a name (a capitalised word, acronym or CamelCase term) the question does
+    not hold."""
+    if kind == "year":
+        return bool(set(_YEAR.findall(sentence)) - set(_YEAR.findall(question)))
+    asked = {_key(t) for t in key_terms(question)}
+    return any(_key(t) not in asked and not _key(t).isdigit() for t in key_terms(sentence))
 
 
 # A refusal is about the sources (rule 4): "the passages/reports/context/information

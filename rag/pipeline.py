@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import time
+from collections import abc
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
@@ -36,15 +37,17 @@ from rag.generation import Generator, LlamaGenerator, Message
 from rag.grounding import (
     absent_names,
     asks_amount,
+    asks_name,
     is_refusal,
     question_constraints,
     states_amount,
+    states_asked_name,
     states_name,
     unknown_names,
 )
 from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
-from rag.questions import question_parts, unanswered_parts
+from rag.questions import question_parts, retrieval_queries, unanswered_parts
 from rag.retrieval import Retriever
 from rag.store import Store, index_location
 from rag.terms import contains_term
@@ -296,34 +299,25 @@ class Pipeline:
         )
         timings.prompt_tokens = n_prompt
         drafts = _Drafts(self, retriever, question, query, hits)
-        raw = ""
-        n_tokens = 0
-        finish = "stop"
-        t_queue = time.perf_counter()
+        stop = list(options.stop)
         try:
-            with self.admission.slot(cancel):
-                timings.queue_s = time.perf_counter() - t_queue
-                yield Admitted()
-                t_gen = time.perf_counter()
-                stop = list(options.stop)
-                with closing(gen.stream(messages, max_tokens, temperature, stop, cancel)) as pieces:
-                    for piece in pieces:
-                        if n_tokens == 0:
-                            timings.ttft_s = time.perf_counter() - t_gen
-                        n_tokens += 1
-                        raw += piece
-                        yield from map(Delta, drafts.feed(raw, final=False))
-                        if time.perf_counter() - t_gen > s.generation_deadline_s:
-                            finish = "length"  # a runaway generation: keep what we have
-                            break
-                timings.generation_s = time.perf_counter() - t_gen
-                timings.reused_prompt_tokens = getattr(gen, "reused_tokens", 0)
+            raw, n_tokens, finish = yield from self._generate(
+                messages, drafts, max_tokens, temperature, stop, cancel, timings, first=True
+            )
+            if cancel is not None and cancel.is_set():
+                return
+            yield from map(Delta, drafts.feed(raw, final=True))
+            for i in drafts.missing_parts()[: s.second_looks]:
+                yield from self._second_look(
+                    retriever, drafts, i, max_tokens, temperature, stop, cancel, timings
+                )
         except Cancelled:
             return
         if cancel is not None and cancel.is_set():
             return
-        timings.answer_tokens = n_tokens
-        yield from map(Delta, drafts.feed(raw, final=True))
+        yield from map(Delta, drafts.gap_notes())
+        hits = drafts.hits
+        timings.answer_tokens += n_tokens
         timings.verify_s = drafts.verify_s
         timings.total_s = time.perf_counter() - t_start
         if n_tokens >= max_tokens:
@@ -347,6 +341,86 @@ class Pipeline:
         if temperature == 0 and time.perf_counter() - t_start < s.generation_deadline_s:
             self.cache.put(key, result)
         yield result
+
+    def _generate(
+        self,
+        messages: list[Message],
+        drafts: _Drafts,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str],
+        cancel: threading.Event | None,
+        timings: Timings,
+        first: bool = False,
+    ) -> abc.Generator[StreamEvent, None, tuple[str, int, str]]:
+        """Generate once under an admission slot, yielding verified sentences of the
+        draft as they complete; returns (draft, tokens, finish reason). Raises
+        ``Cancelled`` when the caller went away while queued."""
+        gen = self.generator
+        raw = ""
+        n_tokens = 0
+        finish = "stop"
+        t_queue = time.perf_counter()
+        with self.admission.slot(cancel):
+            timings.queue_s += time.perf_counter() - t_queue
+            if first:
+                yield Admitted()
+            t_gen = time.perf_counter()
+            with closing(gen.stream(messages, max_tokens, temperature, stop, cancel)) as pieces:
+                for piece in pieces:
+                    if n_tokens == 0 and first:
+                        timings.ttft_s = time.perf_counter() - t_gen
+                    n_tokens += 1
+                    raw += piece
+                    yield from map(Delta, drafts.feed(raw, final=False))
+                    if time.perf_counter() - t_gen > self.settings.generation_deadline_s:
+                        finish = "length"  # a runaway generation: keep what we have
+                        break
+            timings.generation_s += time.perf_counter() - t_gen
+            if first:
+                timings.reused_prompt_tokens = getattr(gen, "reused_tokens", 0)
+        return raw, n_tokens, finish
+
+    def _second_look(
+        self,
+        retriever: Retriever,
+        drafts: _Drafts,
+        part: int,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str],
+        cancel: threading.Event | None,
+        timings: Timings,
+    ) -> Iterator[StreamEvent]:
+        """Ask for one part of a compound question the answer left out, from evidence
+        chosen for that part alone: a small model answering two things in one breath
+        tends to answer one. Only sentences that answer the part and that verification
+        supports are added (their citations numbered after the first answer's)."""
+        focus = drafts.parts[part]
+        query = drafts.part_queries[part]
+        t = Timings()
+        hits, reason = self._evidence(retriever, query, query, None, t)
+        timings.embed_s += t.embed_s
+        timings.search_s += t.search_s
+        timings.select_s += t.select_s
+        if reason:
+            return
+        gen = self.generator
+        hits, messages, n_prompt = fit_passages(
+            drafts.question, hits, gen.count_prompt, gen.n_ctx - max_tokens, focus=focus
+        )
+        timings.prompt_tokens += n_prompt
+        look = _Drafts(self, retriever, focus, query, hits)
+        look.multipart = False
+        raw, n_tokens, _ = yield from self._generate(
+            messages, look, max_tokens, temperature, stop, cancel, timings
+        )
+        timings.answer_tokens += n_tokens
+        list(look.feed(raw, final=True))
+        drafts.verify_s += look.verify_s
+        if look.refusal_reason:
+            return
+        yield from map(Delta, drafts.absorb(look, part))
 
     def evidence(
         self, question: str, query: str | None = None, top_k: int | None = None
@@ -447,11 +521,12 @@ class _Drafts:
         self.section_context = retriever.store.context
         self.keep_unsupported = pipeline.settings.keep_unsupported
         self.query = query
-        self.hits = hits
+        self.hits = list(hits)  # a second look at one part appends its passages
         self.valid = set(range(1, len(hits) + 1))
         self.question = question
         self.constraints = question_constraints(question)
         self.wants_amount = asks_amount(question)
+        self.wants_name = asks_name(question)
         self.checks: list[SentenceCheck] = []
         self.pending: list[SentenceCheck] = []
         self.shown: list[SentenceCheck] = []
@@ -459,6 +534,8 @@ class _Drafts:
         self.first_is_refusal = False
         self.parts = question_parts(question)
         self.multipart = len(self.parts) > 1
+        queries = retrieval_queries(question)
+        self.part_queries = queries if len(queries) == len(self.parts) else self.parts
         self.items: set[int] = set()  # ids of checks that are list items
         self.gaps: list[str] = []  # "the reports don't say ..." for one part of a question
         self.shown_gaps: list[str] = []
@@ -493,16 +570,60 @@ class _Drafts:
                 yield self._piece(c, bool(self.shown))
                 self.shown.append(c)
             self.pending.clear()
-        if final and self.shown and not self.refusal_reason:
-            gaps = self.gaps or [
-                f'No supported answer was found for "{part}"'
-                for part in unanswered_parts(
-                    self.parts, [c.text for c in self.shown], self._similarity
-                )
+
+    def missing_parts(self) -> list[int]:
+        """Indices of the parts of a compound question no shown sentence answers (none
+        when nothing is shown: a refusal stands)."""
+        if not self.multipart or not self.shown or self.refusal_reason:
+            return []
+        texts = [c.text for c in self.shown]
+        missing = set(unanswered_parts(self.parts, texts, self._similarity))
+        return [i for i, part in enumerate(self.parts) if part in missing]
+
+    def absorb(self, look: _Drafts, part: int) -> Iterator[str]:
+        """Add the sentences of a second look at part ``part`` that answer it, their
+        passages appended to this answer's and their citations renumbered; yield them
+        rendered."""
+        number: dict[int, int] = {}
+        for n, hit in enumerate(look.hits, start=1):
+            span = (hit.chunk.source, hit.chunk.start, hit.chunk.end)
+            same = [
+                m
+                for m, h in enumerate(self.hits, start=1)
+                if (h.chunk.source, h.chunk.start, h.chunk.end) == span
             ]
-            for gap in gaps:
-                yield " " + gap
-            self.shown_gaps = gaps
+            if same:
+                number[n] = same[0]
+            else:
+                self.hits.append(replace(hit, rank=len(self.hits) + 1))
+                number[n] = len(self.hits)
+        self.valid = set(range(1, len(self.hits) + 1))
+        others = [p for i, p in enumerate(self.parts) if i != part]
+        for c in look.shown:
+            if c.citation is None:
+                continue
+            if self.parts[part] in unanswered_parts(
+                [self.parts[part], *others], [c.text], self._similarity
+            ):
+                continue  # it answers another part again
+            check = replace(c, citation=replace(c.citation, n=number[c.citation.n]))
+            if id(c) in look.items:
+                self.items.add(id(check))
+            self.checks.append(check)
+            yield self._piece(check, bool(self.shown))
+            self.shown.append(check)
+
+    def gap_notes(self) -> Iterator[str]:
+        """Once the answer is complete, a note for each part it leaves unanswered."""
+        if not self.shown or self.refusal_reason:
+            return
+        gaps = self.gaps or [
+            f'No supported answer was found for "{part}"'
+            for part in unanswered_parts(self.parts, [c.text for c in self.shown], self._similarity)
+        ]
+        for gap in gaps:
+            yield " " + gap
+        self.shown_gaps = gaps
 
     def _similarity(self, a: list[str], b: list[str]) -> np.ndarray:
         vecs = self.verifier.embed([*a, *b])
@@ -534,6 +655,12 @@ class _Drafts:
             return f"the passages the answer cites never mention {', '.join(absent)}"
         if self.wants_amount and not any(states_amount(c.text, self.question) for c in kept):
             return "the question asks for an amount and no supported sentence states one"
+        if (
+            self.wants_name
+            and not self.multipart
+            and not any(states_asked_name(c.text, self.question, self.wants_name) for c in kept)
+        ):
+            return f"the question asks for a {self.wants_name} and no supported sentence gives one"
         return ""
 
     def text(self) -> str:

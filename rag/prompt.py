@@ -77,8 +77,10 @@ def build_messages(
     hits: list[Hit],
     history: list[Message] | None = None,
     instructions: str = "",
+    focus: str = "",
 ) -> list[Message]:
-    """Chat messages asking ``question`` over ``hits``.
+    """Chat messages asking ``question`` over ``hits`` (only its part ``focus``, when
+    given: the whole question stays as context for "it" and "he").
 
     ``history`` (earlier turns) goes between the rules and the passages, so the model
     reads the passages right before the question. A caller's ``instructions`` may set
@@ -90,7 +92,9 @@ def build_messages(
         system += f"\n\n{CALLER_PREAMBLE}\n<caller>\n{instructions.strip()}\n</caller>"
     user = f"Passages:\n\n{format_passages(hits)}\n\nQuestion: {question.strip()}\n"
     parts = question_parts(question)
-    if len(parts) > 1:
+    if focus:
+        user += f"Answer only this part of it: {focus.strip()}\n"
+    elif len(parts) > 1:
         # a small model answering a compound question in one breath answers one part
         listed = "\n".join(f"- {p}" for p in parts)
         user += (
@@ -112,6 +116,7 @@ def fit_passages(
     budget: int,
     history: list[Message] | None = None,
     instructions: str = "",
+    focus: str = "",
 ) -> tuple[list[Hit], list[Message], int]:
     """Drop the lowest-ranked passages until the prompt fits ``budget`` tokens.
 
@@ -120,7 +125,7 @@ def fit_passages(
     """
     kept = list(hits)
     while True:
-        messages = build_messages(question, kept, history, instructions)
+        messages = build_messages(question, kept, history, instructions, focus)
         n = count_prompt(messages)
         if n <= budget or len(kept) <= 1:
             return kept, messages, n

@@ -53,6 +53,7 @@ def test_shape_and_key_terms(name, seed_texts):
 def test_dev_and_test_are_disjoint_and_stratified():
     dev, test = load_set(SETS["dev"]), load_set(SETS["test"])
     assert not {r["id"] for r in dev} & {r["id"] for r in test}
+    dev = [r for r in dev if not r["id"].startswith("nm-")]  # the dev-only near-misses
     dk, tk = Counter(r["kind"] for r in dev), Counter(r["kind"] for r in test)
     assert set(dk) == set(tk) and all(abs(dk[k] - tk[k]) <= 2 for k in dk)
 

@@ -9,12 +9,14 @@ from rag.citations import sentence_spans
 from rag.grounding import (
     absent_names,
     asks_amount,
+    asks_name,
     claim_requirements,
     evidence_lacks,
     is_refusal,
     leading_clauses,
     question_constraints,
     states_amount,
+    states_asked_name,
 )
 from rag.store import Store
 from rag.terms import contains_term, key_terms, normalize_figures
@@ -154,6 +156,30 @@ def test_an_amount_must_count_what_was_asked():
     assert not states_amount("They used a 5 GHz link and 3 per drone.", drones)
     assert not states_amount("Osprey charged 4 per drone over a 900 MHz band.", drones)
     assert states_amount("Osprey flew 9 drones, charged 4 per drone.", drones)
+
+
+def test_a_reference_number_is_not_an_amount():
+    drones = "How many drones were in the Osprey fleet?"
+    assert not states_amount("Range was 40 km per drone (see Sec. 7.1 for the test field).", drones)
+    assert not states_amount("Batteries lasted 3 hours each, as Fig. 4 and Table 2 show.", drones)
+    assert not states_amount("Osprey flew in fog [12].", drones)
+    assert states_amount("Osprey flew 9 drones (see Sec. 7.1).", drones)
+
+
+def test_a_question_asking_for_a_name_or_year_needs_one():
+    q = "Which datasets were used to evaluate the Tessellate ranker?"
+    assert asks_name(q) == "name"
+    assert not states_asked_name("The datasets used to evaluate it were mixed types.", q, "name")
+    assert not states_asked_name("The Tessellate ranker was evaluated on datasets.", q, "name")
+    assert states_asked_name("It was evaluated on MS MARCO and TREC-COVID.", q, "name")
+    assert states_asked_name("Łukasz Wróbel's team built it.", "Who built Quillon?", "name")
+    assert asks_name("Which university is Søren Kjær from?") == "name"
+    assert asks_name("In which year did Brenmoor open its lab?") == "year"
+    assert states_asked_name("It opened in 2019.", "In which year did Brenmoor open?", "year")
+    assert not states_asked_name("Brenmoor opened after 2 reviews.", "In which year?", "year")
+    # descriptions answer "which model/method/system": no name needed
+    for q in ("Which model predicts the placement?", "What method does Quillon use?"):
+        assert asks_name(q) == ""
 
 
 def test_coordinate_clauses_are_separate_claims():
