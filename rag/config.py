@@ -150,11 +150,12 @@ class Settings(BaseSettings):
         description="Token budget of compact evidence, passage headers included (LLM tokens).",
     )
     second_looks: int = Field(
-        1,
+        2,
         ge=0,
         le=4,
-        description="Parts of a compound question the answer left out that are asked "
-        "again on their own, each from evidence chosen for it (0: never).",
+        description="Parts of a compound question the answer left out (all of them when "
+        "nothing was supported) that are asked again on their own, each from evidence "
+        "chosen for it (0: never).",
     )
     answer_cache_size: int = Field(
         256,

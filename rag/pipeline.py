@@ -539,6 +539,7 @@ class _Drafts:
         self.items: set[int] = set()  # ids of checks that are list items
         self.gaps: list[str] = []  # "the reports don't say ..." for one part of a question
         self.shown_gaps: list[str] = []
+        self.absorbed = False  # a second look added sentences
         self.verify_s = 0.0
 
     def feed(self, raw: str, final: bool) -> Iterator[str]:
@@ -572,9 +573,16 @@ class _Drafts:
             self.pending.clear()
 
     def missing_parts(self) -> list[int]:
-        """Indices of the parts of a compound question no shown sentence answers (none
-        when nothing is shown: a refusal stands)."""
-        if not self.multipart or not self.shown or self.refusal_reason:
+        """Indices of the parts of a compound question no shown sentence answers: all of
+        them when the model found nothing supported (asked one at a time, a part may
+        be answered), none when the answer was refused for what it claims (a name or
+        year of the question that its evidence lacks: about something else)."""
+        if not self.multipart:
+            return []
+        reason = self.refusal_reason
+        if not self.shown:
+            return list(range(len(self.parts))) if reason in _NOTHING_FOUND else []
+        if reason:
             return []
         texts = [c.text for c in self.shown]
         missing = set(unanswered_parts(self.parts, texts, self._similarity))
@@ -610,6 +618,7 @@ class _Drafts:
             if id(c) in look.items:
                 self.items.add(id(check))
             self.checks.append(check)
+            self.absorbed = True
             yield self._piece(check, bool(self.shown))
             self.shown.append(check)
 
@@ -617,7 +626,8 @@ class _Drafts:
         """Once the answer is complete, a note for each part it leaves unanswered."""
         if not self.shown or self.refusal_reason:
             return
-        gaps = self.gaps or [
+        # the model's own "the reports don't say ..." may be stale after a second look
+        gaps = ([] if self.absorbed else self.gaps) or [
             f'No supported answer was found for "{part}"'
             for part in unanswered_parts(self.parts, [c.text for c in self.shown], self._similarity)
         ]
@@ -638,10 +648,10 @@ class _Drafts:
     @property
     def refusal_reason(self) -> str:
         if self.first_is_refusal:
-            return "the model found no answer in the passages"
+            return _NO_ANSWER
         kept = [c for c in self.checks if c.supported]
         if not kept:
-            return "no sentence is supported by the passages"
+            return _UNSUPPORTED
         cited = {c.citation.n for c in kept if c.citation is not None}
         haystack = "\n".join(
             self.section_context(h.chunk)  # rule 2: the cited sections and their metadata
@@ -676,6 +686,11 @@ class _Drafts:
             if c.supported and c.citation is not None and c.citation not in out:
                 out.append(c.citation)
         return [replace(c, page=self.page_of(c.source, c.start)) for c in out]
+
+
+_NO_ANSWER = "the model found no answer in the passages"
+_UNSUPPORTED = "no sentence is supported by the passages"
+_NOTHING_FOUND = (_NO_ANSWER, _UNSUPPORTED)
 
 
 def _encodable(text: str) -> bool:

@@ -86,16 +86,22 @@ def unanswered_parts(
     parts: list[str], sentences: list[str], similarity: Callable[[list[str], list[str]], Any]
 ) -> list[str]:
     """The parts no sentence answers: none shares a word of the part that the other
-    parts lack ("university" in "Which university is she from?"), and none is close in
-    meaning (MiniLM cosine below 0.5; ``similarity`` gives the parts × sentences matrix)."""
+    parts lack ("university" in "Which university is she from?") other than the names of
+    a subject the parts share (a sentence about the Velmar cranes names Velmar, and does
+    not say how many containers the Velmar harbour handles), and none is close in meaning (MiniLM
+    cosine below 0.5; ``similarity`` gives the parts × sentences matrix)."""
     if len(parts) < 2 or not sentences:
         return []
     sims = similarity(parts, sentences)
     said = [set(tokenize(s)) for s in sentences]
+    # when a part names nothing ("who built its cranes?"), the names of the others are
+    # the question's shared subject, not what tells the parts apart
+    named = [key_terms(p) for p in parts]
+    names = set() if all(named) else {w for terms in named for t in terms for w in tokenize(t)}
     out = []
     for i, part in enumerate(parts):
         others = set().union(*(set(tokenize(q)) for j, q in enumerate(parts) if j != i))
-        own = set(tokenize(part)) - others
+        own = set(tokenize(part)) - others - names
         if not any(own & words for words in said) and float(max(sims[i])) < _ANSWERED:
             out.append(part)
     return out
