@@ -540,6 +540,7 @@ class _Drafts:
         self.gaps: list[str] = []  # "the reports don't say ..." for one part of a question
         self.shown_gaps: list[str] = []
         self.absorbed = False  # a second look added sentences
+        self.withdrawn: set[int] = set()  # ids of checks of a refused answer a look replaced
         self.verify_s = 0.0
 
     def feed(self, raw: str, final: bool) -> Iterator[str]:
@@ -573,17 +574,13 @@ class _Drafts:
             self.pending.clear()
 
     def missing_parts(self) -> list[int]:
-        """Indices of the parts of a compound question no shown sentence answers: all of
-        them when the model found nothing supported (asked one at a time, a part may
-        be answered), none when the answer was refused for what it claims (a name or
-        year of the question that its evidence lacks: about something else)."""
+        """Indices of the parts of a compound question no shown sentence answers; all of
+        them when the answer was refused: asked one at a time, from evidence chosen for
+        it, a part may be answered (each look is verified under the same rules)."""
         if not self.multipart:
             return []
-        reason = self.refusal_reason
-        if not self.shown:
-            return list(range(len(self.parts))) if reason in _NOTHING_FOUND else []
-        if reason:
-            return []
+        if self.refusal_reason:
+            return list(range(len(self.parts)))
         texts = [c.text for c in self.shown]
         missing = set(unanswered_parts(self.parts, texts, self._similarity))
         return [i for i, part in enumerate(self.parts) if part in missing]
@@ -606,6 +603,8 @@ class _Drafts:
                 self.hits.append(replace(hit, rank=len(self.hits) + 1))
                 number[n] = len(self.hits)
         self.valid = set(range(1, len(self.hits) + 1))
+        if not self.shown:  # the first answer was refused: its sentences no longer count
+            self.withdrawn.update(id(c) for c in self.checks)
         others = [p for i, p in enumerate(self.parts) if i != part]
         for c in look.shown:
             if c.citation is None:
@@ -649,7 +648,7 @@ class _Drafts:
     def refusal_reason(self) -> str:
         if self.first_is_refusal:
             return _NO_ANSWER
-        kept = [c for c in self.checks if c.supported]
+        kept = [c for c in self.checks if c.supported and id(c) not in self.withdrawn]
         if not kept:
             return _UNSUPPORTED
         cited = {c.citation.n for c in kept if c.citation is not None}
@@ -682,7 +681,7 @@ class _Drafts:
 
     def citations(self) -> list[Citation]:
         out: list[Citation] = []
-        for c in self.checks:
+        for c in self.shown:  # only what the answer says is cited
             if c.supported and c.citation is not None and c.citation not in out:
                 out.append(c.citation)
         return [replace(c, page=self.page_of(c.source, c.start)) for c in out]
@@ -690,7 +689,6 @@ class _Drafts:
 
 _NO_ANSWER = "the model found no answer in the passages"
 _UNSUPPORTED = "no sentence is supported by the passages"
-_NOTHING_FOUND = (_NO_ANSWER, _UNSUPPORTED)
 
 
 def _encodable(text: str) -> bool:

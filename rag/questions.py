@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from rag.grounding import asks_amount, asks_name, states_amount, states_asked_name
 from rag.lexical import tokenize
 from rag.terms import key_terms
 
@@ -89,7 +90,9 @@ def unanswered_parts(
     parts lack ("university" in "Which university is she from?") other than the names of
     a subject the parts share (a sentence about the Velmar cranes names Velmar, and does
     not say how many containers the Velmar harbour handles), and none is close in meaning (MiniLM
-    cosine below 0.5; ``similarity`` gives the parts × sentences matrix)."""
+    cosine below 0.5; ``similarity`` gives the parts × sentences matrix), or none gives
+    what the part asks for when it asks for an amount, a name or a year (grounding rules
+    3 and 7: "Riptide uses add and shift" does not say who founded Riptide)."""
     if len(parts) < 2 or not sentences:
         return []
     sims = similarity(parts, sentences)
@@ -102,6 +105,13 @@ def unanswered_parts(
     for i, part in enumerate(parts):
         others = set().union(*(set(tokenize(q)) for j, q in enumerate(parts) if j != i))
         own = set(tokenize(part)) - others - names
-        if not any(own & words for words in said) and float(max(sims[i])) < _ANSWERED:
+        about = [j for j, words in enumerate(said) if own & words or float(sims[i][j]) >= _ANSWERED]
+        # a part asking for an amount, a name or a year is answered only by one
+        amount, kind = asks_amount(part), asks_name(part)
+        if amount:
+            about = [j for j in about if states_amount(sentences[j], part)]
+        if kind:
+            about = [j for j in about if states_asked_name(sentences[j], part, kind)]
+        if not about:
             out.append(part)
     return out

@@ -102,3 +102,32 @@ def test_every_retrieval_mode_answers(pipeline, mode):
     a = p.answer("Which two integer operations does Riptide use?")
     assert not a.refused, a.to_dict()
     assert any("Riptide" in c.section for c in a.citations)
+
+
+@pytest.mark.llm
+def test_a_compound_question_gets_a_partial_answer_not_a_refusal(counting, seed_texts):
+    """One part the reports answer, one they don't: the answer gives the first, cited
+    to its own section, and names the second (each part asked again on its own when
+    the first answer lacked it)."""
+    p, gen = counting
+    q = "What is Checkmate's main contribution and which company sponsored its keynote?"
+    a = p.answer(q)
+    assert not a.refused, a.to_dict()
+    assert a.citations and all("Checkmate" in c.section for c in a.citations)
+    for c in a.citations:
+        assert seed_texts[c.source][c.start : c.end] == c.quote
+    assert 'No supported answer was found for "Which company sponsored its keynote?"' in a.text
+
+
+@pytest.mark.llm
+def test_a_part_answered_with_the_wrong_kind_of_thing_is_named_missing(counting):
+    """ "Who founded Riptide?" is not answered by what Riptide computes (rule 7)."""
+    p, _ = counting
+    a = p.answer(
+        "Which two integer operations does Riptide use, and who founded the Riptide company?"
+    )
+    assert not a.refused and "right-shift" in a.text, a.to_dict()
+    # no cited sentence claims a founder, and the answer says that part is not covered
+    # (in the service's words or the model's own "not mentioned in the passage")
+    assert not any("found" in s.text for s in a.sentences if s.supported), a.to_dict()
+    assert "founded" in a.text

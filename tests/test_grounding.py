@@ -245,6 +245,21 @@ def test_a_part_no_sentence_answers_is_named(embedder):
     assert question_parts("What do the notes on 'Where we are, and where we go?' say?") == [
         "What do the notes on 'Where we are, and where we go?' say?"
     ]
+    # a part asking for a name is not answered by a sentence that merely names its subject
+    # (close in meaning, 0.7 cosine, but no name: it is about the operations, not who)
+    parts = question_parts(
+        "How fast is Quillon, and who designed Quillon's two integer operations?"
+    )
+    said = ["Quillon uses only two integer operations: add and right-shift."]
+    assert unanswered_parts(parts, said, similarity)[-1:] == [parts[1]]
+    more = [*said, "Søren Kjær designed them in 2019."]
+    assert parts[1] not in unanswered_parts(parts, more, similarity)
+    # when a part names nothing, a sentence naming the shared subject does not answer it
+    parts = question_parts(
+        "How many containers does the Velmar harbour handle, and who built its cranes?"
+    )
+    said = ["Ostrander Heavy Works built the Velmar cranes in 2019."]
+    assert unanswered_parts(parts, said, similarity) == [parts[0]]
 
 
 def test_a_name_is_unknown_only_if_no_spelling_of_it_is_indexed():

@@ -95,14 +95,3 @@ def test_when_nothing_was_supported_each_part_is_asked_and_a_partial_answer_stan
     assert "Ostrander Heavy Works" in added and not first.refusal_reason
     notes = "".join(first.gap_notes())  # the containers part is named, not answered
     assert "How many containers" in notes
-
-
-def test_an_answer_refused_for_what_it_claims_gets_no_second_look(pipeline):
-    """A name of the question the cited evidence lacks means the answer is about
-    something else: asking again part by part would only find more of it."""
-    retriever = pipeline.current()
-    q = "How many containers does the Kestrel harbour handle, and who built its cranes?"
-    first = _Drafts(pipeline, retriever, q, q, [_hit("## Harbour", 1)])
-    list(first.feed("The harbour handles 2.4 million containers a year [1].", True))
-    assert "Kestrel" in first.refusal_reason
-    assert first.missing_parts() == []
