@@ -184,8 +184,8 @@ _RATE = re.compile(r"\b\d[\d.,]*\s*(?:per|each|every|/)\s*[\w-]+", re.IGNORECASE
 
 # "Sec. 7.1", "Fig. 3", "Table 2", "[12]": numbers that point somewhere, not amounts
 _REFERENCE = re.compile(
-    r"\b(?:sec(?:tion)?|fig(?:ure)?|tab(?:le)?|eq(?:uation)?|chapter|appendix|p|pp)\.?\s*"
-    r"\(?\d[\d.]*\)?|\[\d+(?:[,–-]\s*\d+)*\]",
+    r"\b(?:(?:sec(?:tion)?|fig(?:ure)?|tab(?:le)?|eq(?:uation)?|chapter|appendix)\.?|pp?\.)"
+    r"\s*\(?\d[\d.]*\)?|\[\d+(?:[,–-]\s*\d+)*\]",
     re.IGNORECASE,
 )
 

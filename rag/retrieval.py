@@ -126,10 +126,11 @@ class Retriever:
         A short section of names ("- QuadraLib: ...") shares no word with the question
         but its heading; a table of contents that lists the heading outranks it."""
         asked = set(tokenize(query))
+        candidates = {key for word in asked for key in self._headings_with.get(word, ())}
         named = [
             (len(words), key)
-            for key, words in self._headings.items()
-            if len(words) >= 2 and words <= asked
+            for key in candidates
+            if len(words := self._headings[key]) >= 2 and words <= asked
         ]
         if not named:
             return top
@@ -153,6 +154,15 @@ class Retriever:
     def _headings(self) -> dict[tuple[str, tuple[str, ...]], frozenset[str]]:
         """The words of each section's own heading (the last of its path)."""
         return {key: frozenset(tokenize(key[1][-1])) for key in self._sections if key[1]}
+
+    @cached_property
+    def _headings_with(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """The sections whose heading holds each word: a query looks only at those."""
+        out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for key, words in self._headings.items():
+            for word in words:
+                out.setdefault(word, []).append(key)
+        return out
 
     def _passage_naming(self, query: str, name: str) -> int | None:
         """The best-ranked passage (by BM25 on the query, then on the name alone) whose
