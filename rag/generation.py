@@ -14,10 +14,24 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["Generator", "LlamaGenerator", "Message", "TextStream"]
+__all__ = ["Generator", "LlamaGenerator", "Message", "TextStream", "repeating_tail"]
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
 TextStream = collections.abc.Generator[str, None, None]  # closing it stops generation
+
+
+def repeating_tail(text: str, copies: int = 3, shortest: int = 12, longest: int = 200) -> int:
+    """Length of the block ``text`` ends with ``copies`` times in a row (0 if none).
+
+    Greedy decoding that starts repeating itself ("Moloco, Mosaic ML, Netflix,
+    Moloco, Mosaic ML, Netflix, ...") never recovers: it runs to ``max_tokens``,
+    spending seconds on text no one should read. Blocks shorter than ``shortest``
+    characters are left alone ("- a\n- a\n" is too short to tell from a real list)."""
+    for size in range(shortest, min(longest, len(text) // copies) + 1):
+        block = text[-size:]
+        if all(text[-(k + 1) * size : -k * size] == block for k in range(1, copies)):
+            return size
+    return 0
 
 
 class Generator(Protocol):

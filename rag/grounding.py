@@ -45,6 +45,7 @@ from rag.terms import (
     near_spelling,
     normalize_figures,
     quantities,
+    spells_out,
 )
 from rag.types import Hit
 
@@ -73,7 +74,9 @@ def passage_context(hit: Hit, metadata: dict[str, str]) -> str:
 
 
 def _present(haystack: str, term: str) -> bool:
-    return contains_quantity(haystack, term) if " " in term else contains_term(haystack, term)
+    if " " in term:
+        return contains_quantity(haystack, term)
+    return contains_term(haystack, term) or spells_out(haystack, term)
 
 
 def claim_requirements(claim: str, question: str = "") -> list[str]:
@@ -92,8 +95,9 @@ def _key(term: str) -> str:
 
 def states_name(haystack: str, term: str) -> bool:
     """Whether ``haystack`` states ``term``, or a word one typo from it (reports have
-    typos: "Project Issac" answers a question about Project Isaac)."""
-    if contains_term(haystack, term):
+    typos: "Project Issac" answers a question about Project Isaac), or an acronym
+    written out ("DSL": "a domain-specific language")."""
+    if contains_term(haystack, term) or spells_out(haystack, term):
         return True
     words = {w.lower() for w in re.findall(r"[^\W\d_]{5,}", haystack)}
     return any(near_spelling(term.lower(), w) for w in words)

@@ -33,7 +33,7 @@ from rag.conversation import (
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery, RagError
 from rag.evidence import select_evidence
-from rag.generation import Generator, LlamaGenerator, Message
+from rag.generation import Generator, LlamaGenerator, Message, repeating_tail
 from rag.grounding import (
     absent_names,
     asks_amount,
@@ -372,6 +372,11 @@ class Pipeline:
                         timings.ttft_s = time.perf_counter() - t_gen
                     n_tokens += 1
                     raw += piece
+                    loop = repeating_tail(raw)
+                    if loop:  # a greedy loop never ends by itself: keep one copy, stop
+                        if len(raw) - 2 * loop >= drafts.done:
+                            raw = raw[: len(raw) - 2 * loop]
+                        break
                     yield from map(Delta, drafts.feed(raw, final=False))
                     if time.perf_counter() - t_gen > self.settings.generation_deadline_s:
                         finish = "length"  # a runaway generation: keep what we have

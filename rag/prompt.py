@@ -60,12 +60,28 @@ def _unfenced(text: str) -> str:
     return _FENCE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
 
 
+def _report_labels(hits: list[Hit]) -> dict[str, str]:
+    """A short label per report, in order of first appearance: "A", "B", ...
+
+    File names like ``000_9719e1315226662f.txt`` cost the model ~18 tokens a passage
+    (a sixth of a typical prompt, all of it prompt-processing time) and tell it
+    nothing a letter does not: which passages come from the same report. Citations
+    are mapped to reports by passage number, never by what the model writes."""
+    labels: dict[str, str] = {}
+    for hit in hits:
+        n = len(labels)
+        labels.setdefault(hit.chunk.source, chr(ord("A") + n) if n < 26 else str(n + 1))
+    return labels
+
+
 def format_passages(hits: list[Hit]) -> str:
-    """Number the passages [1]..[n] with their report and section, each fenced as data."""
+    """Number the passages [1]..[n] with their report (a letter) and section path, each
+    fenced as data."""
+    labels = _report_labels(hits)
     blocks = []
     for i, hit in enumerate(hits, start=1):
         c = hit.chunk
-        head = f"[{i}] report: {_unfenced(c.source)} | section: {_unfenced(c.section)}"
+        head = f"[{i}] report {labels[c.source]} | section: {_unfenced(c.section)}"
         if i > 1 and (c.source, c.section) == (hits[i - 2].chunk.source, hits[i - 2].chunk.section):
             head = f"[{i}] same report and section"  # pieces of one section: no repeated path
         blocks.append(f"{head}\n<passage>\n{_unfenced(c.text.strip())}\n</passage>")

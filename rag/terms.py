@@ -20,6 +20,7 @@ __all__ = [
     "near_spelling",
     "normalize_figures",
     "quantities",
+    "spells_out",
     "squash",
 ]
 
@@ -87,6 +88,35 @@ def _term_pattern(term: str) -> str:
 
 def _haystack(text: str) -> str:
     return normalize_figures(_TAGS.sub("", text)).lower()
+
+
+_ACRONYM = re.compile(r"([A-Z]{3,6})s?")
+_GLUE = frozenset("of and for the in on to a an".split())  # "Bureau of Labor Statistics"
+
+
+def spells_out(haystack: str, term: str) -> bool:
+    """Whether ``haystack`` writes acronym ``term`` out: consecutive words (hyphen
+    parts count as words, "of"/"and"/"the" may sit between) whose initials spell it.
+    A report says "Domain-specific language" where a question says "DSL"; both name
+    the same thing."""
+    m = _ACRONYM.fullmatch(term)
+    if not m:
+        return False
+    letters = m.group(1).lower()
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", _TAGS.sub(" ", haystack))]
+    for i, first in enumerate(words):
+        if first[0] != letters[0] or first in _GLUE:
+            continue
+        k, j = 1, i + 1
+        while k < len(letters) and j < len(words):
+            if words[j][0] == letters[k] and words[j] not in _GLUE:
+                k += 1
+            elif words[j] not in _GLUE:
+                break
+            j += 1
+        if k == len(letters):
+            return True
+    return False
 
 
 def contains_term(haystack: str, term: str) -> bool:
