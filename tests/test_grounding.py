@@ -17,6 +17,7 @@ from rag.grounding import (
     question_constraints,
     states_amount,
     states_asked_name,
+    states_name,
 )
 from rag.store import Store
 from rag.terms import contains_term, key_terms, normalize_figures
@@ -273,3 +274,16 @@ def test_a_name_is_unknown_only_if_no_spelling_of_it_is_indexed():
     # Isaac: one typo from "Issac"; DSL: an acronym beside a known name; Mistwood: unknown
     assert unknown_names(names, found, vocabulary) == ["Mistwood"]
     assert unknown_names(["DSL"], found, vocabulary) == ["DSL"]  # alone, it must be found
+
+
+def test_an_acronym_is_stated_where_the_evidence_writes_it_out():
+    """Rule 1 and 2: a question's "DSL" is met by a passage saying "domain-specific
+    language"; the initials must be consecutive words ("of", "and" may sit between)."""
+    passage = "Ferrow compiles a domain-specific language for routing plans to bytecode."
+    assert states_name(passage, "DSL")
+    assert evidence_lacks(passage, ["DSL"]) == ()
+    assert states_name("the Bureau of Harbour Statistics", "BHS")
+    assert not states_name("a domain language for routing", "DSL")  # no S word between
+    assert not states_name(passage, "DSA")
+    assert evidence_lacks(passage, ["RPB"]) == ()  # "routing plans to bytecode"
+    assert evidence_lacks(passage, ["RPC"]) == ("RPC",)
