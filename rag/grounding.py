@@ -29,7 +29,8 @@ seed reports); none exists for one question:
    whole corpus lacks refuses before the model is called.
 7. **A question asking for a name or a year gets one.** "Who ...", "which university /
    company / dataset / conference ..." is answered by a name the question does not
-   already hold; "which year / in what year" by a year. "The datasets were mixed
+   already hold; "which year / in what year" by a year the report's text states (a
+   title's year dates the report, not what it reports on). "The datasets were mixed
    types" names nothing: it is an answer about something else.
 """
 
@@ -64,6 +65,7 @@ __all__ = [
     "states_asked_name",
     "states_name",
     "unknown_names",
+    "year_from_text",
 ]
 
 
@@ -257,6 +259,21 @@ def states_asked_name(sentence: str, question: str, kind: str) -> bool:
         return bool(set(_YEAR.findall(sentence)) - set(_YEAR.findall(question)))
     asked = {_key(t) for t in key_terms(question)}
     return any(_key(t) not in asked and not _key(t).isdigit() for t in key_terms(sentence))
+
+
+def year_from_text(sentence: str, question: str, body: str, headings: Sequence[str]) -> bool:
+    """Whether a year ``sentence`` gives for a which-year question comes from what the
+    report says (rule 7): its section's ``body``, or a heading that also names what
+    the question is about. A report's title and headings date the event it reports
+    ("AI Systems Workshop 2017"), not the things presented there: "In which year did
+    NVIDIA release Project Isaac?" is not answered by the workshop's year."""
+    asked = question_constraints(question)
+    for year in set(_YEAR.findall(sentence)) - set(_YEAR.findall(question)):
+        if re.search(rf"\b{year}\b", body):
+            return True
+        if any(year in h and any(states_name(h, t) for t in asked) for h in headings):
+            return True
+    return False
 
 
 # A refusal is about the sources (rule 4): "the passages/reports/context/information

@@ -44,6 +44,7 @@ from rag.grounding import (
     states_asked_name,
     states_name,
     unknown_names,
+    year_from_text,
 )
 from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
@@ -524,6 +525,7 @@ class _Drafts:
         self.metadata = retriever.store.metadata
         self.page_of = retriever.store.page_of
         self.section_context = retriever.store.context
+        self.section_text = retriever.store.section_text
         self.keep_unsupported = pipeline.settings.keep_unsupported
         self.query = query
         self.hits = list(hits)  # a second look at one part appends its passages
@@ -672,10 +674,27 @@ class _Drafts:
         if (
             self.wants_name
             and not self.multipart
-            and not any(states_asked_name(c.text, self.question, self.wants_name) for c in kept)
+            and not any(
+                states_asked_name(c.text, self.question, self.wants_name)
+                and (self.wants_name != "year" or self._year_from_text(c))
+                for c in kept
+            )
         ):
             return f"the question asks for a {self.wants_name} and no supported sentence gives one"
         return ""
+
+    def _year_from_text(self, check: SentenceCheck) -> bool:
+        """Whether the year ``check`` gives is stated by its cited section (rule 7)."""
+        if check.citation is None:
+            return False
+        chunk = self.hits[check.citation.n - 1].chunk
+        heads = {*chunk.heading_path, chunk.section}
+        body = "\n".join(
+            line
+            for line in self.section_text(chunk).splitlines()
+            if not line.lstrip().startswith("#") and line.strip() not in heads
+        )
+        return year_from_text(check.text, self.question, body, chunk.heading_path)
 
     def text(self) -> str:
         body = "".join(self._piece(c, bool(i)) for i, c in enumerate(self.shown))

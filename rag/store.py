@@ -101,6 +101,11 @@ class Store:
             if _DATED.search(section) and section not in self.metadata[source]:
                 self.metadata[source] += "\n" + section
 
+    def section_text(self, chunk: Chunk) -> str:
+        """The whole text of ``chunk``'s section, after a first line holding its path
+        (its heading lines included)."""
+        return self.sections[(chunk.source, chunk.section)]
+
     def context(self, chunk: Chunk) -> str:
         """What a passage may be taken to say: its whole section and its document's
         metadata."""

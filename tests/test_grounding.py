@@ -18,6 +18,7 @@ from rag.grounding import (
     states_amount,
     states_asked_name,
     states_name,
+    year_from_text,
 )
 from rag.store import Store
 from rag.terms import contains_term, key_terms, normalize_figures
@@ -287,3 +288,46 @@ def test_an_acronym_is_stated_where_the_evidence_writes_it_out():
     assert not states_name(passage, "DSA")
     assert evidence_lacks(passage, ["RPB"]) == ()  # "routing plans to bytecode"
     assert evidence_lacks(passage, ["RPC"]) == ("RPC",)
+
+
+def test_a_year_asked_for_comes_from_the_text_not_the_reports_title():
+    """Rule 7: a report's title dates the event reported ("Harbour Expo 2019"), not
+    what was presented there; a heading's year counts when the heading names what the
+    question asks about."""
+    q = "In which year did Ostrander release the Kelso crane controller?"
+    heads = ("Harbour Expo 2019", "Talk by Ostrander")
+    body = "Ostrander showed the Kelso crane controller and its fog mode."
+    assert not year_from_text("2019.", q, body, heads)
+    assert year_from_text("It came out in 2016.", q, body + " It shipped in 2016.", heads)
+    assert year_from_text("2018.", q, body, ("Harbour Expo 2019", "Kelso controller (2018)"))
+    # the event's own year, asked about the event, is in the heading that names it
+    assert year_from_text("2019.", "In which year was the Harbour Expo held?", "", heads)
+
+
+def test_a_which_year_answer_from_the_reports_title_is_refused(embedder, tmp_path):
+    from rag.config import Settings
+    from rag.indexing import build_index
+    from rag.pipeline import Pipeline, _Drafts, load_retriever
+
+    doc = (
+        "# Harbour Expo 2019\n\n## Talk by Ostrander\n\n"
+        "Ostrander presented the Kelso crane controller and its fog mode.\n\n"
+        "## Talk by Brightwater\n\nBrightwater launched the Tamsin tug in 2016.\n"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "expo.md").write_text(doc, encoding="utf-8")
+    s = Settings(seeds_dir=tmp_path / "docs", index_dir=tmp_path / "idx")
+    build_index(s.seeds_path, s.index_path, embedder)
+    pipeline = Pipeline(s, load_retriever(s, embedder), None)  # type: ignore[arg-type]
+    retriever = pipeline.current()
+
+    def verdict(question: str, draft: str) -> str:
+        hits = retriever.search(question, 2)
+        drafts = _Drafts(pipeline, retriever, question, question, hits)
+        list(drafts.feed(draft, final=True))
+        return drafts.refusal_reason
+
+    q = "In which year did Ostrander release the Kelso crane controller?"
+    assert "asks for a year" in verdict(q, "2019 [1].")  # as the 1.5B model wrote it
+    q = "In which year did Brightwater launch the Tamsin tug?"
+    assert verdict(q, "Brightwater launched the Tamsin tug in 2016 [1].") == ""
