@@ -3,6 +3,7 @@
     .venv/bin/python bench/evidence.py                    # dev (tune on this one)
     .venv/bin/python bench/evidence.py --set dev --set test --set corpus2
     .venv/bin/python bench/evidence.py --set dev --failures   # which dev questions lose terms
+    .venv/bin/python bench/evidence.py --set dev2 --failures  # the plain-text dev corpus
 
 For every question of a set, ``Pipeline.evidence`` returns the lines the model would be
 shown (or the early refusal). Printed per set: **evidence recall** (answerable questions
@@ -10,8 +11,8 @@ whose key terms all reach the prompt; the ceiling of answer correctness), the me
 of key terms shown, answerable and unanswerable questions refused before the model, mean
 evidence tokens and the median selection time. It takes about a minute a set, against
 about 13 minutes for answers, so evidence selection is tuned here first. ``--failures``
-lists the missing terms per question, for ``dev`` only: test and corpus2 are read in
-aggregate (see the README's "Evaluation").
+lists the missing terms per question, for ``dev`` and ``dev2`` only: test and corpus2
+are read in aggregate (see the README's "Evaluation").
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def main() -> None:
             missing = [t for t in q["must_include"] if normalize(t) not in text]
             full.append(not missing)
             shares.append(1 - len(missing) / max(1, len(q["must_include"])))
-            if missing and args.failures and name == "dev":
+            if missing and args.failures and name in ("dev", "dev2"):
                 why = f"refused early: {reason}" if reason else f"missing {missing}"
                 print(f"{q['id']:<10} {q['kind']:<10} {why}\n           {q['question']}")
         rows.append(

@@ -6,6 +6,10 @@
   read, so dev needed more of its own); rules and constants are tuned on it.
 - ``test``: the other halves. Reported, never tuned on: nobody reads its individual
   failures while changing the pipeline.
+- ``dev2``: a small corpus of three documents in plain-text formats (numbered and
+  underlined headings, minutes with "Item 1 — ..." headings, pipe and column-aligned
+  tables, non-ASCII names) with 45 questions (``dev2/``), written so that evidence
+  and chunking for such formats can be tuned without touching ``corpus2``.
 - ``corpus2``: a second corpus in formats the seeds don't use (``corpus2/docs``, no
   ``#`` headings, tables, numbered lists, non-ASCII names) with its own questions.
   Never tuned on either.
@@ -49,6 +53,7 @@ SETS: dict[str, EvalSet] = {
         "dev",
     ),
     "test": EvalSet("test", (EVAL_DIR / "qa.jsonl", EVAL_DIR / "heldout" / "seeds.jsonl"), "test"),
+    "dev2": EvalSet("dev2", (EVAL_DIR / "dev2" / "qa.jsonl",), None, EVAL_DIR / "dev2" / "docs"),
     "corpus2": EvalSet(
         "corpus2", (EVAL_DIR / "corpus2" / "qa.jsonl",), None, EVAL_DIR / "corpus2" / "docs"
     ),

@@ -54,7 +54,8 @@ def _plain_level(line: str, next_line: str) -> int | None:
 
     A heading is short (at most 12 words), does not end like a sentence and is not a
     table row or bullet; and it is numbered ("2.3 Latency results": level = depth),
-    underlined (=== level 1, --- level 2), ALL CAPS (level 1) or Title Case (level 2).
+    underlined (=== level 1, --- level 2), ALL CAPS (level 1), Title Case (level 2), or
+    a sentence-case line standing apart from prose (level 2).
     """
     s = line.strip()
     words = s.split()
@@ -83,6 +84,13 @@ def _plain_level(line: str, next_line: str) -> int | None:
         and all(w[0].isupper() or not w[0].isalpha() for w in content)
     ):
         return _TITLE_CASE
+    if len(words) <= 10 and len(s) <= 70 and "," not in s and s[0].isupper():
+        # Sentence case ("Item 2 — Extension to further clinics", "Actions summary"):
+        # a heading when a blank line, a table or a list follows; the first line of a
+        # hard-wrapped paragraph is followed by more prose
+        nxt = next_line.strip()
+        if not nxt or nxt[0] in "|-*•(" or re.search(r"\S(  |\t)", nxt):
+            return _TITLE_CASE
     return None
 
 

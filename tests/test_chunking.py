@@ -128,3 +128,39 @@ def test_plain_text_headings_become_the_section_path(embedder):
     impact = [c for c in chunks if "1,450" in c.text]
     assert impact and impact[0].section.endswith("2.1 Customer impact")
     assert all(PLAIN[c.start : c.end] == c.text for c in chunks)
+
+
+MINUTES = """HARBOUR BOARD — MINUTES OF THE MAY MEETING
+
+Present: Åsa Lindqvist (chair); Joaquín Ibáñez; Nguyễn Thị Lan.
+
+Item 1 — Crane refurbishment
+
+The board heard the engineering case for refurbishing the two oldest cranes rather
+than buying one new crane, and asked for a second quote.
+
+Decision: refurbishment approved by four votes to one.
+
+Item 2 — Shore power at the north quay
+
+The feasibility study is late.
+
+Actions summary
+  Owner            Action                  Due
+  Joaquín Ibáñez   Second quote            June
+"""
+
+
+def test_sentence_case_headings_that_stand_apart_split_minutes():
+    """Minutes and memos head their parts in sentence case ("Item 2 — Shore power at
+    the north quay", "Actions summary"); such a line is a heading when a blank line, a
+    table or a list follows it. A hard-wrapped paragraph's short first line is not."""
+    paths = [s.heading_path[1:] for s in split_sections(MINUTES)]
+    assert paths == [
+        (),
+        ("Item 1 — Crane refurbishment",),
+        ("Item 2 — Shore power at the north quay",),
+        ("Actions summary",),
+    ]
+    wrapped = "REPORT\n\nThe board heard the case\nfor refurbishing two cranes.\n"
+    assert [s.heading_path for s in split_sections(wrapped)] == [("REPORT",)]
