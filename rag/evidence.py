@@ -78,9 +78,13 @@ def select_evidence(
     for i in range(len(units)):
         header = _table_header(units, texts, i)
         labels.append(set(tokenize(texts[header])) if header is not None else set())
+    # a term every passage holds (the document's title words, when all passages come
+    # from one report) cannot tell their lines apart: only the others are counted
+    held = [set(tokenize(hit.chunk.text)) | heads[h] for h, hit in enumerate(hits)]
+    common = set.intersection(*held) if len(held) > 1 else set()
     score = np.zeros(len(units))
     for p, part in enumerate(parts):
-        asked = set(tokenize(part))
+        asked = set(tokenize(part)) - common or set(tokenize(part))
         cosine = np.clip(vecs[len(parts) :] @ vecs[p], 0, 1)
         lexical = np.array(
             [

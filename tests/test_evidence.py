@@ -113,3 +113,30 @@ def test_a_chosen_line_brings_the_lines_indented_under_it(embedder):
     for h in ev:
         if h.chunk.source == "summit.md" and h.chunk.section.endswith("Sponsors"):
             assert OUTLINE_REPORT[h.chunk.start : h.chunk.end] == h.chunk.text
+
+
+def test_words_every_passage_shares_do_not_decide_which_lines_are_read(embedder):
+    """All passages come from one report titled with the question's words ("Halvard
+    Tidal Array Winter Review"): those words match every line through its heading and
+    tell nothing apart. The line with the word only it holds ("availability") wins."""
+    title = "Halvard Tidal Array Winter Review"
+    texts = [
+        (
+            "Turbines",
+            "The array has twelve turbines on the Halvard tidal site.\n"
+            "Winter storms delayed two inspections of the array.\n",
+        ),
+        (
+            "Costs",
+            "Winter repairs on the tidal array cost 84,000 euros.\n"
+            "Halvard's crew worked double shifts through the winter.\n",
+        ),
+        ("Output", "Array availability was 91.7% over the winter.\nThe crew logged 40 dives.\n"),
+    ]
+    hits, pos = [], 0
+    for rank, (section, body) in enumerate(texts, start=1):
+        hits.append(Hit(Chunk("h.txt", (title, section), body, pos, pos + len(body)), 0.5, rank))
+        pos += len(body)
+    q = "What was the availability of the Halvard tidal array over the winter?"
+    ev = select_evidence(q, hits, embedder.encode, _words, budget=24)
+    assert "91.7%" in "\n".join(h.chunk.text for h in ev)
