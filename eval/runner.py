@@ -106,10 +106,11 @@ class InProcess:
 
         s = self.settings
         if corpus is not None:
-            alias = s.qdrant_collection + "_eval_" + re.sub(r"\W", "_", corpus.name)
+            name = f"{corpus.parent.name}_{corpus.name}"  # "corpus2/docs", "dev2/docs"
+            alias = s.qdrant_collection + "_eval_" + re.sub(r"\W", "_", name)
             update = {
                 "seeds_dir": corpus,
-                "index_dir": s.index_path / "eval" / corpus.name,
+                "index_dir": s.index_path / "eval" / name,
                 "qdrant_collection": alias[:64],
             }
             s = s.model_copy(update=update)

@@ -8,7 +8,7 @@
   failures while changing the pipeline.
 - ``dev2``: a small corpus of three documents in plain-text formats (numbered and
   underlined headings, minutes with "Item 1 — ..." headings, pipe and column-aligned
-  tables, non-ASCII names) with 45 questions (``dev2/``), written so that evidence
+  tables, non-ASCII names) with 46 questions (``dev2/``), written so that evidence
   and chunking for such formats can be tuned without touching ``corpus2``.
 - ``corpus2``: a second corpus in formats the seeds don't use (``corpus2/docs``, no
   ``#`` headings, tables, numbered lists, non-ASCII names) with its own questions.

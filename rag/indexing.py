@@ -33,6 +33,7 @@ from rag.chunking import chunk_report
 from rag.embedding import Embedder
 from rag.errors import ConfigError, DocumentError
 from rag.files import fsync_dir, write_synced
+from rag.lexical import LEXICAL_VERSION
 from rag.loaders import LOADER_VERSION, SUFFIXES, Document, load_document
 from rag.store import FORMAT_VERSION, FileLocation, IndexLocation, Store
 from rag.types import Chunk
@@ -49,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = 3  # bump when chunking changes in a way that needs re-embedding
+CHUNKER_VERSION = 4  # bump when chunking changes in a way that needs re-embedding
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ def _identity(embedder: Embedder, overlap: int) -> dict[str, Any]:
             "overlap_tokens": overlap,
         },
         "loader": LOADER_VERSION,
+        "lexical": LEXICAL_VERSION,
     }
 
 

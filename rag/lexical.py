@@ -13,9 +13,12 @@ from pathlib import Path
 
 import bm25s
 
-__all__ = ["Bm25Index", "tokenize"]
+__all__ = ["LEXICAL_VERSION", "Bm25Index", "tokenize"]
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:[-.'’/][a-z0-9]+)*%?", re.IGNORECASE)
+LEXICAL_VERSION = 2  # bump when ``tokenize`` changes: built BM25 indexes hold its terms
+
+# letters of any script: "François" is one term, not "fran" + "ois"; "王芳" is one term
+_TOKEN = re.compile(r"[^\W_]+(?:[-.'’/][^\W_]+)*%?")
 _STOP = frozenset(
     "a an the of and or to in on for with by from is are was were be been being it its this "
     "that these those as at which who whom what how why when where do does did can could "

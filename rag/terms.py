@@ -140,8 +140,8 @@ def key_terms(text: str) -> list[str]:
     tokens with a digit, with two capitals (acronyms, CamelCase), or capitalised and
     not a word that commonly opens a sentence ("The", "However"). The text's first
     word counts when it looks like a name there: possessive ("Quillon's p50 is ...")
-    or followed by another capitalised word ("Zoë Lefèvre"). "Spark-like" yields
-    "Spark"."""
+    or followed by another capitalised word ("Zoë Lefèvre"; not an acronym or code:
+    "Refurbishing STS-1 costs ..." opens with a verb). "Spark-like" yields "Spark"."""
     out = []
     words = list(_WORD.finditer(fold_figures(text)))
     for i, m in enumerate(words):
@@ -159,7 +159,7 @@ def key_terms(text: str) -> list[str]:
             # the text's first word is capitalised anyway: a name only when it looks
             # like one there ("Quillon's p50", "Zoë Lefèvre said"), not "Best recipe"
             nxt = words[i + 1].group(0) if i + 1 < len(words) else ""
-            if i > 0 or raw != tok or nxt[:1].isupper():
+            if i > 0 or raw != tok or (nxt[:1].isupper() and nxt[1:2].islower()):
                 out.append(tok)
     return out
 
@@ -205,22 +205,35 @@ def contains_quantity(haystack: str, quantity: str) -> bool:
     return _in_table_column(hay, number, stem)
 
 
+_ALIGNED_GAP = re.compile(r"(?<=\S)(?: {2,}|\t+)(?=\S)")
+
+
+def _cells(line: str) -> list[str] | None:
+    """The cells of a table row (pipe-delimited, or aligned in columns by runs of
+    spaces, at least three cells), else None."""
+    if "|" in line:
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+    cells = _ALIGNED_GAP.split(line.strip())
+    return cells if len(cells) >= 3 else None
+
+
 def _in_table_column(hay: str, number: str, unit: str) -> bool:
-    """Whether ``number`` is a cell of a pipe table whose header row names ``unit``: a
-    table gives a figure's unit once, in its column's header ("| p50 ms |")."""
-    lines = hay.splitlines()
-    header = ""
-    for line in lines:
-        if "|" not in line:
-            header = ""
+    """Whether ``number`` is a cell of a table whose header row names ``unit``: a
+    table gives a figure's unit once, in its column's header ("| p50 ms |", "Days
+    out" over a column of day counts), pipe-delimited or aligned in columns."""
+    header: list[str] | None = None
+    named = re.compile(rf"(?<![a-z]){re.escape(unit)}(?:e?s)?(?![a-z])")
+    cell = re.compile(rf"{number}(?![0-9])")
+    for line in hay.splitlines():
+        cells = _cells(line)
+        if cells is None:
+            header = None
             continue
-        if not header:
-            header = line  # the first row of a table block
+        if header is None:
+            header = cells  # the first row of a table block
             continue
-        if re.search(rf"\|\s*{number}(?![0-9])[^|]*\|", line + "|"):
-            named = rf"(?<![a-z]){re.escape(unit)}(?:e?s)?(?![a-z])"
-            if any(re.search(named, cell) for cell in header.split("|")):
-                return True
+        if any(cell.match(c) for c in cells) and any(named.search(h) for h in header):
+            return True
     return False
 
 

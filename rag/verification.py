@@ -134,6 +134,12 @@ class Verifier:
         wtext = [hits[h].chunk.text[s:e] for h, s, e in windows]
         heads = [set(tokenize(hit.chunk.section)) for hit in hits]
         wterms = [set(tokenize(t)) | heads[h] for t, (h, _, _) in zip(wtext, windows, strict=True)]
+        # what a window is about: its words and its section's own headings, not the
+        # report's title (which every window of the report shares)
+        subheads = [set(tokenize(" ".join(hit.chunk.heading_path[1:]))) for hit in hits]
+        about = [
+            set(tokenize(t)) | subheads[h] for t, (h, _, _) in zip(wtext, windows, strict=True)
+        ]
         asked = set(tokenize(question))
         haystacks = [passage_context(hit, context or {}) for hit in hits]
 
@@ -141,8 +147,14 @@ class Verifier:
             terms = set(tokenize(claim))
             if not terms - asked:  # only echoes the question: asserts nothing
                 return SentenceCheck(claim, False, 0.0, None)
+            echoes = bool(terms & asked)
             terms -= asked
             lexical = np.array([_overlap(terms, w) / len(terms) for w in wterms])
+            if echoes:
+                # "Jun Xu's EasyML is written in Julia": the new words may be found
+                # anywhere, but a claim about what the question asks must come from a
+                # window about it, one sharing a word with the question
+                lexical *= np.array([_overlap(asked, w) > 0 for w in about])
             # embed only the most promising windows: the cosine refines, overlap selects
             top = [int(i) for i in np.argsort(-lexical)[:6]]
             sem = np.zeros(len(windows))

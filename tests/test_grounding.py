@@ -331,3 +331,27 @@ def test_a_which_year_answer_from_the_reports_title_is_refused(embedder, tmp_pat
     assert "asks for a year" in verdict(q, "2019 [1].")  # as the 1.5B model wrote it
     q = "In which year did Brightwater launch the Tamsin tug?"
     assert verdict(q, "Brightwater launched the Tamsin tug in 2016 [1].") == ""
+
+
+def test_a_figure_in_an_aligned_table_takes_its_unit_from_the_column_header():
+    """ "41 days" is stated by a row whose "Days out" column holds 41, in a table
+    aligned by spaces as much as in a pipe table; another column's unit is not."""
+    table = (
+        "Turbine   Model   Outage cause            Days out   Lost MWh\n"
+        "  T-03      H90     Main bearing failure    41         1,150\n"
+    )
+    assert evidence_lacks(table, ["41 days", "1150 MWh"]) == ()
+    assert evidence_lacks(table, ["41 weeks"]) == ("41 weeks",)
+
+
+def test_a_verb_opening_a_sentence_before_a_code_is_not_a_name():
+    assert key_terms("Refurbishing STS-1 would cost 6.2 million euros.") == ["STS-1", "6.2"]
+    assert key_terms("Zoë Lefèvre refurbished it.")[:2] == ["Zoë", "Lefèvre"]
+
+
+def test_terms_of_any_script_are_whole():
+    from rag.lexical import tokenize
+
+    assert "bølgeværk" in tokenize("the Bølgeværk study")
+    assert "王芳" in tokenize("王芳 (Wang Fang)")
+    assert not {"fran", "ois"} & set(tokenize("François Dubois"))

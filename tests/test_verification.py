@@ -140,3 +140,20 @@ def test_a_typo_in_the_report_does_not_block_support(verifier):
 
 def test_a_name_ending_in_a_number_is_not_a_quantity():
     assert quantities("GPT-3 has 175B parameters") == ["175B parameters"]
+
+
+def test_a_claim_about_the_question_needs_a_window_about_it(verifier):
+    """The name an answer adds may be found anywhere, but "X leads the harbour pilots"
+    is not supported by a list of attendees that says nothing of pilots."""
+    text = (
+        "# Board minutes\n"
+        "Attendees: Åsa Lindqvist (chair); Joaquín Ibáñez (engineering).\n"
+        "The board approved the dredging budget.\n"
+    )
+    hit = Hit(Chunk("m.txt", ("Board minutes",), text, 0, len(text)), 0.5, 1)
+    q = "Who leads the harbour pilots?"
+    [check] = verifier.check("Åsa Lindqvist leads the harbour pilots [1].", [hit], question=q)
+    assert not check.supported
+    q = "Who chaired the board?"
+    [check] = verifier.check("Åsa Lindqvist chaired the board [1].", [hit], question=q)
+    assert check.supported and "Lindqvist" in check.citation.quote
