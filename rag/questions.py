@@ -2,7 +2,8 @@
 things, and a small model answering it in one breath tends to answer one.
 
 Splitting is by surface form only: a second question mark, a semicolon, or "and"
-followed by a question word or an auxiliary that starts a new question, where the
+followed by a question word (after a preposition, maybe: "and on which system") or
+an auxiliary that starts a new question, where the
 text before it asks something itself. A part that
 leans on the first ("which system is it built on?") keeps the first part's names
 for retrieval (``retrieval_queries``).
@@ -24,8 +25,14 @@ _STARTERS = (
     r"what|which|who|whom|whose|how|why|when|where|is|are|was|were|does|do|did|can|could|"
     r"should|would|will|has|have|had|name|list"
 )
+# a question word may follow a preposition: "and on which system was it built?"
+_PREPOSITION = (
+    r"(?:for|in|on|at|to|from|by|with|of|under|into|over|through|during|after|before|"
+    r"since|until|about|against|between|within)\s+"
+)
 _SPLIT = re.compile(
-    rf"\?\s+(?=\S)|;\s*(?=(?:and\s+)?(?:{_STARTERS})\b)|,?\s+and\s+(?=(?:{_STARTERS})\b)",
+    rf"\?\s+(?=\S)|;\s*(?=(?:and\s+)?(?:{_STARTERS})\b)"
+    rf"|,?\s+and\s+(?=(?:{_PREPOSITION})?(?:{_STARTERS})\b)",
     re.IGNORECASE,
 )
 _ASKS = re.compile(rf"\b({_STARTERS})\b", re.IGNORECASE)

@@ -355,3 +355,17 @@ def test_terms_of_any_script_are_whole():
     assert "bølgeværk" in tokenize("the Bølgeværk study")
     assert "王芳" in tokenize("王芳 (Wang Fang)")
     assert not {"fran", "ois"} & set(tokenize("François Dubois"))
+
+
+def test_a_question_word_after_a_preposition_starts_a_part():
+    from rag.questions import question_parts
+
+    q = "Which two crews staffed the Velmar dredger, and on which quay was it moored?"
+    assert question_parts(q) == [
+        "Which two crews staffed the Velmar dredger?",
+        "On which quay was it moored?",
+    ]
+    assert len(question_parts("Why did the tug fail, and for how many days?")) == 2
+    assert question_parts("What do Velmar and Ostrander have in common?") == [
+        "What do Velmar and Ostrander have in common?"
+    ]
