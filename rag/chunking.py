@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rag.terms import ALIGNED_GAP
 from rag.types import Chunk
 
 __all__ = ["Section", "chunk_report", "split_sections"]
@@ -65,7 +66,7 @@ def _plain_level(line: str, next_line: str) -> int | None:
         s[0] in "-*•("
         or not any(ch.isalpha() for ch in s)
         or line[:1] in " \t"
-        or re.search(r"\S(  |\t)", s)
+        or ALIGNED_GAP.search(s)
     ):
         return None  # a bullet, a rule, or a row of a column-aligned table
     if _UNDERLINE.match(next_line) and len(next_line.strip()) >= max(3, len(s) // 2):

@@ -22,6 +22,7 @@ import numpy as np
 from rag.citations import sentence_spans
 from rag.lexical import tokenize
 from rag.questions import retrieval_queries
+from rag.terms import table_cells
 from rag.types import Chunk, Hit
 
 __all__ = ["select_evidence"]
@@ -196,13 +197,8 @@ def _is_heading(text: str, chunk: Chunk) -> bool:
     return text.lstrip().startswith("#") or line in chunk.heading_path
 
 
-_ALIGNED = re.compile(r"\S(?: {2,}|\t)\S")
-
-
 def _is_row(text: str) -> bool:
-    """A table row: pipe-delimited, or cells aligned in columns by runs of spaces."""
-    line = text.strip()
-    return line.startswith("|") or len(_ALIGNED.findall(line)) >= 2
+    return table_cells(text) is not None
 
 
 def _table_header(units: list[tuple[int, int, int]], texts: list[str], i: int) -> int | None:

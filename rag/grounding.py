@@ -40,6 +40,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 
 from rag.terms import (
+    acronym,
     contains_quantity,
     contains_term,
     key_terms,
@@ -125,9 +126,6 @@ def absent_names(question: str, found: Callable[[str], bool]) -> list[str]:
     return list(dict.fromkeys(t for t in terms if not found(t)))
 
 
-_ACRONYM = re.compile(r"[A-Z]{2,5}s?")
-
-
 def unknown_names(
     names: Sequence[str], found: Callable[[str], bool], vocabulary: Collection[str]
 ) -> list[str]:
@@ -141,7 +139,7 @@ def unknown_names(
         t
         for t in absent
         if not any(near_spelling(t.lower(), v) for v in vocabulary)
-        and not (some_present and _ACRONYM.fullmatch(t))
+        and not (some_present and acronym(t, 2, 5))
     ]
 
 

@@ -13,6 +13,8 @@ import re
 import unicodedata
 
 __all__ = [
+    "ALIGNED_GAP",
+    "acronym",
     "contains_quantity",
     "fold_figures",
     "contains_term",
@@ -22,6 +24,7 @@ __all__ = [
     "quantities",
     "spells_out",
     "squash",
+    "table_cells",
 ]
 
 _WORD = re.compile(r"\w[\w.%'’×-]*")
@@ -90,8 +93,14 @@ def _haystack(text: str) -> str:
     return normalize_figures(_TAGS.sub("", text)).lower()
 
 
-_ACRONYM = re.compile(r"([A-Z]{3,6})s?")
 _GLUE = frozenset("of and for the in on to a an".split())  # "Bureau of Labor Statistics"
+
+
+def acronym(term: str, shortest: int = 2, longest: int = 6) -> str:
+    """The letters of ``term`` when it is an acronym ("DSL", "GPUs" -> "GPU") of
+    ``shortest`` to ``longest`` capitals, else ""."""
+    m = re.fullmatch(rf"([A-Z]{{{shortest},{longest}}})s?", term)
+    return m.group(1) if m else ""
 
 
 def spells_out(haystack: str, term: str) -> bool:
@@ -99,10 +108,9 @@ def spells_out(haystack: str, term: str) -> bool:
     parts count as words, "of"/"and"/"the" may sit between) whose initials spell it.
     A report says "Domain-specific language" where a question says "DSL"; both name
     the same thing."""
-    m = _ACRONYM.fullmatch(term)
-    if not m:
+    letters = acronym(term, 3, 6).lower()
+    if not letters:
         return False
-    letters = m.group(1).lower()
     words = [w.lower() for w in re.findall(r"[^\W\d_]+", _TAGS.sub(" ", haystack))]
     for i, first in enumerate(words):
         if first[0] != letters[0] or first in _GLUE:
@@ -205,15 +213,17 @@ def contains_quantity(haystack: str, quantity: str) -> bool:
     return _in_table_column(hay, number, stem)
 
 
-_ALIGNED_GAP = re.compile(r"(?<=\S)(?: {2,}|\t+)(?=\S)")
+# the gap between two cells of a column-aligned plain-text table
+ALIGNED_GAP = re.compile(r"(?<=\S)(?: {2,}|\t+)(?=\S)")
 
 
-def _cells(line: str) -> list[str] | None:
-    """The cells of a table row (pipe-delimited, or aligned in columns by runs of
-    spaces, at least three cells), else None."""
+def table_cells(line: str) -> list[str] | None:
+    """The cells of a table row, pipe-delimited or aligned in columns by runs of
+    spaces or tabs (at least three cells), else None. The one definition of a row
+    for chunking, evidence and grounding: they must agree on what a table is."""
     if "|" in line:
         return [c.strip() for c in line.strip().strip("|").split("|")]
-    cells = _ALIGNED_GAP.split(line.strip())
+    cells = ALIGNED_GAP.split(line.strip())
     return cells if len(cells) >= 3 else None
 
 
@@ -225,7 +235,7 @@ def _in_table_column(hay: str, number: str, unit: str) -> bool:
     named = re.compile(rf"(?<![a-z]){re.escape(unit)}(?:e?s)?(?![a-z])")
     cell = re.compile(rf"{number}(?![0-9])")
     for line in hay.splitlines():
-        cells = _cells(line)
+        cells = table_cells(line)
         if cells is None:
             header = None
             continue
