@@ -168,7 +168,8 @@ class Settings(BaseSettings):
         ge=-1.0,
         le=1.0,
         description="The same for a question that names nothing (no name, acronym or "
-        "figure): its similarity is all there is to go on.",
+        "figure) and whose words no retrieved passage mostly holds: its similarity is all "
+        "there is to go on.",
     )
     support_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Support score an answer sentence needs to be kept."

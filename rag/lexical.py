@@ -55,6 +55,18 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def covers(question: str, text: str, share: float = 2 / 3) -> bool:
+    """Whether ``text`` holds most (``share``) of the question's words, and at least two.
+
+    A passage that says "Ingrid Haugen voting against on cost grounds" is about "Who
+    voted against the extension and on what grounds?" however far its embedding sits
+    from the question's (a long passage of minutes dilutes its vector); an off-topic
+    question ("the best sourdough recipe") finds at most one of its words anywhere."""
+    asked = set(tokenize(question))
+    found = asked & set(tokenize(text))
+    return len(found) >= 2 and len(found) >= share * len(asked)
+
+
 class Bm25Index:
     """A bm25s index whose document ids are chunk positions in the store."""
 

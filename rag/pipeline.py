@@ -46,6 +46,7 @@ from rag.grounding import (
     unknown_names,
     year_from_text,
 )
+from rag.lexical import covers
 from rag.models import resolve_model
 from rag.prompt import REFUSAL, fit_passages
 from rag.questions import question_parts, retrieval_queries, unanswered_parts
@@ -473,8 +474,8 @@ class Pipeline:
         before the LLM is called: fast, and the model cannot be tempted.
 
         - no passage is similar enough to the question (``min_relevance``; a question
-          that names nothing has only its similarity to go on, so it needs more:
-          ``min_relevance_unnamed``);
+          that names nothing needs more, ``min_relevance_unnamed``, unless a passage
+          holds most of its words: similarity is then not all it has to go on);
         - a name or figure of the question occurs in none of the passages' sections.
           Retrieval has already looked for every name of the question across the
           corpus (``Retriever``), so a name missing here is one the reports never
@@ -485,10 +486,12 @@ class Pipeline:
         """
         best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
         names = absent_names(question, lambda t: False)
-        floor = self.settings.min_relevance if names else self.settings.min_relevance_unnamed
+        store = retriever.store
+        floor = self.settings.min_relevance
+        if not names and not any(covers(question, store.context(h.chunk)) for h in hits):
+            floor = self.settings.min_relevance_unnamed
         if best < floor:
             return f"no passage is relevant enough (best similarity {best:.2f})"
-        store = retriever.store
         haystack = "\n".join(store.context(h.chunk) for h in hits)
         absent = unknown_names(names, lambda t: contains_term(haystack, t), store.vocabulary)
         if absent:

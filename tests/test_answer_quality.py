@@ -131,3 +131,42 @@ def test_a_part_answered_with_the_wrong_kind_of_thing_is_named_missing(counting)
     # (in the service's words or the model's own "not mentioned in the passage")
     assert not any("found" in s.text for s in a.sentences if s.supported), a.to_dict()
     assert "founded" in a.text
+
+
+MINUTES = """LIBRARY COMMITTEE — MINUTES OF THE AUTUMN MEETING
+
+Present: Małgorzata Kowalczyk (chair); Oisín Mac Giolla (collections); Hannele Virtanen (finance); Rafael Peña (facilities).
+
+Item 1 — Opening hours
+The committee reviewed the footfall counts gathered by the facilities team over the summer term. Evening visits rose by a fifth after the reading room stayed open until ten, while Saturday mornings stayed quiet. The chair asked for the counts to be repeated in the spring before any further change is made to the timetable. Rafael Peña reported that the heating in the reading room had been serviced, that two of the self-service kiosks had been replaced under warranty, and that the lift to the upper stacks would be out of use for a week in November while its controller is replaced. Oisín Mac Giolla presented the acquisitions for the year, which were within the agreed budget, and noted that donations of local history material had doubled.
+
+Item 2 — Moving the map archive
+The proposal to move the map archive from the basement to the east wing was discussed at length, including the cost of new shelving, the humidity readings in the basement and the loss of two study rooms. Oisín Mac Giolla explained that the maps would be packed by the conservation staff over two weekends and that the reading room would keep a small reference set of the most requested sheets during the move. The move was approved by three votes to one, Hannele Virtanen voting against on budget grounds until the shelving quotes are in.
+"""  # noqa: E501
+
+
+def test_a_question_naming_nothing_is_looked_at_when_a_passage_holds_its_words(
+    pipeline, embedder, tmp_path
+):
+    """A question with no name has only its similarity to go on, unless a passage holds
+    most of its words: minutes diluted by other items sit far from the question in
+    embedding space, yet say who voted against and why. An off-topic question finds
+    none of its words and is still refused early."""
+    from rag.config import Settings
+    from rag.indexing import build_index
+    from rag.lexical import covers
+    from rag.pipeline import Pipeline, load_retriever
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "minutes.txt").write_text(MINUTES, encoding="utf-8")
+    s = Settings(seeds_dir=tmp_path / "docs", index_dir=tmp_path / "idx")
+    build_index(s.seeds_path, s.index_path, embedder)
+    p = Pipeline(s, load_retriever(s, embedder), pipeline.generator)
+    q = "Who voted against the move and on what grounds?"
+    assert covers(q, MINUTES) and not covers("What is the best sourdough recipe?", MINUTES)
+    best = max(h.dense or 0.0 for h in p.search(q, 6))
+    assert s.min_relevance <= best < s.min_relevance_unnamed  # similarity alone: refused
+    hits, reason = p.evidence(q)
+    assert reason == "" and any("budget grounds" in h.chunk.text for h in hits)
+    _, reason = p.evidence("Where can I park near the station?")  # similar, no words
+    assert "relevant enough" in reason
