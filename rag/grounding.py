@@ -44,10 +44,12 @@ from rag.terms import (
     contains_quantity,
     contains_term,
     key_terms,
+    name_phrases,
     near_spelling,
     normalize_figures,
     quantities,
     spells_out,
+    written_as_name,
 )
 from rag.types import Hit
 
@@ -249,14 +251,19 @@ def asks_name(question: str) -> str:
     return "name" if _ASKS_NAME.search(question) else ""
 
 
-def states_asked_name(sentence: str, question: str, kind: str) -> bool:
+def states_asked_name(sentence: str, question: str, kind: str, evidence: str | None = None) -> bool:
     """Whether ``sentence`` gives what ``asks_name`` found ``question`` asking for: a
-    year, or a name (a capitalised word, acronym or CamelCase term) the question does
-    not hold."""
+    year, or a name (capitalised words, an acronym or CamelCase term) the question does
+    not hold, written as a name in ``evidence`` (the cited passages) when given: the
+    model capitalising a common phrase ("Mobile Harbour" for a crane type) names no one."""
     if kind == "year":
         return bool(set(_YEAR.findall(sentence)) - set(_YEAR.findall(question)))
     asked = {_key(t) for t in key_terms(question)}
-    return any(_key(t) not in asked and not _key(t).isdigit() for t in key_terms(sentence))
+    return any(
+        any(_key(t) not in asked for t in key_terms(name))
+        and (evidence is None or written_as_name(evidence, name))
+        for name in name_phrases(sentence)
+    )
 
 
 def year_from_text(sentence: str, question: str, body: str, headings: Sequence[str]) -> bool:

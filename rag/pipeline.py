@@ -678,7 +678,7 @@ class _Drafts:
             self.wants_name
             and not self.multipart
             and not any(
-                states_asked_name(c.text, self.question, self.wants_name)
+                states_asked_name(c.text, self.question, self.wants_name, haystack)
                 and (self.wants_name != "year" or self._year_from_text(c))
                 for c in kept
             )

@@ -19,12 +19,14 @@ __all__ = [
     "fold_figures",
     "contains_term",
     "key_terms",
+    "name_phrases",
     "near_spelling",
     "normalize_figures",
     "quantities",
     "spells_out",
     "squash",
     "table_cells",
+    "written_as_name",
 ]
 
 _WORD = re.compile(r"\w[\w.%'’×-]*")
@@ -150,8 +152,44 @@ def key_terms(text: str) -> list[str]:
     word counts when it looks like a name there: possessive ("Quillon's p50 is ...")
     or followed by another capitalised word ("Zoë Lefèvre"; not an acronym or code:
     "Refurbishing STS-1 costs ..." opens with a verb). "Spark-like" yields "Spark"."""
+    return [tok for tok, _ in _key_words(fold_figures(text))]
+
+
+def name_phrases(text: str) -> list[str]:
+    """The names of ``text`` whole: runs of its key terms (``key_terms``) with only
+    spaces or a name's own punctuation between them ("Dr. Tomás Ó Briain", "Mobile
+    Harbour"), figures left out."""
+    text = fold_figures(text)
+    runs: list[list[re.Match[str]]] = []
+    end = -1
+    for tok, m in _key_words(text):
+        if squash(tok).isdigit():  # "2021", "3.5": figures, not names
+            end = -1
+            continue
+        if runs and end >= 0 and re.fullmatch(r"[\s.]*", text[end : m.start()]):
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+        end = m.end()
+    return [text[r[0].start() : r[-1].end()].rstrip(".") for r in runs]
+
+
+def written_as_name(haystack: str, phrase: str) -> bool:
+    """Whether ``haystack`` writes ``phrase`` with its capitals (punctuation and spacing
+    between its words aside): a name is written as one where it is named, and "Mobile
+    harbour", a crane type in a table, does not name a manufacturer "Mobile Harbour"."""
+    words = re.findall(r"[^\W_]+", phrase)
+    pattern = r"[\W_]+".join(re.escape(w) for w in words)
+    return (
+        bool(words)
+        and re.search(rf"(?<![^\W_]){pattern}(?![^\W_])", fold_figures(haystack)) is not None
+    )
+
+
+def _key_words(text: str) -> list[tuple[str, re.Match[str]]]:
+    """``key_terms`` of ``text`` (already folded) with the word each was read from."""
     out = []
-    words = list(_WORD.finditer(fold_figures(text)))
+    words = list(_WORD.finditer(text))
     for i, m in enumerate(words):
         raw = m.group(0)
         tok = re.sub(r"['’]s$", "", raw).strip(".-'’")
@@ -162,13 +200,13 @@ def key_terms(text: str) -> list[str]:
             continue
         upper = sum(ch.isupper() for ch in tok)
         if any(ch.isdigit() for ch in tok) or upper >= 2:
-            out.append(tok)
+            out.append((tok, m))
         elif tok[0].isupper() and tok not in _NOT_KEY and not tok.endswith("ly"):
             # the text's first word is capitalised anyway: a name only when it looks
             # like one there ("Quillon's p50", "Zoë Lefèvre said"), not "Best recipe"
             nxt = words[i + 1].group(0) if i + 1 < len(words) else ""
             if i > 0 or raw != tok or (nxt[:1].isupper() and nxt[1:2].islower()):
-                out.append(tok)
+                out.append((tok, m))
     return out
 
 

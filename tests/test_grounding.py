@@ -21,7 +21,13 @@ from rag.grounding import (
     year_from_text,
 )
 from rag.store import Store
-from rag.terms import contains_term, key_terms, normalize_figures
+from rag.terms import (
+    contains_term,
+    key_terms,
+    name_phrases,
+    normalize_figures,
+    written_as_name,
+)
 from rag.types import Chunk, Hit
 from rag.verification import Verifier
 
@@ -184,6 +190,27 @@ def test_a_question_asking_for_a_name_or_year_needs_one():
         assert asks_name(q) == ""
 
 
+def test_a_name_given_as_an_answer_is_written_as_a_name_in_its_evidence():
+    """A name is capitalised where it is named; a common phrase the model capitalised
+    ("Mobile Harbour" for the crane type "Mobile harbour") names no maker."""
+    assert name_phrases("K-7 was built by Mobile Harbour in 2021.") == ["K-7", "Mobile Harbour"]
+    assert name_phrases("Dr. Íde Ní Bhriain chairs it; Port of Ålvik pays.") == [
+        "Dr. Íde Ní Bhriain",
+        "Port",
+        "Ålvik",
+    ]
+    table = (
+        "Crane   Berth        Type             Built\nK-7     Ålvik Pier   Mobile harbour   2021\n"
+    )
+    assert not written_as_name(table, "Mobile Harbour")
+    assert written_as_name("Present: Dr Íde Ní Bhriain (chair).", "Dr. Íde Ní Bhriain")
+    q = "Who manufactured crane K-7?"
+    assert states_asked_name("K-7 was manufactured by Mobile Harbour in 2021.", q, "name")
+    assert not states_asked_name("K-7 was made by Mobile Harbour in 2021.", q, "name", table)
+    supplier = table + "All cranes were supplied by Kranwerk Nord.\n"
+    assert states_asked_name("Kranwerk Nord supplied K-7.", q, "name", supplier)
+
+
 def test_coordinate_clauses_are_separate_claims():
     from rag.grounding import coordinate_clauses
 
@@ -331,6 +358,38 @@ def test_a_which_year_answer_from_the_reports_title_is_refused(embedder, tmp_pat
     assert "asks for a year" in verdict(q, "2019 [1].")  # as the 1.5B model wrote it
     q = "In which year did Brightwater launch the Tamsin tug?"
     assert verdict(q, "Brightwater launched the Tamsin tug in 2016 [1].") == ""
+
+
+def test_a_who_answer_naming_a_table_cell_is_refused(embedder, tmp_path):
+    """The answer's name is checked against the passages it cites, through the
+    pipeline's own refusal rules: a crane type is not its maker."""
+    from rag.config import Settings
+    from rag.indexing import build_index
+    from rag.pipeline import Pipeline, _Drafts, load_retriever
+
+    doc = (
+        "Ålvik Harbour crane fleet\n=========================\n\n"
+        "The harbour runs three cranes. Kranwerk Nord supplied K-5 in 2019.\n\n"
+        "  Crane   Berth        Type             Built\n"
+        "  K-5     Ålvik Pier   Ship-to-shore    2019\n"
+        "  K-7     Ålvik Pier   Mobile harbour   2021\n"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "fleet.txt").write_text(doc, encoding="utf-8")
+    s = Settings(seeds_dir=tmp_path / "docs", index_dir=tmp_path / "idx")
+    build_index(s.seeds_path, s.index_path, embedder)
+    pipeline = Pipeline(s, load_retriever(s, embedder), None)  # type: ignore[arg-type]
+    retriever = pipeline.current()
+
+    def verdict(question: str, draft: str) -> str:
+        drafts = _Drafts(pipeline, retriever, question, question, retriever.search(question, 2))
+        list(drafts.feed(draft, final=True))
+        return drafts.refusal_reason
+
+    q = "Who manufactured crane K-7?"
+    assert "asks for a name" in verdict(q, "K-7 was manufactured by Mobile Harbour in 2021 [1].")
+    q = "Who supplied crane K-5?"
+    assert verdict(q, "Kranwerk Nord supplied K-5 in 2019 [1].") == ""
 
 
 def test_a_figure_in_an_aligned_table_takes_its_unit_from_the_column_header():
