@@ -48,7 +48,7 @@ from rag.grounding import (
 )
 from rag.lexical import covers
 from rag.models import resolve_model
-from rag.prompt import REFUSAL, fit_passages
+from rag.prompt import LIST_CUE, REFUSAL, fit_passages
 from rag.questions import question_parts, retrieval_queries, unanswered_parts
 from rag.retrieval import Retriever
 from rag.store import Store, index_location
@@ -308,6 +308,26 @@ class Pipeline:
             )
             if cancel is not None and cancel.is_set():
                 return
+            if messages[-1]["content"].endswith(LIST_CUE) and not _has_words(raw):
+                # asked for every item, the model sometimes writes only the markers
+                # ("- - [1]"); asked the plain way, it answers
+                hits, messages, n_prompt = fit_passages(
+                    question,
+                    hits,
+                    gen.count_prompt,
+                    gen.n_ctx - max_tokens,
+                    history,
+                    instructions,
+                    list_cue=False,
+                )
+                timings.prompt_tokens += n_prompt
+                drafts = _Drafts(self, retriever, question, query, hits)
+                raw, more, finish = yield from self._generate(
+                    messages, drafts, max_tokens, temperature, stop, cancel, timings
+                )
+                n_tokens += more
+                if cancel is not None and cancel.is_set():
+                    return
             yield from map(Delta, drafts.feed(raw, final=True))
             for i in drafts.missing_parts()[: s.second_looks]:
                 yield from self._second_look(
@@ -716,6 +736,11 @@ class _Drafts:
 
 _NO_ANSWER = "the model found no answer in the passages"
 _UNSUPPORTED = "no sentence is supported by the passages"
+
+
+def _has_words(draft: str) -> bool:
+    """Whether ``draft`` says anything: a word of two letters, markers aside."""
+    return re.search(r"[^\W\d_]{2,}", strip_markers(draft)) is not None
 
 
 def _encodable(text: str) -> bool:

@@ -10,11 +10,12 @@ import re
 from collections.abc import Callable
 
 from rag.generation import Message
-from rag.questions import question_parts
+from rag.questions import asks_for_several, question_parts
 from rag.types import Hit
 
 __all__ = [
     "ANSWER_CUE",
+    "LIST_CUE",
     "REFUSAL",
     "SYSTEM_PROMPT",
     "build_messages",
@@ -43,6 +44,12 @@ the item itself (not just its label) and its passage number.
 # Asked only the question, the model often answered a short factoid with a bare "[1]"
 # (the passage number and nothing else): 18 of 116 answerable questions in the baseline.
 ANSWER_CUE = "Answer with a sentence that states the answer, then its passage number."
+# Asked for a list with that cue, it gave one or two items and stopped ("- Software
+# architecture [1]", two of five recommendations).
+LIST_CUE = (
+    "Answer with every item the passages give for it, not only the first, each with its "
+    "passage number."
+)
 
 
 CALLER_PREAMBLE = (
@@ -94,9 +101,12 @@ def build_messages(
     history: list[Message] | None = None,
     instructions: str = "",
     focus: str = "",
+    list_cue: bool = True,
 ) -> list[Message]:
     """Chat messages asking ``question`` over ``hits`` (only its part ``focus``, when
-    given: the whole question stays as context for "it" and "he").
+    given: the whole question stays as context for "it" and "he"); a question asking
+    for several things is asked for every item (``LIST_CUE``) unless ``list_cue`` is
+    False.
 
     ``history`` (earlier turns) goes between the rules and the passages, so the model
     reads the passages right before the question. A caller's ``instructions`` may set
@@ -117,7 +127,8 @@ def build_messages(
             f"It asks {len(parts)} things; answer each in its own sentence "
             f"(do not repeat the questions):\n{listed}\n"
         )
-    user += ANSWER_CUE
+    single = focus or (question if len(parts) == 1 else "")
+    user += LIST_CUE if list_cue and single and asks_for_several(single) else ANSWER_CUE
     return [
         {"role": "system", "content": system},
         *(history or []),
@@ -133,6 +144,7 @@ def fit_passages(
     history: list[Message] | None = None,
     instructions: str = "",
     focus: str = "",
+    list_cue: bool = True,
 ) -> tuple[list[Hit], list[Message], int]:
     """Drop the lowest-ranked passages until the prompt fits ``budget`` tokens.
 
@@ -141,7 +153,7 @@ def fit_passages(
     """
     kept = list(hits)
     while True:
-        messages = build_messages(question, kept, history, instructions, focus)
+        messages = build_messages(question, kept, history, instructions, focus, list_cue)
         n = count_prompt(messages)
         if n <= budget or len(kept) <= 1:
             return kept, messages, n

@@ -19,7 +19,7 @@ from rag.grounding import asks_amount, asks_name, states_amount, states_asked_na
 from rag.lexical import tokenize
 from rag.terms import key_terms
 
-__all__ = ["question_parts", "retrieval_queries", "unanswered_parts"]
+__all__ = ["asks_for_several", "question_parts", "retrieval_queries", "unanswered_parts"]
 
 _STARTERS = (
     r"what|which|who|whom|whose|how|why|when|where|is|are|was|were|does|do|did|can|could|"
@@ -40,6 +40,34 @@ _MIN_WORDS = 3
 _ANSWERED = 0.5  # cosine at which a sentence is taken to answer a part
 # a quoted title ("'Where we are, and where we should be going?'") is never split
 _QUOTED = re.compile(r"(?<![\w])(['\"“‘])[^'\"”’]{3,}?['\"”’](?![\w])")
+
+
+# "What are the three waves", "Which four problems": a count asked for
+_COUNT = r"(?:two|three|four|five|six|seven|eight|nine|ten|several|\d+)"
+# a plural noun in lower case ("techniques", "cranes"; not "Chorus", "its", "process")
+_PLURAL = r"(?-i:[a-z][\w-]*[^s\W](?<!ss)(?<!us)(?<!is)s)"
+_NOT_MODIFIER = (
+    r"(?!(?:in|on|of|for|from|at|to|by|with|does|do|did|is|are|was|were|has|have|had)\b)"
+)
+_AUX = r"(?:does|do|did|are|were|have|had|can|could|would|should|will|was)\b"
+_SEVERAL = re.compile(
+    rf"\b(?:what|which)\s+(?:(?:are|were)\s+)?(?:the\s+)?(?:main\s+)?{_COUNT}\b"
+    rf"|\bwhich\s+{_PLURAL}\b"
+    rf"|\b(?:what|which)\s+(?:(?:are|were)\s+the\s+)?(?:main\s+)?"
+    rf"(?:{_NOT_MODIFIER}[\w'-]+\s+){{0,3}}?{_PLURAL}\s+"
+    rf"(?:(?:of|and)\s+(?:[\w-]+\s+){{1,2}}?)?{_AUX}"
+    rf"|\b(?:what|which)\s+(?:are|were)\s+the\s+(?:main\s+)?(?:[\w-]+\s+){{0,2}}?{_PLURAL}\b"
+    r"|^\s*what\s+(?:does|do|did)\b[^?]*\b(?:include|list|recommend|propose)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_several(question: str) -> bool:
+    """Whether ``question`` asks for several things: a count ("What are the three
+    waves"), a plural ("Which cranes", "What techniques does X use") or what something
+    includes, lists, recommends or proposes. The small model tends to give the first
+    item of a list and stop; such a question is asked for every item."""
+    return bool(_SEVERAL.search(question))
 
 
 def question_parts(question: str) -> list[str]:

@@ -28,3 +28,40 @@ def test_reports_are_named_by_a_letter_in_order_of_appearance_not_by_file_name()
     ]
     user = build_messages("How many cranes?", hits)[-1]["content"]
     assert user.index("[1] report A") < user.index("Question: How many cranes?")
+
+
+def test_a_question_asking_for_several_things_is_asked_for_every_item():
+    """Asked for "a sentence that states the answer", the small model gave the first
+    item of a list and stopped; a question asking for several things asks for all."""
+    from rag.prompt import ANSWER_CUE, LIST_CUE
+    from rag.questions import asks_for_several
+
+    several = [
+        "What are the three stages of the Vellmar kiln?",
+        "Which four risks did Ingrid Sæther's audit list?",
+        "Which ferries does Nordlys Line run to Ålvik?",
+        "What safety measures did the Brenmoor crews adopt?",
+        "Which categories of spare parts are held at the depot?",
+        "What does the harbour board recommend for next year?",
+        "What main components does the Quillon toolkit have?",
+    ]
+    one = [
+        "What problem does Quillon solve?",
+        "What does Chorus do?",
+        "What was the availability of crane K-4?",
+        "Who chairs the steering group?",
+        "What process does Brenmoor use to cure its bricks?",
+        "How many ferries does Nordlys Line run?",
+    ]
+    assert all(asks_for_several(q) for q in several), [
+        q for q in several if not asks_for_several(q)
+    ]
+    assert not any(asks_for_several(q) for q in one), [q for q in one if asks_for_several(q)]
+    hits = [_hit("a.txt", ("Kiln",), "Drying, firing and cooling.", 1)]
+    assert build_messages(several[0], hits)[-1]["content"].endswith(LIST_CUE)
+    assert build_messages(one[0], hits)[-1]["content"].endswith(ANSWER_CUE)
+    # one part of a compound question gets its own cue when asked on its own
+    compound = "Which ferries does Nordlys Line run, and who owns it?"
+    assert build_messages(compound, hits)[-1]["content"].endswith(ANSWER_CUE)
+    focused = build_messages(compound, hits, focus="Which ferries does Nordlys Line run?")
+    assert focused[-1]["content"].endswith(LIST_CUE)
