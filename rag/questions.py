@@ -36,6 +36,13 @@ _SPLIT = re.compile(
     re.IGNORECASE,
 )
 _ASKS = re.compile(rf"\b({_STARTERS})\b", re.IGNORECASE)
+_WHY = re.compile(r"\s*why\s*\??\s*", re.IGNORECASE)
+# what a sentence giving a reason says: "because", "due to", "after its gearbox failed"
+_REASON = re.compile(
+    r"\b(?:because|due to|owing to|caused by|as a result|since|so that|in order to|"
+    r"after|reason|led to|leading to|resulting from|to avoid|to prevent)\b",
+    re.IGNORECASE,
+)
 _MIN_WORDS = 3
 _ANSWERED = 0.5  # cosine at which a sentence is taken to answer a part
 # a quoted title ("'Where we are, and where we should be going?'") is never split
@@ -84,10 +91,11 @@ def question_parts(question: str) -> list[str]:
             continue
         piece = q[pos : m.start() + (1 if m.group(0).startswith("?") else 0)].strip(" ,;")
         rest = q[m.end() :]
-        # each side must be a question of its own: "In X's talk, what ..." is one
+        # each side must be a question of its own: "In X's talk, what ..." is one;
+        # a closing "..., and why?" asks for the reason of what came before
         if (
             len(piece.split()) >= _MIN_WORDS
-            and len(rest.split()) >= _MIN_WORDS
+            and (len(rest.split()) >= _MIN_WORDS or _WHY.fullmatch(rest))
             and _ASKS.search(piece)
         ):
             pieces.append(piece)
@@ -141,6 +149,8 @@ def unanswered_parts(
         others = set().union(*(set(tokenize(q)) for j, q in enumerate(parts) if j != i))
         own = set(tokenize(part)) - others - names
         about = [j for j, words in enumerate(said) if own & words or float(sims[i][j]) >= _ANSWERED]
+        if _WHY.fullmatch(part):  # a bare "why?" is answered by a reason
+            about = [j for j, sentence in enumerate(sentences) if _REASON.search(sentence)]
         # a part asking for an amount, a name or a year is answered only by one
         amount, kind = asks_amount(part), asks_name(part)
         if amount:

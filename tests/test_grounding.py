@@ -428,3 +428,24 @@ def test_a_question_word_after_a_preposition_starts_a_part():
     assert question_parts("What do Velmar and Ostrander have in common?") == [
         "What do Velmar and Ostrander have in common?"
     ]
+
+
+def test_a_closing_why_is_a_part_answered_by_a_reason(embedder):
+    """ "How long was X out, and why?" asks two things; the small model answered the
+    first alone. The reason is a part of its own, answered by a sentence giving one."""
+    from rag.questions import question_parts, retrieval_queries, unanswered_parts
+
+    def similarity(a, b):
+        return embedder.encode(a) @ embedder.encode(b).T
+
+    q = "How long was the Velmar dredger out of service, and why?"
+    parts = question_parts(q)
+    assert parts == ["How long was the Velmar dredger out of service?", "Why?"]
+    assert retrieval_queries(q)[1] == "Why? Velmar"
+    said = ["The Velmar dredger was out of service for 12 days."]
+    assert unanswered_parts(parts, said, similarity) == ["Why?"]
+    said.append("It was out because its winch cable snapped.")
+    assert unanswered_parts(parts, said, similarity) == []
+    assert question_parts("Why and how did the dredger fail?") == [
+        "Why and how did the dredger fail?"
+    ]
