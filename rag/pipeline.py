@@ -291,26 +291,10 @@ class Pipeline:
             yield result
             return
         gen = self.generator
-        hits, messages, n_prompt = fit_passages(
-            question,
-            hits,
-            gen.count_prompt,
-            gen.n_ctx - max_tokens,
-            history,
-            instructions,
-        )
-        timings.prompt_tokens = n_prompt
-        drafts = _Drafts(self, retriever, question, query, hits)
         stop = list(options.stop)
+        n_tokens = 0
         try:
-            raw, n_tokens, finish = yield from self._generate(
-                messages, drafts, max_tokens, temperature, stop, cancel, timings, first=True
-            )
-            if cancel is not None and cancel.is_set():
-                return
-            if messages[-1]["content"].endswith(LIST_CUE) and not _has_words(raw):
-                # asked for every item, the model sometimes writes only the markers
-                # ("- - [1]"); asked the plain way, it answers
+            for list_cue in (True, False):
                 hits, messages, n_prompt = fit_passages(
                     question,
                     hits,
@@ -318,16 +302,27 @@ class Pipeline:
                     gen.n_ctx - max_tokens,
                     history,
                     instructions,
-                    list_cue=False,
+                    list_cue=list_cue,
                 )
                 timings.prompt_tokens += n_prompt
                 drafts = _Drafts(self, retriever, question, query, hits)
                 raw, more, finish = yield from self._generate(
-                    messages, drafts, max_tokens, temperature, stop, cancel, timings
+                    messages,
+                    drafts,
+                    max_tokens,
+                    temperature,
+                    stop,
+                    cancel,
+                    timings,
+                    first=list_cue,  # the second pass is a retry of the first
                 )
                 n_tokens += more
                 if cancel is not None and cancel.is_set():
                     return
+                # asked for every item, the model sometimes writes only the markers
+                # ("- - [1]"); asked the plain way, it answers
+                if _has_words(raw) or not messages[-1]["content"].endswith(LIST_CUE):
+                    break
             yield from map(Delta, drafts.feed(raw, final=True))
             for i in drafts.missing_parts()[: s.second_looks]:
                 yield from self._second_look(
