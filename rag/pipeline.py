@@ -49,7 +49,12 @@ from rag.grounding import (
 from rag.lexical import covers
 from rag.models import resolve_model
 from rag.prompt import LIST_CUE, REFUSAL, fit_passages
-from rag.questions import question_parts, retrieval_queries, unanswered_parts
+from rag.questions import (
+    asked_sentence,
+    question_parts,
+    retrieval_queries,
+    unanswered_parts,
+)
 from rag.retrieval import Retriever
 from rag.store import Store, index_location
 from rag.terms import contains_term
@@ -652,7 +657,7 @@ class _Drafts:
             return
         # the model's own "the reports don't say ..." may be stale after a second look
         gaps = ([] if self.absorbed else self.gaps) or [
-            f'No supported answer was found for "{part}"'
+            f'No supported answer was found for "{asked_sentence(part)}"'
             for part in unanswered_parts(self.parts, [c.text for c in self.shown], self._similarity)
         ]
         for gap in gaps:

@@ -15,11 +15,18 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from rag.citations import sentence_spans
 from rag.grounding import asks_amount, asks_name, states_amount, states_asked_name
 from rag.lexical import tokenize
 from rag.terms import key_terms
 
-__all__ = ["asks_for_several", "question_parts", "retrieval_queries", "unanswered_parts"]
+__all__ = [
+    "asked_sentence",
+    "asks_for_several",
+    "question_parts",
+    "retrieval_queries",
+    "unanswered_parts",
+]
 
 _STARTERS = (
     r"what|which|who|whom|whose|how|why|when|where|is|are|was|were|does|do|did|can|could|"
@@ -103,6 +110,16 @@ def question_parts(question: str) -> list[str]:
     pieces.append(q[pos:].strip(" ,;"))
     end = "?" if q.endswith("?") else ""
     return [p[0].upper() + p[1:] + ("" if p[-1] in ".?!" else end) for p in pieces if p]
+
+
+def asked_sentence(part: str) -> str:
+    """What ``part`` asks, without the statements before it: "Tianqi Chen spoke at both
+    workshops. Which IR did he present in 2017?" asks "Which IR did he present in
+    2017?". The statements are context for retrieval and the model; a note naming an
+    unanswered part quotes only the question."""
+    spans = sentence_spans(part)
+    last = part[spans[-1][0] : spans[-1][1]].strip() if spans else part
+    return last if len(spans) > 1 and _ASKS.match(last) else part
 
 
 def retrieval_queries(question: str) -> list[str]:

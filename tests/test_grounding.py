@@ -440,3 +440,18 @@ def test_a_closing_why_is_a_part_answered_by_a_reason(embedder):
     assert question_parts("Why and how did the dredger fail?") == [
         "Why and how did the dredger fail?"
     ]
+
+
+def test_a_note_on_an_unanswered_part_quotes_only_its_question():
+    """A statement before the question is context, not what was asked: the gap note
+    quotes the question alone; abbreviations and a colon do not cut it."""
+    from rag.questions import asked_sentence, question_parts
+
+    q = "Ines Varga spoke at both expos. Which crane did she show in 2019, and who built it?"
+    first = question_parts(q)[0]
+    assert first.startswith("Ines Varga spoke")  # kept whole for retrieval and the model
+    assert asked_sentence(first) == "Which crane did she show in 2019?"
+    assert asked_sentence("What did Dr. Ó Briain say?") == "What did Dr. Ó Briain say?"
+    assert (
+        asked_sentence("Kelso won an award: who built it?") == "Kelso won an award: who built it?"
+    )
