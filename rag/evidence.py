@@ -25,7 +25,7 @@ from rag.questions import retrieval_queries
 from rag.terms import table_cells
 from rag.types import Chunk, Hit
 
-__all__ = ["select_evidence"]
+__all__ = ["has_words", "select_evidence"]
 
 Encode = Callable[[list[str]], np.ndarray]
 _LEXICAL_WEIGHT = 0.5
@@ -61,7 +61,7 @@ def select_evidence(
         (h, s, e)
         for h, hit in enumerate(hits)
         for s, e in _units(hit.chunk)
-        if not _is_heading(hit.chunk.text[s:e], hit.chunk) and _has_words(hit.chunk.text[s:e])
+        if not _is_heading(hit.chunk.text[s:e], hit.chunk) and has_words(hit.chunk.text[s:e])
     ]
     if not units:
         return hits
@@ -184,10 +184,11 @@ def _children(
 _MARKUP = re.compile(r"<[^>]*>?|!?\[[^\]]*\]\([^)]*\)|https?://\S+|<!--|-->")
 
 
-def _has_words(text: str) -> bool:
+def has_words(text: str) -> bool:
     """Whether a line says anything once markup is gone: an image tag, a bare link or
     front matter is no evidence and costs tokens; a word is ("- Qualcomm" in a list of
-    sponsors, "| Tern | 8.1 |" in a table)."""
+    sponsors, "| Tern | 8.1 |" in a table). A draft of list markers and passage numbers
+    alone ("- - [1]") says nothing either."""
     return re.search(r"[^\W\d_]{2,}", _MARKUP.sub(" ", text)) is not None
 
 

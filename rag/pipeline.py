@@ -32,7 +32,7 @@ from rag.conversation import (
 )
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery, RagError
-from rag.evidence import select_evidence
+from rag.evidence import has_words, select_evidence
 from rag.generation import Generator, LlamaGenerator, Message, repeating_tail
 from rag.grounding import (
     absent_names,
@@ -326,7 +326,7 @@ class Pipeline:
                     return
                 # asked for every item, the model sometimes writes only the markers
                 # ("- - [1]"); asked the plain way, it answers
-                if _has_words(raw) or not messages[-1]["content"].endswith(LIST_CUE):
+                if has_words(raw) or not messages[-1]["content"].endswith(LIST_CUE):
                     break
             yield from map(Delta, drafts.feed(raw, final=True))
             for i in drafts.missing_parts()[: s.second_looks]:
@@ -507,12 +507,13 @@ class Pipeline:
         best = max((h.dense for h in hits if h.dense is not None), default=-1.0)
         names = absent_names(question, lambda t: False)
         store = retriever.store
+        contexts = [store.context(h.chunk) for h in hits]
         floor = self.settings.min_relevance
-        if not names and not any(covers(question, store.context(h.chunk)) for h in hits):
+        if not names and not any(covers(question, c) for c in contexts):
             floor = self.settings.min_relevance_unnamed
         if best < floor:
             return f"no passage is relevant enough (best similarity {best:.2f})"
-        haystack = "\n".join(store.context(h.chunk) for h in hits)
+        haystack = "\n".join(contexts)
         absent = unknown_names(names, lambda t: contains_term(haystack, t), store.vocabulary)
         if absent:
             return f"the reports never mention {', '.join(absent)}"
@@ -736,11 +737,6 @@ class _Drafts:
 
 _NO_ANSWER = "the model found no answer in the passages"
 _UNSUPPORTED = "no sentence is supported by the passages"
-
-
-def _has_words(draft: str) -> bool:
-    """Whether ``draft`` says anything: a word of two letters, markers aside."""
-    return re.search(r"[^\W\d_]{2,}", strip_markers(draft)) is not None
 
 
 def _encodable(text: str) -> bool:

@@ -165,9 +165,10 @@ def unanswered_parts(
     for i, part in enumerate(parts):
         others = set().union(*(set(tokenize(q)) for j, q in enumerate(parts) if j != i))
         own = set(tokenize(part)) - others - names
-        about = [j for j, words in enumerate(said) if own & words or float(sims[i][j]) >= _ANSWERED]
         if _WHY.fullmatch(part):  # a bare "why?" is answered by a reason
             about = [j for j, sentence in enumerate(sentences) if _REASON.search(sentence)]
+        else:
+            about = [j for j, w in enumerate(said) if own & w or float(sims[i][j]) >= _ANSWERED]
         # a part asking for an amount, a name or a year is answered only by one
         amount, kind = asks_amount(part), asks_name(part)
         if amount:
