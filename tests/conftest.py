@@ -138,3 +138,21 @@ def tmp_seeds(tmp_path: Path) -> Path:
     d = tmp_path / "seeds"
     d.mkdir()
     return d
+
+
+@pytest.fixture(scope="session")
+def invented(embedder):
+    """``invented(folder, {name: text}, **settings)`` -> (Settings, Retriever): an index of
+    invented documents written into ``folder`` (a rule is tested on text that is not
+    from the seeds), with any settings overridden."""
+    from rag.pipeline import load_retriever
+
+    def build(folder: Path, docs: dict[str, str], **overrides):
+        (folder / "docs").mkdir()
+        for name, text in docs.items():
+            (folder / "docs" / name).write_text(text, encoding="utf-8")
+        s = Settings(seeds_dir=folder / "docs", index_dir=folder / "idx", **overrides)
+        build_index(s.seeds_path, s.index_path, embedder)
+        return s, load_retriever(s, embedder)
+
+    return build

@@ -146,22 +146,17 @@ The proposal to move the map archive from the basement to the east wing was disc
 
 
 def test_a_question_naming_nothing_is_looked_at_when_a_passage_holds_its_words(
-    pipeline, embedder, tmp_path
+    pipeline, invented, tmp_path
 ):
     """A question with no name has only its similarity to go on, unless a passage holds
     most of its words: minutes diluted by other items sit far from the question in
     embedding space, yet say who voted against and why. An off-topic question finds
     none of its words and is still refused early."""
-    from rag.config import Settings
-    from rag.indexing import build_index
     from rag.lexical import covers
-    from rag.pipeline import Pipeline, load_retriever
+    from rag.pipeline import Pipeline
 
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "minutes.txt").write_text(MINUTES, encoding="utf-8")
-    s = Settings(seeds_dir=tmp_path / "docs", index_dir=tmp_path / "idx")
-    build_index(s.seeds_path, s.index_path, embedder)
-    p = Pipeline(s, load_retriever(s, embedder), pipeline.generator)
+    s, retriever = invented(tmp_path, {"minutes.txt": MINUTES})
+    p = Pipeline(s, retriever, pipeline.generator)
     q = "Who voted against the move and on what grounds?"
     assert covers(q, MINUTES) and not covers("What is the best sourdough recipe?", MINUTES)
     best = max(h.dense or 0.0 for h in p.search(q, 6))

@@ -331,19 +331,13 @@ def test_a_year_asked_for_comes_from_the_text_not_the_reports_title():
     assert year_from_text("2019.", "In which year was the Harbour Expo held?", "", heads)
 
 
-def _refusal_of(embedder, folder, name: str, doc: str):
+def _refusal_of(invented, folder, name: str, doc: str):
     """A function (question, draft) -> the pipeline's refusal reason for that draft
     ("" when it stands), over an index of one invented document; no model is loaded."""
-    from rag.config import Settings
-    from rag.indexing import build_index
-    from rag.pipeline import Pipeline, _Drafts, load_retriever
+    from rag.pipeline import Pipeline, _Drafts
 
-    (folder / "docs").mkdir()
-    (folder / "docs" / name).write_text(doc, encoding="utf-8")
-    s = Settings(seeds_dir=folder / "docs", index_dir=folder / "idx")
-    build_index(s.seeds_path, s.index_path, embedder)
-    pipeline = Pipeline(s, load_retriever(s, embedder), None)  # type: ignore[arg-type]
-    retriever = pipeline.current()
+    s, retriever = invented(folder, {name: doc})
+    pipeline = Pipeline(s, retriever, None)  # type: ignore[arg-type]
 
     def verdict(question: str, draft: str) -> str:
         drafts = _Drafts(pipeline, retriever, question, question, retriever.search(question, 2))
@@ -353,20 +347,20 @@ def _refusal_of(embedder, folder, name: str, doc: str):
     return verdict
 
 
-def test_a_which_year_answer_from_the_reports_title_is_refused(embedder, tmp_path):
+def test_a_which_year_answer_from_the_reports_title_is_refused(invented, tmp_path):
     doc = (
         "# Harbour Expo 2019\n\n## Talk by Ostrander\n\n"
         "Ostrander presented the Kelso crane controller and its fog mode.\n\n"
         "## Talk by Brightwater\n\nBrightwater launched the Tamsin tug in 2016.\n"
     )
-    verdict = _refusal_of(embedder, tmp_path, "expo.md", doc)
+    verdict = _refusal_of(invented, tmp_path, "expo.md", doc)
     q = "In which year did Ostrander release the Kelso crane controller?"
     assert "asks for a year" in verdict(q, "2019 [1].")  # as the 1.5B model wrote it
     q = "In which year did Brightwater launch the Tamsin tug?"
     assert verdict(q, "Brightwater launched the Tamsin tug in 2016 [1].") == ""
 
 
-def test_a_who_answer_naming_a_table_cell_is_refused(embedder, tmp_path):
+def test_a_who_answer_naming_a_table_cell_is_refused(invented, tmp_path):
     """The answer's name is checked against the passages it cites, through the
     pipeline's own refusal rules: a crane type is not its maker."""
     doc = (
@@ -376,7 +370,7 @@ def test_a_who_answer_naming_a_table_cell_is_refused(embedder, tmp_path):
         "  K-5     Ålvik Pier   Ship-to-shore    2019\n"
         "  K-7     Ålvik Pier   Mobile harbour   2021\n"
     )
-    verdict = _refusal_of(embedder, tmp_path, "fleet.txt", doc)
+    verdict = _refusal_of(invented, tmp_path, "fleet.txt", doc)
     q = "Who manufactured crane K-7?"
     assert "asks for a name" in verdict(q, "K-7 was manufactured by Mobile Harbour in 2021 [1].")
     q = "Who supplied crane K-5?"

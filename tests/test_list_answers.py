@@ -49,17 +49,10 @@ class MarkersModel:
 
 
 @pytest.fixture
-def pipeline(tmp_path, embedder):
-    from rag.config import Settings
-    from rag.indexing import build_index
-    from rag.pipeline import load_retriever
-
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "velmar.md").write_text(DOC, encoding="utf-8")
-    s = Settings(seeds_dir=tmp_path / "docs", index_dir=tmp_path / "idx", answer_cache_size=0)
-    build_index(s.seeds_path, s.index_path, embedder)
+def pipeline(tmp_path, invented):
+    s, retriever = invented(tmp_path, {"velmar.md": DOC}, answer_cache_size=0)
     model = MarkersModel()
-    return Pipeline(s, load_retriever(s, embedder), model), model  # type: ignore[arg-type]
+    return Pipeline(s, retriever, model), model  # type: ignore[arg-type]
 
 
 def test_a_draft_of_bare_list_markers_is_asked_again_the_plain_way(pipeline):

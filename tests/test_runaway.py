@@ -48,17 +48,10 @@ class LoopingModel:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, embedder):
-    from rag.config import Settings
-    from rag.indexing import build_index
-    from rag.pipeline import load_retriever
-
-    docs = tmp_path_factory.mktemp("docs")
-    (docs / "velmar.md").write_text(DOC, encoding="utf-8")
-    s = Settings(seeds_dir=docs, index_dir=tmp_path_factory.mktemp("idx"), second_looks=0)
-    build_index(s.seeds_path, s.index_path, embedder)
+def pipeline(tmp_path_factory, invented):
+    s, retriever = invented(tmp_path_factory.mktemp("velmar"), {"velmar.md": DOC}, second_looks=0)
     model = LoopingModel()
-    return Pipeline(s, load_retriever(s, embedder), model), model  # type: ignore[arg-type]
+    return Pipeline(s, retriever, model), model  # type: ignore[arg-type]
 
 
 def test_a_looping_generation_is_stopped_and_one_copy_kept(pipeline):
