@@ -147,7 +147,7 @@ def select_evidence(
         for j in _children(units, texts, indents, i):
             if spent + cost(j) <= _LIST_BUDGET * budget:
                 take(j)
-    return _spans(hits, units, sorted(chosen))
+    return _merged(_spans(hits, units, sorted(chosen)))
 
 
 def _indent(text: str, start: int) -> int | None:
@@ -227,6 +227,32 @@ def _is_header(units: list[tuple[int, int, int]], texts: list[str], i: int) -> b
 def _is_item(text: str) -> bool:
     head = text.lstrip()[:1]
     return head in ("-", "*", "•") or head.isdigit() or head == "("
+
+
+def _merged(pieces: list[Hit]) -> list[Hit]:
+    """Pieces of one section that overlap or touch, joined into one at the first one's
+    place. Neighbouring chunks of a long section share their boundary lines, so lines
+    chosen from both would otherwise be shown twice, as two passages, out of order
+    ("80 SM, 5120 cores 640 tensor cores" in one, the lines after it in another)."""
+    out: list[Hit] = []
+    for hit in pieces:
+        c = hit.chunk
+        for k, kept in enumerate(out):
+            o = kept.chunk
+            if o.source != c.source or o.heading_path != c.heading_path:
+                continue
+            first, second = (o, c) if o.start <= c.start else (c, o)
+            if second.start > first.end:
+                continue  # lines between them were not chosen
+            text = first.text + second.text[first.end - second.start :]
+            end = max(first.end, second.end)
+            out[k] = replace(kept, chunk=Chunk(c.source, c.heading_path, text, first.start, end))
+            break
+        else:
+            out.append(hit)
+    if len(out) < len(pieces):
+        return _merged(out)  # a joined piece may now reach another
+    return [replace(hit, rank=r) for r, hit in enumerate(out, start=1)]
 
 
 def _spans(hits: list[Hit], units: list[tuple[int, int, int]], chosen: list[int]) -> list[Hit]:

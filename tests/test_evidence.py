@@ -140,3 +140,29 @@ def test_words_every_passage_shares_do_not_decide_which_lines_are_read(embedder)
     q = "What was the availability of the Halvard tidal array over the winter?"
     ev = select_evidence(q, hits, embedder.encode, _words, budget=24)
     assert "91.7%" in "\n".join(h.chunk.text for h in ev)
+
+
+def test_lines_of_two_overlapping_chunks_of_a_section_are_shown_once(embedder):
+    """A long section is chunked with overlap, so both chunks may offer the shared
+    lines. Shown as two passages, the model read "80 SM, 5120 cores, 640 tensor cores"
+    in one and the lines after it again in another; joined, each line appears once, in
+    report order, as one exact span."""
+    body = (
+        "Ferrow board\n"
+        "12 lanes, 96 cores, 384 vector units\n"
+        "shared cache of 48 MB\n"
+        "vector units for dense algebra\n"
+        "lower precision for inference\n"
+        "Ferrow link\n"
+        "220 GB/s per board\n"
+    )
+    cut_a, cut_b = body.index("lower"), body.index("shared")
+    first = Chunk("f.txt", ("Chips", "Ferrow"), body[:cut_a], 0, cut_a)
+    second = Chunk("f.txt", ("Chips", "Ferrow"), body[cut_b:], cut_b, len(body))
+    hits = [Hit(second, 0.6, 1), Hit(first, 0.5, 2)]
+    q = "How many vector units does the Ferrow board have, and what is its link speed?"
+    ev = select_evidence(q, hits, embedder.encode, _words, budget=200)
+    assert len(ev) == 1
+    assert ev[0].chunk.text == body[ev[0].chunk.start : ev[0].chunk.end]
+    assert "384 vector units" in ev[0].chunk.text and "220 GB/s" in ev[0].chunk.text
+    assert ev[0].chunk.text.count("shared cache") == 1
