@@ -11,7 +11,7 @@ whose key terms all reach the prompt; the ceiling of answer correctness), the me
 of key terms shown, answerable and unanswerable questions refused before the model, mean
 evidence tokens and the median selection time. It takes about a minute a set, against
 about 13 minutes for answers, so evidence selection is tuned here first. ``--failures``
-lists the missing terms per question, for ``dev`` and ``dev2`` only: test and corpus2
+lists the missing terms per question, for the dev sets only: test and corpus2
 are read in aggregate (see the README's "Evaluation").
 """
 
@@ -55,7 +55,7 @@ def main() -> None:
             missing = [t for t in q["must_include"] if normalize(t) not in text]
             full.append(not missing)
             shares.append(1 - len(missing) / max(1, len(q["must_include"])))
-            if missing and args.failures and name in ("dev", "dev2"):
+            if missing and args.failures and name in ("dev", "dev2", "dev3"):
                 why = f"refused early: {reason}" if reason else f"missing {missing}"
                 print(f"{q['id']:<10} {q['kind']:<10} {why}\n           {q['question']}")
         rows.append(

@@ -10,6 +10,13 @@
   underlined headings, minutes with "Item 1 — ..." headings, pipe and column-aligned
   tables, non-ASCII names) with 46 questions (``dev2/``), written so that evidence
   and chunking for such formats can be tuned without touching ``corpus2``.
+- ``dev3``: five longer documents of another invented region (a water utility's annual
+  report, a bus network review with board minutes, a heat-wave after-action review, a
+  library digitisation close-out, a research cruise report) with 60 questions
+  (``dev3/``), written by a helper that did not read ``corpus2`` or run the service,
+  from sections drawn at random (``random.Random(33)``, then 34). dev2 had become too
+  small and too easy to tune on (its evidence recall 0.97, answers 0.92 right) while
+  corpus2's evidence recall was 0.84: a tuning corpus at corpus2's size and formats.
 - ``corpus2``: a second corpus in formats the seeds don't use (``corpus2/docs``, no
   ``#`` headings, tables, numbered lists, non-ASCII names) with its own questions.
   Never tuned on either.
@@ -54,6 +61,7 @@ SETS: dict[str, EvalSet] = {
     ),
     "test": EvalSet("test", (EVAL_DIR / "qa.jsonl", EVAL_DIR / "heldout" / "seeds.jsonl"), "test"),
     "dev2": EvalSet("dev2", (EVAL_DIR / "dev2" / "qa.jsonl",), None, EVAL_DIR / "dev2" / "docs"),
+    "dev3": EvalSet("dev3", (EVAL_DIR / "dev3" / "qa.jsonl",), None, EVAL_DIR / "dev3" / "docs"),
     "corpus2": EvalSet(
         "corpus2", (EVAL_DIR / "corpus2" / "qa.jsonl",), None, EVAL_DIR / "corpus2" / "docs"
     ),

@@ -288,7 +288,8 @@ def eval_(
     set_: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", help="Eval sets to run: dev, test, dev2, corpus2 (repeatable; default all)."
+            "--set",
+            help="Eval sets to run: dev, test, dev2, dev3, corpus2 (repeatable; default all).",
         ),
     ] = None,
     retrieval_only: Annotated[bool, typer.Option(help="No LLM: retrieval metrics only.")] = False,
