@@ -259,8 +259,10 @@ def states_asked_name(sentence: str, question: str, kind: str, evidence: str | N
     if kind == "year":
         return bool(set(_YEAR.findall(sentence)) - set(_YEAR.findall(question)))
     asked = {_key(t) for t in key_terms(question)}
+    # alone, "Berkeley" is a capitalised first word, which key_terms does not take for
+    # a name: a name found in the sentence stays one
     return any(
-        any(_key(t) not in asked for t in key_terms(name))
+        any(_key(t) not in asked for t in key_terms(name) or [name])
         and (evidence is None or written_as_name(evidence, name))
         for name in name_phrases(sentence)
     )

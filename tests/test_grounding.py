@@ -182,6 +182,12 @@ def test_a_question_asking_for_a_name_or_year_needs_one():
     assert states_asked_name("It was evaluated on MS MARCO and TREC-COVID.", q, "name")
     assert states_asked_name("Łukasz Wróbel's team built it.", "Who built Quillon?", "name")
     assert asks_name("Which university is Søren Kjær from?") == "name"
+    # a one-word name is a name too, wherever it stands in the sentence
+    q = "Which university is Søren Kjær from?"
+    assert states_asked_name("Søren Kjær is from Univ of Aarhus, Denmark.", q, "name")
+    assert states_asked_name("Søren Kjær is from Aarhus.", q, "name")
+    assert not states_asked_name("Søren Kjær is from a university.", q, "name")
+    assert states_asked_name("It was built by Kranwerk.", "Which company built K-7?", "name")
     assert asks_name("In which year did Brenmoor open its lab?") == "year"
     assert states_asked_name("It opened in 2019.", "In which year did Brenmoor open?", "year")
     assert not states_asked_name("Brenmoor opened after 2 reviews.", "In which year?", "year")
