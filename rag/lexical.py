@@ -13,9 +13,11 @@ from pathlib import Path
 
 import bm25s
 
+from rag.terms import dotless
+
 __all__ = ["LEXICAL_VERSION", "Bm25Index", "tokenize"]
 
-LEXICAL_VERSION = 2  # bump when ``tokenize`` changes: built BM25 indexes hold its terms
+LEXICAL_VERSION = 3  # bump when ``tokenize`` changes: built BM25 indexes hold its terms
 
 # letters of any script: "François" is one term, not "fran" + "ois"; "王芳" is one term
 _TOKEN = re.compile(r"[^\W_]+(?:[-.'’/][^\W_]+)*%?")
@@ -41,7 +43,7 @@ def _light_stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-cased terms for BM25; compound terms also yield their parts."""
     out: list[str] = []
-    for m in _TOKEN.finditer(text.lower()):
+    for m in _TOKEN.finditer(dotless(text).lower()):
         tok = m.group(0).replace("’", "'")
         if tok in _STOP:
             continue

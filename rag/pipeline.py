@@ -693,7 +693,13 @@ class _Drafts:
             absent = []  # a part whose constraint is unmet is unanswered, the others stand
         if absent:
             return f"the passages the answer cites never mention {', '.join(absent)}"
-        if self.wants_amount and not any(states_amount(c.text, self.question) for c in kept):
+        # a compound question missing its amount or its name is answered in part: the
+        # part left out is asked again on its own, or named as unanswered
+        if (
+            self.wants_amount
+            and not self.multipart
+            and not any(states_amount(c.text, self.question) for c in kept)
+        ):
             return "the question asks for an amount and no supported sentence states one"
         if (
             self.wants_name

@@ -16,6 +16,7 @@ __all__ = [
     "ALIGNED_GAP",
     "acronym",
     "contains_quantity",
+    "dotless",
     "fold_figures",
     "contains_term",
     "key_terms",
@@ -52,6 +53,15 @@ _NUMBER_WORDS = {
         "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
     )
 }
+
+
+def dotless(text: str) -> str:
+    """``text`` with the dotted capital I ("İlkay Şahin") as I: lower-cased, "İ" becomes
+    "i" plus a combining dot, which splits the word in two for every word pattern
+    ("lkay"), so the name matched nothing, not even itself."""
+    return text.replace("İ", "I")
+
+
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _PERCENT = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
@@ -59,8 +69,9 @@ _PERCENT = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
 
 def fold_figures(text: str) -> str:
     """Figures written with digits in one spelling: "1,450" -> "1450", "3×" -> "3x",
-    "40 percent" -> "40%", compatibility forms folded (NFKC: full-width digits)."""
-    text = unicodedata.normalize("NFKC", text)
+    "40 percent" -> "40%", compatibility forms folded (NFKC: full-width digits), and a
+    dotted capital I as I (``dotless``)."""
+    text = dotless(unicodedata.normalize("NFKC", text))
     text = _THOUSANDS.sub("", text).replace("×", "x")
     return _PERCENT.sub("%", text)
 

@@ -383,6 +383,21 @@ def test_a_who_answer_naming_a_table_cell_is_refused(invented, tmp_path):
     assert verdict(q, "Kranwerk Nord supplied K-5 in 2019 [1].") == ""
 
 
+def test_a_compound_question_missing_its_amount_is_answered_in_part(invented, tmp_path):
+    """A how-many question answered without an amount is refused; a compound one whose
+    other part is answered is not: the amount part is asked again on its own or named
+    as unanswered (the answer "15 box cores succeeded" failed verification, and the
+    supported reason why five failed was refused with it)."""
+    doc = (
+        "Ålvik Harbour crane fleet\n=========================\n\n"
+        "The harbour runs three cranes. They are serviced by Hafentechnik of Bremen.\n"
+    )
+    verdict = _refusal_of(invented, tmp_path, "fleet.txt", doc)
+    serviced = "Hafentechnik of Bremen services the cranes [1]."
+    assert "amount" in verdict("How many cranes does Hafentechnik service?", serviced)
+    assert verdict("How many cranes does the harbour run, and who services them?", serviced) == ""
+
+
 def test_a_figure_in_an_aligned_table_takes_its_unit_from_the_column_header():
     """ "41 days" is stated by a row whose "Days out" column holds 41, in a table
     aligned by spaces as much as in a pipe table; another column's unit is not."""
@@ -455,3 +470,17 @@ def test_a_note_on_an_unanswered_part_quotes_only_its_question():
     assert (
         asked_sentence("Kelso won an award: who built it?") == "Kelso won an award: who built it?"
     )
+
+
+def test_a_dotted_capital_i_is_a_letter_of_its_name():
+    """Lower-cased, "İ" is "i" plus a combining dot, which no word pattern takes for a
+    letter: "İlkay" became "lkay" and was found nowhere, so every sentence naming Dr
+    İlkay Şahin was unsupported, even quoted word for word."""
+    from rag.lexical import tokenize
+
+    hay = "Members: (c) Dr İlkay Şahin, School of Ocean Sciences; (d) Ömer Işık."
+    claim = "Dr İlkay Şahin represented the School of Ocean Sciences."
+    assert evidence_lacks(hay, claim_requirements(claim)) == ()
+    assert contains_term(hay, "İlkay Şahin") and contains_term("ILKAY SAHIN", "İlkay")
+    assert evidence_lacks(hay, ["İbrahim"]) == ("İbrahim",)
+    assert "ilkay" in tokenize(claim) and "lkay" not in tokenize(claim)
