@@ -145,9 +145,15 @@ def unknown_names(
     ]
 
 
+# "What was the contract value of ...?": a price asked without "how much"
+_PRICE_ASKED = (
+    r"\bwhat\s+(?:is|was|were|are)\s+(?:the\s+)?(?:[\w'-]+\s+){0,3}?"
+    r"(?:cost|costs|price|prices|fare|fares|fee|fees|budget|contract\s+value)"
+    r"(?=\s+(?:of|for|to|per|in|at|on|paid|charged)\b|\s*[?,.;]|\s*$)"
+)
 _ASKS_AMOUNT = re.compile(
     r"\bhow (many|much)\b|\bby what factor\b"
-    r"|\bwhat\b(\s+[\w-]+){0,3}\s+(percentage|share|fraction|proportion)\b",
+    r"|\bwhat\b(\s+[\w-]+){0,3}\s+(percentage|share|fraction|proportion)\b|" + _PRICE_ASKED,
     re.IGNORECASE,
 )
 _NUMBER_WORDS = frozenset(
@@ -178,7 +184,8 @@ _VERBS = frozenset(
     "in on at of for from to per by with".split()
 )
 _MONEY_ASKED = re.compile(
-    r"\bhow much\b.*\b(cost|costs|price|spend|spent|pay|paid|dollars?|budget)\b", re.I
+    r"\bhow much\b.*\b(cost|costs|price|spend|spent|pay|paid|dollars?|budget)\b|" + _PRICE_ASKED,
+    re.I,
 )
 _MONEY = re.compile(r"[$€£¥]|\b(dollars?|usd|eur|euros?|gbp|cents?)\b", re.I)
 

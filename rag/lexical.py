@@ -17,10 +17,13 @@ from rag.terms import dotless
 
 __all__ = ["LEXICAL_VERSION", "Bm25Index", "tokenize"]
 
-LEXICAL_VERSION = 3  # bump when ``tokenize`` changes: built BM25 indexes hold its terms
+LEXICAL_VERSION = 4  # bump when ``tokenize`` changes: built BM25 indexes hold its terms
 
 # letters of any script: "François" is one term, not "fran" + "ois"; "王芳" is one term
 _TOKEN = re.compile(r"[^\W_]+(?:[-.'’/][^\W_]+)*%?")
+# "7 %", "7%" and "7 percent" are one figure: an answer's "grew by 7%" is the
+# passage's "up 7 % on the previous year"
+_PERCENT = re.compile(r"(?<=\d)\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
 _STOP = frozenset(
     "a an the of and or to in on for with by from is are was were be been being it its this "
     "that these those as at which who whom what how why when where do does did can could "
@@ -43,7 +46,7 @@ def _light_stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-cased terms for BM25; compound terms also yield their parts."""
     out: list[str] = []
-    for m in _TOKEN.finditer(dotless(text).lower()):
+    for m in _TOKEN.finditer(_PERCENT.sub("%", dotless(text)).lower()):
         tok = m.group(0).replace("’", "'")
         if tok in _STOP:
             continue

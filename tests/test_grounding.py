@@ -484,3 +484,27 @@ def test_a_dotted_capital_i_is_a_letter_of_its_name():
     assert contains_term(hay, "İlkay Şahin") and contains_term("ILKAY SAHIN", "İlkay")
     assert evidence_lacks(hay, ["İbrahim"]) == ("İbrahim",)
     assert "ilkay" in tokenize(claim) and "lkay" not in tokenize(claim)
+
+
+def test_a_percentage_is_one_term_however_it_is_spaced(verifier):
+    """ "grew by 7%" is what "up 7 % on the previous year" says: the spaced sign made
+    "7%" a term the passage lacked, and the sentence fell below the threshold."""
+    from rag.lexical import tokenize
+
+    assert set(tokenize("up 7 % and 40 per cent")) >= {"7%", "40%"}
+    text = "Ridership. Total boardings reached 9.8 million, up 7 % on the previous year."
+    q = "How many boardings did Tarnby Buses record, and by how much did they grow?"
+    [check] = verifier.check("They grew by 7% on the previous year [1].", [_hit(text)], {}, q)
+    assert check.supported, check
+
+
+def test_a_price_asked_without_how_much_needs_money():
+    """ "What was the contract value of ...?" asks for money as "how much did it cost?"
+    does: a count of the things bought ("12 depot chargers") is not a price."""
+    q = "What was the contract value of the depot chargers Brenmoor installed at Ålvik?"
+    assert asks_amount(q)
+    assert not states_amount("The contract value was 12 depot chargers of 150 kW each.", q)
+    assert states_amount("The contract was worth €41,000.", q)
+    assert states_amount("The actual total cost was 587,400 euros.", "What was the total cost?")
+    for q in ("What is the cost model of Quillon?", "What was the fare policy?"):
+        assert not asks_amount(q)  # a cost model or a policy is not a price
