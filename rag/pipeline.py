@@ -8,7 +8,6 @@ question -> Retriever.search -> (refuse early if nothing is relevant)
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import abc
@@ -57,7 +56,7 @@ from rag.questions import (
 )
 from rag.retrieval import Retriever
 from rag.store import Store, index_location
-from rag.terms import contains_term
+from rag.terms import LIST_ITEM, contains_term
 from rag.types import Admitted, Answer, Citation, Delta, Hit, Sentence, StreamEvent, Timings
 from rag.verification import SentenceCheck, Verifier
 
@@ -589,7 +588,7 @@ class _Drafts:
                 elif not self.checks:
                     self.first_is_refusal = True
                 continue  # "the passages don't say who": a gap, not a claim to cite
-            marker = _ITEM.match(sentence)
+            marker = LIST_ITEM.match(sentence)
             text = strip_unknown_markers(sentence[marker.end() if marker else 0 :], self.valid)
             t0 = time.perf_counter()
             checks = self.verifier.check(text, self.hits, self.metadata, self.query)
@@ -766,9 +765,6 @@ def _last(events: Iterator[StreamEvent]) -> Answer:
 def _sentence(check: SentenceCheck) -> Sentence:
     n = check.citation.n if check.citation else None
     return Sentence(check.text, check.supported, check.support, n)
-
-
-_ITEM = re.compile(r"\s*(?:[-*•]|\(?[0-9a-zA-Z]{1,2}[.)])\s+")
 
 
 def _render(check: SentenceCheck) -> str:

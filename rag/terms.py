@@ -14,10 +14,12 @@ import unicodedata
 
 __all__ = [
     "ALIGNED_GAP",
+    "LIST_ITEM",
     "acronym",
     "contains_quantity",
     "dotless",
     "fold_figures",
+    "lead_in",
     "contains_term",
     "key_terms",
     "name_phrases",
@@ -312,3 +314,23 @@ def near_spelling(a: str, b: str) -> bool:
     short, long = sorted((a, b), key=len)
     i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
     return short[i:] == long[i + 1 :]
+
+
+# a list item's marker: a bullet, or a number or letter with "." or ")" ("(c)", "2.")
+LIST_ITEM = re.compile(r"\s*(?:[-*•]|\(?[0-9a-zA-Z]{1,2}[.)])\s+")
+
+
+def lead_in(text: str, start: int) -> str:
+    """The line ending in ":" that introduces the list item at ``start`` of ``text``
+    ("The steering group's members were:" over "(c) Dr İlkay Şahin, representing ...");
+    "" when ``start`` is not in a list item or nothing introduces its list. An item is
+    about what its lead-in says, as a table row is about its column labels."""
+    lines = text[: text.rfind("\n", 0, start) + 1].splitlines()
+    own = text[text.rfind("\n", 0, start) + 1 :].split("\n", 1)[0]
+    if not LIST_ITEM.match(own):
+        return ""
+    for line in reversed(lines):
+        if not line.strip() or LIST_ITEM.match(line):
+            continue
+        return line if line.rstrip().endswith(":") else ""
+    return ""

@@ -38,7 +38,7 @@ from rag.grounding import (
     passage_context,
 )
 from rag.lexical import tokenize
-from rag.terms import key_terms, near_spelling
+from rag.terms import key_terms, lead_in, near_spelling
 from rag.types import Citation, Hit
 
 __all__ = ["SentenceCheck", "Verifier"]
@@ -137,8 +137,11 @@ class Verifier:
         # what a window is about: its words and its section's own headings, not the
         # report's title (which every window of the report shares)
         subheads = [set(tokenize(" ".join(hit.chunk.heading_path[1:]))) for hit in hits]
+        # ... and a list item's lead-in: "(c) Dr İlkay Şahin, representing ..." is about
+        # "The steering group's members were:"
         about = [
-            set(tokenize(t)) | subheads[h] for t, (h, _, _) in zip(wtext, windows, strict=True)
+            set(tokenize(t)) | subheads[h] | set(tokenize(lead_in(hits[h].chunk.text, s)))
+            for t, (h, s, _) in zip(wtext, windows, strict=True)
         ]
         asked = set(tokenize(question))
         haystacks = [passage_context(hit, context or {}) for hit in hits]

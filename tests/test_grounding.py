@@ -508,3 +508,23 @@ def test_a_price_asked_without_how_much_needs_money():
     assert states_amount("The actual total cost was 587,400 euros.", "What was the total cost?")
     for q in ("What is the cost model of Quillon?", "What was the fare policy?"):
         assert not asks_amount(q)  # a cost model or a policy is not a price
+
+
+def test_a_list_item_is_about_what_its_lead_in_says(verifier):
+    """A claim echoing the question must come from a window about it; a list item is
+    about its lead-in ("The review panel's members were:"), so the item naming Dr İlkay
+    Şahin supports what the question asks of the panel, though the item alone shares no
+    word with the question."""
+    text = (
+        "The review panel met four times. The review panel's members were:\n\n"
+        "(a) Dr Henrik Thorsæth, chair;\n"
+        "(b) Dr İlkay Şahin, representing the School of Ocean Sciences;\n"
+        "(c) a student nominated by the union.\n"
+    )
+    q = "Whom did the chief scientist of the Kittlaw cruise represent on the review panel?"
+    claim = "Dr İlkay Şahin represented the School of Ocean Sciences on the review panel [1]."
+    [check] = verifier.check(claim, [_hit(text, ("Close-out", "5. Governance"))], {}, q)
+    assert check.supported and "(b)" in check.citation.quote
+    unled = text.replace("The review panel's members were:", "Dates were set in May.")
+    [check] = verifier.check(claim, [_hit(unled, ("Close-out", "5. Governance"))], {}, q)
+    assert not check.supported  # nothing says the item is about the panel
