@@ -230,7 +230,7 @@ def _is_item(text: str) -> bool:
 
 
 def _merged(pieces: list[Hit]) -> list[Hit]:
-    """Pieces of one section that overlap or touch, joined into one at the first one's
+    """Pieces of one section that overlap (or meet), joined into one at the first one's
     place. Neighbouring chunks of a long section share their boundary lines, so lines
     chosen from both would otherwise be shown twice, as two passages, out of order
     ("80 SM, 5120 cores 640 tensor cores" in one, the lines after it in another)."""

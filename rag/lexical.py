@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bm25s
 
-from rag.terms import dotless
+from rag.terms import dotless, fold_percent
 
 __all__ = ["LEXICAL_VERSION", "Bm25Index", "tokenize"]
 
@@ -21,9 +21,6 @@ LEXICAL_VERSION = 4  # bump when ``tokenize`` changes: built BM25 indexes hold i
 
 # letters of any script: "François" is one term, not "fran" + "ois"; "王芳" is one term
 _TOKEN = re.compile(r"[^\W_]+(?:[-.'’/][^\W_]+)*%?")
-# "7 %", "7%" and "7 percent" are one figure: an answer's "grew by 7%" is the
-# passage's "up 7 % on the previous year"
-_PERCENT = re.compile(r"(?<=\d)\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
 _STOP = frozenset(
     "a an the of and or to in on for with by from is are was were be been being it its this "
     "that these those as at which who whom what how why when where do does did can could "
@@ -46,7 +43,7 @@ def _light_stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-cased terms for BM25; compound terms also yield their parts."""
     out: list[str] = []
-    for m in _TOKEN.finditer(_PERCENT.sub("%", dotless(text)).lower()):
+    for m in _TOKEN.finditer(fold_percent(dotless(text)).lower()):
         tok = m.group(0).replace("’", "'")
         if tok in _STOP:
             continue

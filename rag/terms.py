@@ -19,6 +19,7 @@ __all__ = [
     "contains_quantity",
     "dotless",
     "fold_figures",
+    "fold_percent",
     "lead_in",
     "contains_term",
     "key_terms",
@@ -66,7 +67,14 @@ def dotless(text: str) -> str:
 
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_PERCENT = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
+# "7 %", "7%", "7 percent" and "7 per cent" are one figure
+_PERCENT = re.compile(r"(?<=\d)\s*(?:%|per\s*cent\b|percent\b)", re.IGNORECASE)
+
+
+def fold_percent(text: str) -> str:
+    """Percentages written one way, "7%": an answer's "grew by 7%" is the passage's "up
+    7 % on the previous year"."""
+    return _PERCENT.sub("%", text)
 
 
 def fold_figures(text: str) -> str:
@@ -74,8 +82,7 @@ def fold_figures(text: str) -> str:
     "40 percent" -> "40%", compatibility forms folded (NFKC: full-width digits), and a
     dotted capital I as I (``dotless``)."""
     text = dotless(unicodedata.normalize("NFKC", text))
-    text = _THOUSANDS.sub("", text).replace("×", "x")
-    return _PERCENT.sub("%", text)
+    return fold_percent(_THOUSANDS.sub("", text).replace("×", "x"))
 
 
 def normalize_figures(text: str) -> str:
