@@ -4,6 +4,7 @@
     .venv/bin/python bench/evidence.py --set dev --set test --set corpus2
     .venv/bin/python bench/evidence.py --set dev --failures   # which dev questions lose terms
     .venv/bin/python bench/evidence.py --set dev2 --failures  # the plain-text dev corpus
+    .venv/bin/python bench/evidence.py --set corpus2 --by-kind  # recall per question kind
 
 For every question of a set, ``Pipeline.evidence`` returns the lines the model would be
 shown (or the early refusal). Printed per set: **evidence recall** (answerable questions
@@ -12,7 +13,8 @@ of key terms shown, answerable and unanswerable questions refused before the mod
 evidence tokens and the median selection time. It takes about a minute a set, against
 about 13 minutes for answers, so evidence selection is tuned here first. ``--failures``
 lists the missing terms per question, for the dev sets only: test and corpus2
-are read in aggregate (see the README's "Evaluation").
+are read in aggregate (see the README's "Evaluation"); ``--by-kind`` adds evidence
+recall per question kind, an aggregate every set may show.
 """
 
 from __future__ import annotations
@@ -31,15 +33,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", action="append", choices=sorted(SETS), dest="sets")
     ap.add_argument("--failures", action="store_true", help="list dev questions losing terms")
+    ap.add_argument("--by-kind", action="store_true", help="evidence recall per question kind")
     args = ap.parse_args()
     sets = args.sets or ["dev"]
     backend = InProcess(retrieval_only=False)
     header = f"{'set':<8} {'n':>4} {'recall':>7} {'share':>6} {'ans ref':>8} {'unans ref':>9}"
     rows = []
+    kinds: list[str] = []
     for name in sets:
         pipeline = backend.pipeline(SETS[name].corpus)
         count = pipeline.generator.count_tokens
         full, shares, early_ans, early_un, tokens, seconds = [], [], [], [], [], []
+        by_kind: dict[str, list[bool]] = {}
         for q in load_set(SETS[name]):
             turns = turns_for(q)
             t0 = time.perf_counter()
@@ -54,6 +59,7 @@ def main() -> None:
             text = normalize(shown)
             missing = [t for t in q["must_include"] if normalize(t) not in text]
             full.append(not missing)
+            by_kind.setdefault(q["kind"], []).append(not missing)
             shares.append(1 - len(missing) / max(1, len(q["must_include"])))
             if missing and args.failures and name in ("dev", "dev2", "dev3"):
                 why = f"refused early: {reason}" if reason else f"missing {missing}"
@@ -64,8 +70,16 @@ def main() -> None:
             f"{statistics.mean(early_un) if early_un else float('nan'):>9.3f} "
             f"{statistics.mean(tokens):>7.0f} {statistics.median(seconds):>7.3f}"
         )
+        if args.by_kind:
+            kinds += [
+                f"{name:<8} {kind:<11} {sum(ok):>3}/{len(ok):<3} {statistics.mean(ok):.3f}"
+                for kind, ok in sorted(by_kind.items())
+            ]
     print(f"\n{header} {'tokens':>7} {'p50 s':>7}")
     print("\n".join(rows))
+    if kinds:
+        print(f"\n{'set':<8} {'kind':<11} evidence recall")
+        print("\n".join(kinds))
 
 
 if __name__ == "__main__":
