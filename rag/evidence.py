@@ -22,7 +22,7 @@ import numpy as np
 from rag.citations import sentence_spans
 from rag.lexical import tokenize
 from rag.questions import retrieval_queries
-from rag.terms import table_cells
+from rag.terms import contains_term, link_terms, table_cells, written_as_name
 from rag.types import Chunk, Hit
 
 __all__ = ["has_words", "select_evidence"]
@@ -32,6 +32,7 @@ _LEXICAL_WEIGHT = 0.5
 _GAP = 2  # selected units at most this many units apart are joined into one span
 _KEEP_SHARE = 0.5  # passages whose best line scores below this share of the best are dropped
 _LIST_BUDGET = 1.5  # a list under a chosen lead-in may run this far past the token budget
+_LINKS = 2  # lines of another report brought in by what a report's best line names
 
 
 def _units(chunk: Chunk) -> list[tuple[int, int]]:
@@ -45,6 +46,7 @@ def select_evidence(
     count_tokens: Callable[[str], int],
     budget: int,
     context: str = "",
+    lookup: Callable[[str, set[str]], Hit | None] | None = None,
 ) -> list[Hit]:
     """``hits`` cut to their most relevant spans, about ``budget`` tokens in all.
 
@@ -56,6 +58,12 @@ def select_evidence(
 
     Lines are scored against each part of the question (and, for a chat follow-up,
     the ``context`` query built from the conversation) and keep their best score.
+
+    A name or date of a report's best line that the other reports' passages lack is
+    looked up with ``lookup`` (name, those reports -> a passage of one of them stating
+    it) and the selection made again with that passage: the question may reach the
+    second report only through the first ("the chair of the Passenger Panel" is
+    Małgorzata Zielińska; her post is in the other report).
     """
     units = [
         (h, s, e)
@@ -140,6 +148,29 @@ def select_evidence(
         header = _table_header(units, texts, i)
         if header is not None:  # a row's figures mean nothing without their column labels
             take(header)
+    # a question spanning two reports reaches the second through the first: "the
+    # hottest day of the heat wave" is 18 July in one report, and only the other
+    # report's line on 18 July holds the output that day
+    linked, unlinked = _linked(question, hits, units, texts, score, chosen)
+    if lookup is not None and unlinked:
+        others = {hit.chunk.source for hit in hits}
+        for term, source in unlinked:
+            extra = lookup(term, others - {source})
+            if extra is not None:
+                return select_evidence(
+                    question, [*hits, extra], encode, count_tokens, budget, context
+                )
+    for i in linked:
+        if spent + cost(i) > _LIST_BUDGET * budget:
+            continue
+        take(i)
+        header = _table_header(units, texts, i)
+        if header is not None:
+            take(header)
+        elif i > 0 and units[i - 1][0] == units[i][0] and not _is_row(texts[i - 1]):
+            # "The programme was led by ...": the line before names the programme
+            if spent + cost(i - 1) <= _LIST_BUDGET * budget:
+                take(i - 1)
     # a chosen lead-in ("The three layers are:", "- Silver" over indented items) brings
     # the lines under it, however it was chosen, the best lead-ins first: a list is
     # read whole, after the lines that answer on their own
@@ -148,6 +179,43 @@ def select_evidence(
             if spent + cost(j) <= _LIST_BUDGET * budget:
                 take(j)
     return _merged(_spans(hits, units, sorted(chosen)))
+
+
+def _linked(
+    question: str,
+    hits: list[Hit],
+    units: list[tuple[int, int, int]],
+    texts: list[str],
+    score: np.ndarray,
+    chosen: set[int],
+) -> tuple[list[int], list[tuple[str, str]]]:
+    """Up to ``_LINKS`` unchosen lines of other reports, each holding a name or date
+    (``link_terms``) that the question does not hold but a report's best chosen line
+    does: the best-scoring such line per link, the best reports' links first; and
+    the links (term, its report) no other report's passage holds."""
+    source = [hits[h].chunk.source for h, _, _ in units]
+    anchors: dict[str, int] = {}
+    for i in sorted(chosen, key=lambda i: -score[i]):
+        anchors.setdefault(source[i], i)
+    out: list[int] = []
+    unlinked: list[tuple[str, str]] = []
+    for a in anchors.values():
+        for term in link_terms(texts[a]):
+            if contains_term(question, term):
+                continue
+            holders = [
+                i
+                for i in range(len(units))
+                if source[i] != source[a] and written_as_name(texts[i], term)
+            ]
+            found = [i for i in holders if i not in chosen and i not in out]
+            if found:
+                out.append(max(found, key=lambda i: score[i]))
+            elif not holders:
+                unlinked.append((term, source[a]))
+            if len(out) >= _LINKS:
+                return out, unlinked
+    return out, unlinked
 
 
 def _indent(text: str, start: int) -> int | None:

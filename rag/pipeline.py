@@ -484,6 +484,7 @@ class Pipeline:
             self.generator.count_tokens,
             s.evidence_tokens,
             query,
+            lambda term, sources: retriever.passage_stating(query, term, sources),
         )
         timings.select_s = time.perf_counter() - t_sel
         return hits, ""

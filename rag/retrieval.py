@@ -28,7 +28,7 @@ from rag.embedding import Embedder
 from rag.lexical import tokenize
 from rag.questions import retrieval_queries
 from rag.store import Store
-from rag.terms import contains_term, key_terms
+from rag.terms import contains_term, key_terms, written_as_name
 from rag.types import Chunk, Hit
 from rag.vectors import rrf
 
@@ -171,6 +171,17 @@ class Retriever:
             for i, _ in self.store.search_lexical(q, 50):
                 if _states(self.store.chunks[i], name):
                     return i
+        return None
+
+    def passage_stating(self, query: str, term: str, sources: set[str]) -> Hit | None:
+        """The best passage (by BM25 on ``query`` with ``term``) of one of ``sources``
+        whose text writes name, code or date ``term`` (``written_as_name``); None when
+        none does."""
+        for q in (f"{query} {term}", term):
+            for i, _ in self.store.search_lexical(q, 50):
+                chunk = self.store.chunks[i]
+                if chunk.source in sources and written_as_name(chunk.text, term):
+                    return Hit(chunk, 0.0, 0)
         return None
 
     def _cosines(self, vec: np.ndarray, ids: list[int]) -> dict[int, float]:

@@ -23,6 +23,7 @@ __all__ = [
     "lead_in",
     "contains_term",
     "key_terms",
+    "link_terms",
     "name_phrases",
     "near_spelling",
     "normalize_figures",
@@ -192,6 +193,22 @@ def name_phrases(text: str) -> list[str]:
             runs.append([m])
         end = m.end()
     return [text[r[0].start() : r[-1].end()].rstrip(".") for r in runs]
+
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}})\b")
+
+
+def link_terms(text: str) -> list[str]:
+    """What can tie ``text`` to another report: its names of two or more words
+    ("Małgorzata Zielińska", "RV Guillemot"), its codes ("X4", "KW31") and its dates
+    ("18 July"). Two reports of one organisation meet in a person, a route, a ship or a
+    day; a bare figure ties nothing (every report has a 12), nor does one capitalised
+    word ("Present:", "City"), which may open a sentence or label a field."""
+    names = [
+        n for n in name_phrases(text) if len(n.split()) >= 2 or re.search(r"\d|[A-Z].*[A-Z]", n)
+    ]
+    return list(dict.fromkeys([*names, *_DATE.findall(text)]))
 
 
 def written_as_name(haystack: str, phrase: str) -> bool:

@@ -166,3 +166,81 @@ def test_lines_of_two_overlapping_chunks_of_a_section_are_shown_once(embedder):
     assert ev[0].chunk.text == body[ev[0].chunk.start : ev[0].chunk.end]
     assert "384 vector units" in ev[0].chunk.text and "220 GB/s" in ev[0].chunk.text
     assert ev[0].chunk.text.count("shared cache") == 1
+
+
+STORM = (
+    "## Timeline\n"
+    "Gales started on 6 March and the harbour closed the next morning.\n"
+    "The storm reached its peak on 9 March, when no Kelso Sound ferry left port.\n"
+    "Gusts of 41 m/s were recorded at the pier head that night.\n"
+    "Crew rosters were changed twice during the week.\n"
+)
+GRID = (
+    "## Daily peak load\n"
+    "The control room logs the highest load of each day of the winter.\n"
+    "| Date | Peak load (MW) | Reserve margin |\n"
+    "| --- | --- | --- |\n"
+    + "".join(f"| {d} March | {500 + 7 * d} | {20 - d}% |\n" for d in range(2, 9))
+    + "| 9 March | 611 | 6% |\n"
+    + "".join(f"| {d} March | {540 - 3 * d} | {d}% |\n" for d in range(10, 16))
+    + "Loads fell once the cold spell ended.\n"
+)
+
+
+def _passage(source: str, title: str, text: str, rank: int) -> Hit:
+    return Hit(Chunk(source, ("Log", title), text, 0, len(text)), 0.5, rank)
+
+
+def test_a_line_of_another_report_naming_the_best_lines_date_is_read(embedder):
+    # the question reaches the grid log only through the storm report: the day the
+    # storm peaked is 9 March there, and only the grid's 9 March row holds the load
+    hits = [_passage("storm.md", "Timeline", STORM, 1), _passage("grid.md", "Daily", GRID, 2)]
+    q = "What peak load did the grid carry on the day the storm reached its peak?"
+    ev = select_evidence(q, hits, embedder.encode, _words, budget=45)
+    text = "\n".join(h.chunk.text for h in ev)
+    assert "on 9 March" in text
+    assert "| 9 March | 611 | 6% |" in text
+    assert "| Date | Peak load (MW) |" in text  # the row's labels come with it
+    for h in ev:
+        whole = STORM if h.chunk.source == "storm.md" else GRID
+        assert whole[h.chunk.start : h.chunk.end] == h.chunk.text
+
+
+FORUM = (
+    "Tarnby Cycling Forum annual note\n\n"
+    "Membership\n\n"
+    "The Forum met four times this year and is chaired by Inès Valtonen.\n"
+    "Its members walked the proposed quiet routes in April.\n"
+)
+OSTRAND = (
+    "Ostrand Grid yearly review\n\n"
+    "Daily peak load\n\n"
+    "The winter peak was 611 MW on 9 March, during the storm.\n\n"
+    "Network planning\n\n"
+    "The substation renewal programme covered eleven sites.\n"
+    "The programme was led by Inès Valtonen, Head of Network Planning, since 2021.\n"
+    "Two of the sites were finished early.\n\n"
+    "Staff\n\n"
+    "Headcount rose to 212 by the end of the year.\n"
+)
+
+
+def test_a_name_the_other_reports_passages_lack_is_looked_up_in_them(tmp_path, invented, embedder):
+    # the Forum's chair is named only in the Forum's note; her post is in the grid's
+    # review, in a section the question shares almost no word with
+    _, retriever = invented(tmp_path, {"forum.txt": FORUM, "ostrand.txt": OSTRAND})
+    q = "What post does the chair of the Tarnby Cycling Forum hold at Ostrand Grid?"
+    forum = next(c for c in retriever.store.chunks if "chaired by" in c.text)
+    other = next(c for c in retriever.store.chunks if "Headcount" in c.text)
+    hits = [Hit(forum, 0.5, 1), Hit(other, 0.4, 2)]
+
+    def lookup(term: str, sources: set[str]) -> Hit | None:
+        return retriever.passage_stating(q, term, sources)
+
+    alone = select_evidence(q, hits, embedder.encode, _words, 60)
+    assert "Head of Network Planning" not in "\n".join(h.chunk.text for h in alone)
+    ev = select_evidence(q, hits, embedder.encode, _words, 60, lookup=lookup)
+    text = "\n".join(h.chunk.text for h in ev)
+    assert "Inès Valtonen, Head of Network Planning" in text
+    assert "substation renewal programme" in text  # the line before says which programme
+    assert "chaired by Inès Valtonen" in text
