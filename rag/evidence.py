@@ -191,8 +191,9 @@ def _linked(
 ) -> tuple[list[int], list[tuple[str, str]]]:
     """Up to ``_LINKS`` unchosen lines of other reports, each holding a name or date
     (``link_terms``) that the question does not hold but a report's best chosen line
-    does: the best-scoring such line per link, the best reports' links first; and
-    the links (term, its report) no other report's passage holds."""
+    does: the best-scoring such line per link, the best reports' links first and the
+    rarest links of each first; and the links (term, its report) no other report's
+    passage holds."""
     source = [hits[h].chunk.source for h, _, _ in units]
     anchors: dict[str, int] = {}
     for i in sorted(chosen, key=lambda i: -score[i]):
@@ -200,14 +201,12 @@ def _linked(
     out: list[int] = []
     unlinked: list[tuple[str, str]] = []
     for a in anchors.values():
-        for term in link_terms(texts[a]):
-            if contains_term(question, term):
-                continue
-            holders = [
-                i
-                for i in range(len(units))
-                if source[i] != source[a] and written_as_name(texts[i], term)
-            ]
+        terms = [t for t in link_terms(texts[a]) if not contains_term(question, t)]
+        writers = {t: [i for i in range(len(units)) if written_as_name(texts[i], t)] for t in terms}
+        # the rarest first: a name on every other line ("Harrowdale Water" throughout
+        # the heat-wave review) is what the reports are about, not what links them
+        for term in sorted(terms, key=lambda t: len(writers[t])):
+            holders = [i for i in writers[term] if source[i] != source[a]]
             found = [i for i in holders if i not in chosen and i not in out]
             if found:
                 out.append(max(found, key=lambda i: score[i]))

@@ -21,6 +21,7 @@ from rag.lexical import tokenize
 from rag.terms import key_terms
 
 __all__ = [
+    "alternatives",
     "asked_sentence",
     "asks_for_several",
     "question_parts",
@@ -122,9 +123,32 @@ def asked_sentence(part: str) -> str:
     return last if len(spans) > 1 and _ASKS.match(last) else part
 
 
+# "Which came first: the ship's return, or the peak demand day?", "Which cost more, A or
+# B?": a choice between two things, each named at length
+_CHOICE = re.compile(
+    r"^\s*(?P<stem>(?:which|who|what)\b[^:,;?]{0,80}?)\s*[:,]\s*"
+    r"(?P<a>[^?]+?),?\s+or\s+(?P<b>[^?]+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+
+
+def alternatives(question: str) -> list[str]:
+    """The two things ``question`` chooses between, each with what is asked of them
+    ("Which came first: X, or Y?" -> "Which came first: X", "Which came first: Y"), or
+    none. Each alternative may live in its own report, and a query for both finds the
+    one with more words in common; short ones ("red or blue") are no choice of
+    passages."""
+    m = _CHOICE.match(question)
+    if not m or min(len(m["a"].split()), len(m["b"].split())) < 2:
+        return []
+    return [f"{m['stem']}: {m['a']}", f"{m['stem']}: {m['b']}"]
+
+
 def retrieval_queries(question: str) -> list[str]:
     """One search query per part; a later part without names of its own borrows the
-    names of the parts before it ("which system is it built on?" + "FrugalML").
+    names of the parts before it ("which system is it built on?" + "FrugalML"). A
+    question choosing between two things is searched whole and for each of them
+    (``alternatives``).
 
     A query of several lines is a chat follow-up joined with the turns it leans on
     (``rag.conversation.standalone_query``): it is searched whole, as its lines are
@@ -133,7 +157,7 @@ def retrieval_queries(question: str) -> list[str]:
         return [question]
     parts = question_parts(question)
     if len(parts) <= 1:  # none when the question is only punctuation (",;")
-        return parts or [question]
+        return [*(parts or [question]), *alternatives(question)]
     out = [parts[0]]
     names = key_terms(parts[0])
     for part in parts[1:]:

@@ -206,7 +206,9 @@ def link_terms(text: str) -> list[str]:
     day; a bare figure ties nothing (every report has a 12), nor does one capitalised
     word ("Present:", "City"), which may open a sentence or label a field."""
     names = [
-        n for n in name_phrases(text) if len(n.split()) >= 2 or re.search(r"\d|[A-Z].*[A-Z]", n)
+        n
+        for n in name_phrases(_DATE.sub(";", text))  # "9 March Inès Valtonen": two terms
+        if re.search(r"[^\W\d_]", n) and (len(n.split()) >= 2 or re.search(r"\d|[A-Z].*[A-Z]", n))
     ]
     return list(dict.fromkeys([*names, *_DATE.findall(text)]))
 

@@ -265,6 +265,38 @@ def test_question_parts():
     assert retrieval_queries(" ,; ") == [" ,; "]  # nothing to split: searched as it is
 
 
+def test_a_choice_between_two_things_searches_for_each():
+    from rag.questions import alternatives, question_parts, retrieval_queries
+
+    q = "Which opened first: the Tarnby ferry terminal, or the Ostrand Grid's new control room?"
+    assert retrieval_queries(q) == [
+        q,
+        "Which opened first: the Tarnby ferry terminal",
+        "Which opened first: the Ostrand Grid's new control room",
+    ]
+    assert question_parts(q) == [q]  # one question to answer, two things to find
+    assert alternatives("Which cost more, Lantern's audit or the Kestrel gateway rebuild?") == [
+        "Which cost more: Lantern's audit",
+        "Which cost more: the Kestrel gateway rebuild",
+    ]
+    # a list inside the question, or two short words, is no choice of passages
+    assert alternatives("Which is faster, red or blue?") == []
+    assert alternatives("What does Quillon do, and is it open source or not?") == []
+    assert alternatives("What did Zoë Lefèvre present?") == []
+
+
+def test_what_ties_a_line_to_another_report():
+    from rag.terms import link_terms
+
+    line = (
+        "On 9 March Inès Valtonen moved route X4 of Ostrand Grid, about 40 % of the load, "
+        "to Level 3 after the Present forecast."
+    )
+    # names of two words, codes and dates; not a bare figure, a percentage or one
+    # capitalised word ("Level", "Present")
+    assert link_terms(line) == ["Inès Valtonen", "X4", "Ostrand Grid", "9 March"]
+
+
 def test_a_part_no_sentence_answers_is_named(embedder):
     from rag.questions import question_parts, unanswered_parts
 
