@@ -14,7 +14,10 @@ seed reports); none exists for one question:
    cited passages' sections or their documents' metadata (title, dated headings); else
    the answer is about something else ("Who wrote the Lakehouse paper?" answered with
    names from a list of other talks). For a question of several parts, one part's
-   constraints met is enough: the other parts may be unanswered.
+   constraints met is enough: the other parts may be unanswered. An answer reached
+   through another report may meet them there: in a shown passage of another report
+   that the cited one meets in a name, code or date (``linked``): "the chief scientist
+   of cruise KW31" is named in the cruise report, what she did in the library's.
 3. **An amount question gets an amount.** "How many/much" is answered by a number, a
    number word or a formula ("O(N log N)"), not by prose; "how many X" by a count of
    X, not of other things, and not by a rate ("32 per GPU" says nothing of how many
@@ -32,6 +35,11 @@ seed reports); none exists for one question:
    already hold; "which year / in what year" by a year the report's text states (a
    title's year dates the report, not what it reports on). "The datasets were mixed
    types" names nothing: it is an answer about something else.
+8. **A window saying the opposite does not support.** A claim about the daytime, a
+   maximum, a season or a rise is not supported by a window that speaks only of the
+   night, a minimum, another season or a fall ("the highest daytime temperature was
+   27 °C" from "on the worst night the sensor did not fall below 27 °C"): the figure
+   is there, its meaning is not.
 """
 
 from __future__ import annotations
@@ -44,11 +52,13 @@ from rag.terms import (
     contains_quantity,
     contains_term,
     key_terms,
+    link_terms,
     name_phrases,
     near_spelling,
     normalize_figures,
     quantities,
     spells_out,
+    table_cells,
     written_as_name,
 )
 from rag.types import Hit
@@ -58,14 +68,17 @@ __all__ = [
     "asks_amount",
     "asks_name",
     "claim_requirements",
+    "contradicts",
     "coordinate_clauses",
     "evidence_lacks",
     "is_refusal",
     "leading_clauses",
+    "linked",
     "passage_context",
     "question_constraints",
     "states_amount",
     "states_asked_name",
+    "states_money",
     "states_name",
     "unknown_names",
     "year_from_text",
@@ -79,19 +92,83 @@ def passage_context(hit: Hit, metadata: dict[str, str]) -> str:
 
 
 def _present(haystack: str, term: str) -> bool:
+    if term[:1] in _CURRENCIES:
+        return states_money(haystack, term[1:])
     if " " in term:
         return contains_quantity(haystack, term)
     return contains_term(haystack, term) or spells_out(haystack, term)
 
 
 def claim_requirements(claim: str, question: str = "") -> list[str]:
-    """The figures (with their units) and names a passage must state to support
-    ``claim``. Names the question itself gives are checked against the question's
-    evidence instead (rule 2), so echoing them is not a new claim."""
+    """The figures (with their units, and as money when the claim writes them so) and
+    names a passage must state to support ``claim``. Names the question itself gives
+    are checked against the question's evidence instead (rule 2), so echoing them is
+    not a new claim."""
     asked = {_key(t) for t in key_terms(question)}
     need = [t for t in key_terms(claim) if _key(t) not in asked]
     need += [q for q in quantities(claim) if _key(q.split()[0]) not in asked]
+    money = (m.group(2) for m in _MONEY_FIGURE.finditer(claim))
+    need += [f"€{n}" for n in money if _key(n) not in asked]  # any currency: "€" marks money
     return list(dict.fromkeys(need))
+
+
+_CURRENCIES = "$€£¥"
+# "€2,450", "$ 3.5m", "2,450 euros": a figure written as money
+_MONEY_FIGURE = re.compile(rf"([{_CURRENCIES}])\s?(\d(?:[\d,.]*\d)?)")
+_MONEY_MARK = re.compile(
+    rf"[{_CURRENCIES}]|\b(?:euros?|dollars?|pounds?|eur|usd|gbp|cents?|pence)\b", re.IGNORECASE
+)
+
+
+def states_money(haystack: str, number: str) -> bool:
+    """Whether ``haystack`` gives ``number`` as money (rule 1): on a line that names a
+    currency, or in a table whose header row does ("| Cost (€) |"). "€2,450" is not
+    supported by "carried 2,450 passengers": the figure is there, the money is not."""
+    lines = haystack.splitlines()
+    for i, line in enumerate(lines):
+        if not contains_term(line, number):
+            continue
+        if _MONEY_MARK.search(line):
+            return True
+        j = i
+        while j > 0 and table_cells(lines[j - 1]) is not None and table_cells(line) is not None:
+            j -= 1
+        if j < i and _MONEY_MARK.search(lines[j]):
+            return True
+    return False
+
+
+# Words of one group exclude those of the others in a statement of fact (rule 8). Only
+# groups whose words rarely carry another sense: not "day" ("the second day of the
+# alert"), "fall" (a verb as often as a season) or "up"/"down".
+_EXCLUSIVE: tuple[tuple[frozenset[str], ...], ...] = tuple(
+    tuple(frozenset(g.split()) for g in groups)
+    for groups in (
+        ("daytime day-time", "night nights night-time nighttime overnight"),
+        ("maximum highest peak", "minimum lowest"),
+        ("spring", "summer", "autumn", "winter"),
+        (
+            "increase increased increases increasing rise rises rose risen grew grown growth",
+            "decrease decreased decreases decreasing fell fallen drop dropped declined "
+            "decline reduced reduction",
+        ),
+    )
+)
+
+
+def contradicts(claim: str, window: str) -> bool:
+    """Whether ``window`` speaks of the opposite of what ``claim`` states (rule 8): the
+    claim uses a word of one group (daytime, maximum, a season, a rise), and the window
+    words of another group of the same kind but none of the claim's."""
+    said = set(re.findall(r"[\w-]+", claim.lower()))
+    seen = set(re.findall(r"[\w-]+", window.lower()))
+    for groups in _EXCLUSIVE:
+        mine = [g for g in groups if g & said]
+        if len(mine) != 1 or mine[0] & seen:
+            continue
+        if any(g & seen for g in groups if g is not mine[0]):
+            return True
+    return False
 
 
 def _key(term: str) -> str:
@@ -111,6 +188,20 @@ def states_name(haystack: str, term: str) -> bool:
 def evidence_lacks(haystack: str, terms: Sequence[str]) -> tuple[str, ...]:
     """The ``terms`` that ``haystack`` does not state."""
     return tuple(t for t in terms if not _present(haystack, t))
+
+
+def linked(cited: Sequence[Hit], shown: Sequence[Hit]) -> list[Hit]:
+    """The passages of ``shown`` from reports none of ``cited`` comes from that state
+    a name, code or date (``link_terms``) of a ``cited`` passage: the other report a
+    two-report answer went through (rule 2). Passages of the cited reports themselves
+    do not count: within one report, the constraint must be where the answer is."""
+    sources = {h.chunk.source for h in cited}
+    terms = {t for h in cited for t in link_terms(h.chunk.text)}
+    return [
+        h
+        for h in shown
+        if h.chunk.source not in sources and any(written_as_name(h.chunk.text, t) for t in terms)
+    ]
 
 
 def question_constraints(question: str) -> list[str]:

@@ -38,6 +38,7 @@ from rag.grounding import (
     asks_amount,
     asks_name,
     is_refusal,
+    linked,
     question_constraints,
     states_amount,
     states_asked_name,
@@ -683,10 +684,11 @@ class _Drafts:
         if not kept:
             return _UNSUPPORTED
         cited = {c.citation.n for c in kept if c.citation is not None}
+        cited_hits = [h for n, h in enumerate(self.hits, start=1) if n in cited]
+        # rule 2: the cited sections and their metadata, and the passages of another
+        # report they meet in a name, code or date (the way to them)
         haystack = "\n".join(
-            self.section_context(h.chunk)  # rule 2: the cited sections and their metadata
-            for n, h in enumerate(self.hits, start=1)
-            if n in cited
+            self.section_context(h.chunk) for h in [*cited_hits, *linked(cited_hits, self.hits)]
         )
         absent = [t for t in self.constraints if not states_name(haystack, t)]
         if self.multipart and len(absent) < len(self.constraints):

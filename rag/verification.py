@@ -32,6 +32,7 @@ from rag.citations import sentence_spans, strip_markers
 from rag.embedding import Embedder
 from rag.grounding import (
     claim_requirements,
+    contradicts,
     coordinate_clauses,
     evidence_lacks,
     leading_clauses,
@@ -144,6 +145,9 @@ class Verifier:
             for t, (h, s, _) in zip(wtext, windows, strict=True)
         ]
         asked = set(tokenize(question))
+        about_text = [
+            f"{hits[h].chunk.section}\n{t}" for t, (h, _, _) in zip(wtext, windows, strict=True)
+        ]
         haystacks = [passage_context(hit, context or {}) for hit in hits]
 
         def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
@@ -163,6 +167,10 @@ class Verifier:
             sem = np.zeros(len(windows))
             sem[top] = self._embed_windows([wtext[i] for i in top]) @ cvec
             support = _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * np.clip(sem, 0, 1)
+            for i in np.flatnonzero(support >= self.threshold):
+                # the night's minimum does not support a daytime maximum
+                if contradicts(claim, about_text[i]):
+                    support[i] = 0.0
             need = claim_requirements(claim, question)
             best, best_missing = None, tuple(need)
             for i in np.argsort(-support):

@@ -11,12 +11,15 @@ from rag.grounding import (
     asks_amount,
     asks_name,
     claim_requirements,
+    contradicts,
     evidence_lacks,
     is_refusal,
     leading_clauses,
+    linked,
     question_constraints,
     states_amount,
     states_asked_name,
+    states_money,
     states_name,
     year_from_text,
 )
@@ -145,6 +148,53 @@ def test_a_wrong_table_value_is_not_shown(verifier):
 def test_a_negative_statement_is_checked_like_any_claim(verifier):
     [check] = verifier.check("Quillon does not provide GPU support on Brenmoor [1].", [_hit(TABLE)])
     assert check.supported
+
+
+def test_a_window_saying_the_opposite_does_not_support_a_claim(verifier):
+    """The figure is in the window, but about the night, a minimum, another season or
+    a fall: what the claim says of it is not (rule 8)."""
+    night = "On the coldest night the Tarnby gauge read 4 °C, the lowest of the winter."
+    assert contradicts("The highest daytime reading at Tarnby was 4 °C.", night)
+    assert contradicts("The gauge's maximum was 4 °C.", night)
+    assert contradicts("The spring reading at Tarnby was 4 °C.", night)
+    assert contradicts("Ridership rose by 12%.", "Ridership fell by 12% on route 9.")
+    # the claim's own words in the window, or a window naming both, contradict nothing
+    assert not contradicts("The lowest night reading was 4 °C.", night)
+    assert not contradicts("The summer peak was 31 °C.", "Summer and winter peaks: 31 °C, 9 °C.")
+    assert not contradicts("The gauge read 4 °C on the coldest night.", night)
+    assert not contradicts("Ridership rose by 12%.", "Ridership fell 3% before the fare rise.")
+    doc = "Tarnby weather log\n" + night + " Frost covered the pier that week."
+    hit = Hit(Chunk("t.txt", ("Tarnby weather log",), doc, 0, len(doc)), 0.5, 1)
+    q = "What was the highest daytime temperature at Tarnby?"
+    claim = "The highest daytime temperature at Tarnby was 4 °C [1]."
+    [wrong] = verifier.check(claim, [hit], question=q)
+    assert not wrong.supported
+    [right] = verifier.check("The lowest temperature at Tarnby was 4 °C, at night [1].", [hit])
+    assert right.supported
+
+
+def test_a_figure_written_as_money_needs_money_in_its_evidence():
+    """ "€2,450" is not "2,450 passengers": the figure is there, the money is not."""
+    need = claim_requirements("The Tarnby shuttle cost €2,450 to run.", "What did it cost?")
+    assert "€2,450" in need
+    assert evidence_lacks("The Tarnby shuttle carried 2,450 passengers.", need) == ("€2,450",)
+    assert not evidence_lacks("The Tarnby shuttle cost 2,450 euros in all.", need)
+    table = "| Item | Cost (€) |\n| --- | --- |\n| Tarnby shuttle | 2,450 |"
+    assert states_money(table, "2450")  # the currency is in the column label
+    assert not states_money("| Route | Riders |\n| --- | --- |\n| Tarnby | 2,450 |", "2450")
+
+
+def test_a_constraint_may_be_met_in_the_other_report_the_answer_went_through():
+    def hit(source: str, text: str) -> Hit:
+        return Hit(Chunk(source, ("R",), text, 0, len(text)), 0.5, 1)
+
+    board = hit("library.txt", "(c) Dr Inès Valtonen, representing the School of Geography;")
+    cruise = hit("cruise.txt", "Cruise OS12 report. Chief scientist: Dr Inès Valtonen.")
+    other = hit("cruise.txt", "The winch failed twice on leg 2.")
+    same = hit("library.txt", "Cruise OS12 data are archived in the library.")
+    assert linked([board], [board, cruise, other, same]) == [cruise]
+    assert linked([cruise], [board, cruise]) == [board]
+    assert linked([other], [board, cruise, other]) == []  # no name in common
 
 
 def test_an_amount_must_count_what_was_asked():
