@@ -199,16 +199,21 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 _DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}})\b")
 
 
+# a route, ship or cruise code: letters and digits in one short token ("X4", "KW31")
+_CODE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w-]{2,8}")
+
+
 def link_terms(text: str) -> list[str]:
     """What can tie ``text`` to another report: its names of two or more words
     ("Małgorzata Zielińska", "RV Guillemot"), its codes ("X4", "KW31") and its dates
     ("18 July"). Two reports of one organisation meet in a person, a route, a ship or a
     day; a bare figure ties nothing (every report has a 12), nor does one capitalised
-    word ("Present:", "City"), which may open a sentence or label a field."""
+    word ("Present:", "City"), which may open a sentence or label a field, nor a lone
+    acronym or product name ("AI", "PyTorch"), which half the reports of a field use."""
     names = [
         n
         for n in name_phrases(_DATE.sub(";", text))  # "9 March Inès Valtonen": two terms
-        if re.search(r"[^\W\d_]", n) and (len(n.split()) >= 2 or re.search(r"\d|[A-Z].*[A-Z]", n))
+        if len(n.split()) >= 2 or _CODE.fullmatch(n)
     ]
     return list(dict.fromkeys([*names, *_DATE.findall(text)]))
 
@@ -275,14 +280,51 @@ def quantities(text: str) -> list[str]:
     return out
 
 
+# One unit written long or short: "8 minutes" is "8 min", "3 hours" is "3 hrs". Not
+# one letter: "212 m" may be metres, minutes or millions.
+_UNIT_GROUPS = (
+    "minute min",
+    "hour hr",
+    "second sec",
+    "millisecond msec ms",
+    "kilometre kilometer km",
+    "metre meter",
+    "centimetre centimeter cm",
+    "millimetre millimeter mm",
+    "kilogram kg",
+    "tonne ton",
+    "kilowatt kw",
+    "megawatt mw",
+    "gigawatt gw",
+    "kilowatt-hour kwh",
+    "megawatt-hour mwh",
+    "gigawatt-hour gwh",
+    "kilobyte kb",
+    "megabyte mb",
+    "gigabyte gb",
+    "terabyte tb",
+    "year yr",
+    "week wk",
+)
+_UNIT_FORMS = {form: group.split() for group in _UNIT_GROUPS for form in group.split()}
+
+
+def _unit_pattern(stem: str) -> str:
+    """``stem`` or its short forms, plural-insensitive, as a regex body."""
+    forms = _UNIT_FORMS.get(stem, [stem])
+    return "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")"
+
+
 def contains_quantity(haystack: str, quantity: str) -> bool:
     """Whether the number of ``quantity`` occurs with its unit word within the next
-    three words (plural-insensitive): "98% accuracy" matches "98+% detection accuracy"."""
+    three words (plural-insensitive, a unit's short form counting: "8 minutes" is "8
+    min"): "98% accuracy" matches "98+% detection accuracy"."""
     num, unit = quantity.rsplit(" ", 1)
     number = _term_pattern(num).removesuffix("(?![^\\W_])")
     stem = unit.lower()[:-1] if unit.lower().endswith("s") and len(unit) > 3 else unit.lower()
     pattern = (
-        rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{re.escape(stem)}(?:e?s)?(?![a-z])"
+        rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{_unit_pattern(stem)}"
+        r"(?:e?s)?(?![a-z])"
     )
     hay = _haystack(haystack)
     if re.search(pattern, hay) is not None:
@@ -309,7 +351,7 @@ def _in_table_column(hay: str, number: str, unit: str) -> bool:
     table gives a figure's unit once, in its column's header ("| p50 ms |", "Days
     out" over a column of day counts), pipe-delimited or aligned in columns."""
     header: list[str] | None = None
-    named = re.compile(rf"(?<![a-z]){re.escape(unit)}(?:e?s)?(?![a-z])")
+    named = re.compile(rf"(?<![a-z]){_unit_pattern(unit)}(?:e?s)?(?![a-z])")
     cell = re.compile(rf"{number}(?![0-9])")
     for line in hay.splitlines():
         cells = table_cells(line)

@@ -110,6 +110,16 @@ def test_quantities_and_amounts():
     assert not states_amount("There were 2022 MLSys attendees.", "How many attended MLSys 2022?")
 
 
+def test_a_unit_written_short_is_the_same_unit():
+    assert contains_quantity("The Tarnby ferry runs every 8 min at peak.", "8 minutes")
+    assert contains_quantity("The Tarnby ferry runs every 8 minutes.", "8 min")
+    assert contains_quantity("| Route | Peak headway (min) |\n|---|---|\n| T1 | 8 |", "8 minutes")
+    assert contains_quantity("The survey took 3 hrs.", "3 hours")
+    assert not contains_quantity("The survey took 3 months.", "3 minutes")
+    assert not contains_quantity("Gull has 8 million users.", "8 metres")
+    assert not contains_quantity("Station T4 lies at 212 m.", "212 minutes")  # m: which?
+
+
 def test_unsupported_elaboration_is_cut_and_the_supported_clause_kept(verifier, hits):
     checks = verifier.check(
         "Riptide uses add and right-shift, which means it needs quantum annealers cooled by "
