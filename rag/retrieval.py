@@ -18,6 +18,7 @@ Two steps on top of the ranking, in every mode:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import cached_property
 from itertools import zip_longest
 from typing import Literal
@@ -167,21 +168,26 @@ class Retriever:
     def _passage_naming(self, query: str, name: str) -> int | None:
         """The best-ranked passage (by BM25 on the query, then on the name alone) whose
         text or section states ``name``."""
-        for q in (query, name):
-            for i, _ in self.store.search_lexical(q, 50):
-                if _states(self.store.chunks[i], name):
-                    return i
-        return None
+        return self._first_lexical((query, name), lambda c: _states(c, name))
 
     def passage_stating(self, query: str, term: str, sources: set[str]) -> Hit | None:
         """The best passage (by BM25 on ``query`` with ``term``) of one of ``sources``
         whose text writes name, code or date ``term`` (``written_as_name``); None when
         none does."""
-        for q in (f"{query} {term}", term):
+        i = self._first_lexical(
+            (f"{query} {term}", term),
+            lambda c: c.source in sources and written_as_name(c.text, term),
+        )
+        return None if i is None else Hit(self.store.chunks[i], 0.0, 0)
+
+    def _first_lexical(
+        self, queries: tuple[str, ...], accept: Callable[[Chunk], bool]
+    ) -> int | None:
+        """The first chunk ``accept`` takes among the BM25 top 50 of each query in turn."""
+        for q in queries:
             for i, _ in self.store.search_lexical(q, 50):
-                chunk = self.store.chunks[i]
-                if chunk.source in sources and written_as_name(chunk.text, term):
-                    return Hit(chunk, 0.0, 0)
+                if accept(self.store.chunks[i]):
+                    return i
         return None
 
     def _cosines(self, vec: np.ndarray, ids: list[int]) -> dict[int, float]:
