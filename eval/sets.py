@@ -8,12 +8,14 @@
   failures while changing the pipeline.
 - ``dev2``: a small corpus of three documents in plain-text formats (numbered and
   underlined headings, minutes with "Item 1 — ..." headings, pipe and column-aligned
-  tables, non-ASCII names) with 46 questions (``dev2/``), written so that evidence
-  and chunking for such formats can be tuned without touching ``corpus2``.
+  tables, non-ASCII names) with 58 questions (``dev2/``), written so that evidence
+  and chunking for such formats can be tuned without touching ``corpus2``; d2-m01–m12
+  are two-document questions naming both things (comparisons, sums and differences,
+  one attribute of two things, a topic both documents treat).
 - ``dev3``: five longer documents of another invented region (a water utility's annual
   report, a bus network review with board minutes, a heat-wave after-action review, a
-  library digitisation close-out, a research cruise report) with 60 questions
-  (``dev3/``), written by a helper that did not read ``corpus2`` or run the service,
+  library digitisation close-out, a research cruise report) with 84 questions
+  (``dev3/``; d3-073–084 are two-document questions like d2-m01–m12), written by a helper that did not read ``corpus2`` or run the service,
   from sections drawn at random (``random.Random(33)``, then 34). dev2 had become too
   small and too easy to tune on (its evidence recall 0.97, answers 0.92 right) while
   corpus2's evidence recall was 0.84: a tuning corpus at corpus2's size and formats.

@@ -21,7 +21,7 @@ KINDS = {
     "two-part": 10,
     "list": 8,
     "paraphrase": 4,
-    "multi-hop": 18,
+    "multi-hop": 30,
     "unanswerable": 14,
 }
 FIELDS = ["id", "question", "answer", "must_include", "sources", "section", "kind"]
@@ -91,7 +91,7 @@ def main() -> int:
     rows = [
         json.loads(line) for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    check(len(rows) == 72, f"{len(rows)} questions (want 72)")
+    check(len(rows) == 84, f"{len(rows)} questions (want 84)")
     ids = [r.get("id") for r in rows]
     check(len(set(ids)) == len(ids), "duplicate ids")
     counts = Counter(r.get("kind") for r in rows)
