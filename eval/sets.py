@@ -15,7 +15,8 @@
 - ``dev3``: five longer documents of another invented region (a water utility's annual
   report, a bus network review with board minutes, a heat-wave after-action review, a
   library digitisation close-out, a research cruise report) with 84 questions
-  (``dev3/``; d3-073–084 are two-document questions like d2-m01–m12), written by a helper that did not read ``corpus2`` or run the service,
+  (``dev3/``; d3-073–084 are two-document questions like d2-m01–m12), written by a
+  helper that did not read ``corpus2`` or run the service,
   from sections drawn at random (``random.Random(33)``, then 34). dev2 had become too
   small and too easy to tune on (its evidence recall 0.97, answers 0.92 right) while
   corpus2's evidence recall was 0.84: a tuning corpus at corpus2's size and formats.

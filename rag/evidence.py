@@ -25,7 +25,7 @@ from rag.questions import retrieval_queries
 from rag.terms import contains_term, link_terms, table_cells, written_as_name
 from rag.types import Chunk, Hit
 
-__all__ = ["has_words", "select_evidence"]
+__all__ = ["evidence_budget", "has_words", "select_evidence"]
 
 Encode = Callable[[list[str]], np.ndarray]
 _LEXICAL_WEIGHT = 0.5
@@ -33,6 +33,19 @@ _GAP = 2  # selected units at most this many units apart are joined into one spa
 _KEEP_SHARE = 0.5  # passages whose best line scores below this share of the best are dropped
 _LIST_BUDGET = 1.5  # a list under a chosen lead-in may run this far past the token budget
 _LINKS = 2  # lines of another report brought in by what a report's best line names
+_TWO_REPORTS = 1.5  # the budget of a question asking about two reports, in budgets
+
+
+def evidence_budget(question: str, hits: list[Hit], owners: dict[str, str], budget: int) -> int:
+    """``budget``, or half again as much when ``question`` uses words that only one
+    report of the corpus holds (``owners``: term -> that report) for two or more of the
+    retrieved reports: it asks about both ("the cost of the clinic's pilot" and "the
+    revenue Trelby lost"), and one budget spent on the lines most like the whole
+    question is mostly spent on one of them."""
+    named = {owners[t] for t in tokenize(question) if t in owners}
+    if len(named & {hit.chunk.source for hit in hits}) >= 2:
+        return round(budget * _TWO_REPORTS)
+    return budget
 
 
 def _units(chunk: Chunk) -> list[tuple[int, int]]:

@@ -40,6 +40,10 @@ seed reports); none exists for one question:
    night, a minimum, another season or a fall ("the highest daytime temperature was
    27 °C" from "on the worst night the sensor did not fall below 27 °C"): the figure
    is there, its meaning is not.
+9. **A heading is what a passage is about, not what it says.** A sentence made only of
+   a passage's heading words, when no line of the passages states them, restates the
+   heading ("- Water Quality > 4.1 Compliance with drinking water standards" as an
+   item of "Which standards were breached?"): it answers nothing.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ __all__ = [
     "linked",
     "passage_context",
     "question_constraints",
+    "restates_heading",
     "states_amount",
     "states_asked_name",
     "states_money",
@@ -169,6 +174,16 @@ def contradicts(claim: str, window: str) -> bool:
         if any(g & seen for g in groups if g is not mine[0]):
             return True
     return False
+
+
+def restates_heading(
+    terms: set[str], asked: set[str], headings: Sequence[set[str]], lines: Sequence[set[str]]
+) -> bool:
+    """Whether a claim of ``terms`` (``tokenize``d) only restates a heading (rule 9): its
+    terms are all in one passage's ``headings`` and its own (not ``asked``) terms are
+    all in no line of ``lines``."""
+    own = terms - asked
+    return any(terms <= head for head in headings) and not any(own <= line for line in lines)
 
 
 def _key(term: str) -> str:

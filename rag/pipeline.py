@@ -31,7 +31,7 @@ from rag.conversation import (
 )
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery, RagError
-from rag.evidence import has_words, select_evidence
+from rag.evidence import evidence_budget, has_words, select_evidence
 from rag.generation import Generator, LlamaGenerator, Message, repeating_tail
 from rag.grounding import (
     absent_names,
@@ -478,12 +478,13 @@ class Pipeline:
         if reason or s.evidence != "compact":
             return hits, reason
         t_sel = time.perf_counter()
+        budget = evidence_budget(question, hits, retriever.store.owners, s.evidence_tokens)
         hits = select_evidence(
             question,
             hits,
             self.verifier.embed,
             self.generator.count_tokens,
-            s.evidence_tokens,
+            budget,
             query,
             lambda term, sources: retriever.passage_stating(query, term, sources),
         )

@@ -155,6 +155,16 @@ class Store:
             return vocabulary
         return frozenset(t for c in self.chunks for t in tokenize(c.embedding_text()))
 
+    @cached_property
+    def owners(self) -> dict[str, str]:
+        """The terms only one document holds, each with that document: a question using
+        terms of two such documents asks about both."""
+        where: dict[str, set[str]] = {}
+        for c in self.chunks:
+            for t in set(tokenize(c.text)) | set(tokenize(c.section)):
+                where.setdefault(t, set()).add(c.source)
+        return {t: next(iter(s)) for t, s in where.items() if len(s) == 1}
+
     def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top-``k`` (chunk position, BM25 score) pairs, best first."""
         return self.vectors.search_lexical(query, k)

@@ -37,6 +37,7 @@ from rag.grounding import (
     evidence_lacks,
     leading_clauses,
     passage_context,
+    restates_heading,
 )
 from rag.lexical import tokenize
 from rag.terms import key_terms, lead_in, near_spelling
@@ -145,6 +146,7 @@ class Verifier:
             for t, (h, s, _) in zip(wtext, windows, strict=True)
         ]
         asked = set(tokenize(question))
+        said = [set(tokenize(t)) for t in wtext]
         about_text = [
             f"{hits[h].chunk.section}\n{t}" for t, (h, _, _) in zip(wtext, windows, strict=True)
         ]
@@ -154,6 +156,8 @@ class Verifier:
             terms = set(tokenize(claim))
             if not terms - asked:  # only echoes the question: asserts nothing
                 return SentenceCheck(claim, False, 0.0, None)
+            if restates_heading(terms, asked, heads, said):  # rule 9
+                return SentenceCheck(claim, False, 0.0, None, ("(restates a heading)",))
             echoes = bool(terms & asked)
             terms -= asked
             lexical = np.array([_overlap(terms, w) / len(terms) for w in wterms])

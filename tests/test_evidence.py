@@ -3,7 +3,7 @@ question, exact spans of the report, lists kept whole, unrelated passages droppe
 
 from __future__ import annotations
 
-from rag.evidence import select_evidence
+from rag.evidence import evidence_budget, select_evidence
 from rag.types import Chunk, Hit
 
 REPORT = (
@@ -244,3 +244,21 @@ def test_a_name_the_other_reports_passages_lack_is_looked_up_in_them(tmp_path, i
     assert "Inès Valtonen, Head of Network Planning" in text
     assert "substation renewal programme" in text  # the line before says which programme
     assert "chaired by Inès Valtonen" in text
+
+
+def test_a_question_about_two_reports_gets_half_again_the_budget(tmp_path, invented):
+    # words only one report holds ("cycling", "substation") name both reports: one
+    # budget spent on the lines most like the whole question goes mostly to one
+    _, retriever = invented(tmp_path, {"forum.txt": FORUM, "ostrand.txt": OSTRAND})
+    owners = retriever.store.owners
+    assert owners["cycling"] == "forum.txt"
+    assert owners["substation"] == "ostrand.txt"
+    assert "inès" not in owners  # both reports name her
+    hits = [Hit(c, 0.5, r) for r, c in enumerate(retriever.store.chunks, start=1)]
+    both = "Which is larger: how often the Cycling Forum met, or the substation sites renewed?"
+    assert evidence_budget(both, hits, owners, 100) == 150
+    one = "How many sites did the substation renewal programme cover?"
+    assert evidence_budget(one, hits, owners, 100) == 100
+    # both named, but only one report retrieved: nothing to share the budget with
+    ostrand = [h for h in hits if h.chunk.source == "ostrand.txt"]
+    assert evidence_budget(both, ostrand, owners, 100) == 100

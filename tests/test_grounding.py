@@ -17,6 +17,7 @@ from rag.grounding import (
     leading_clauses,
     linked,
     question_constraints,
+    restates_heading,
     states_amount,
     states_asked_name,
     states_money,
@@ -171,6 +172,24 @@ def test_a_window_saying_the_opposite_does_not_support_a_claim(verifier):
     assert not wrong.supported
     [right] = verifier.check("The lowest temperature at Tarnby was 4 °C, at night [1].", [hit])
     assert right.supported
+
+
+def test_a_sentence_restating_a_heading_answers_nothing(verifier):
+    """An item made of the passage's heading words says what the passage is about,
+    not what it says (rule 9); a word a line states is a claim like any other."""
+    path = ("Tarnby Air Report", "3. Air Quality", "3.2 Compliance with emission limits")
+    text = "Of 400 readings, six exceeded a limit: nitrogen dioxide (four) and ozone (two)."
+    hit = Hit(Chunk("air.txt", path, text, 0, len(text)), 0.5, 1)
+    q = "Which limits did Tarnby's failed air readings exceed?"
+    heading = "- Air Quality > 3.2 Compliance with emission limits [1]"
+    [restated] = verifier.check(heading, [hit], question=q)
+    assert not restated.supported
+    [item] = verifier.check("- Nitrogen dioxide, four readings [1]", [hit], question=q)
+    assert item.supported
+    heads = [{"air", "quality", "ozone"}]
+    assert restates_heading({"air", "quality"}, set(), heads, [{"ozone"}])
+    # a heading word a line also states ("ozone") is an answer, not a restatement
+    assert not restates_heading({"ozone"}, set(), heads, [{"ozone", "two"}])
 
 
 def test_a_figure_written_as_money_needs_money_in_its_evidence():
