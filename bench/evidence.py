@@ -14,7 +14,9 @@ evidence tokens and the median selection time. It takes about a minute a set, ag
 about 13 minutes for answers, so evidence selection is tuned here first. ``--failures``
 lists the missing terms per question, for the dev sets only: test and corpus2
 are read in aggregate (see the README's "Evaluation"); ``--by-kind`` adds evidence
-recall per question kind, an aggregate every set may show.
+recall per question kind, an aggregate every set may show, beside **passage recall**
+(the key terms are in the passages retrieved, before lines are chosen): where the two
+differ, the line selection lost what retrieval found.
 """
 
 from __future__ import annotations
@@ -45,10 +47,13 @@ def main() -> None:
         count = pipeline.generator.count_tokens
         full, shares, early_ans, early_un, tokens, seconds = [], [], [], [], [], []
         by_kind: dict[str, list[bool]] = {}
+        found: dict[str, list[bool]] = {}
+        k = pipeline.settings.top_k * 2  # compact evidence reads twice top_k passages
         for q in load_set(SETS[name]):
             turns = turns_for(q)
             t0 = time.perf_counter()
-            hits, reason = pipeline.evidence(turns[-1].content, standalone_query(turns))
+            query = standalone_query(turns)
+            hits, reason = pipeline.evidence(turns[-1].content, query)
             seconds.append(time.perf_counter() - t0)
             if q["kind"] == "unanswerable":
                 early_un.append(bool(reason))
@@ -60,6 +65,12 @@ def main() -> None:
             missing = [t for t in q["must_include"] if normalize(t) not in text]
             full.append(not missing)
             by_kind.setdefault(q["kind"], []).append(not missing)
+            retrieved = normalize(
+                " ".join(f"{h.chunk.section} {h.chunk.text}" for h in pipeline.search(query, k))
+            )
+            found.setdefault(q["kind"], []).append(
+                all(normalize(t) in retrieved for t in q["must_include"])
+            )
             shares.append(1 - len(missing) / max(1, len(q["must_include"])))
             if missing and args.failures and name in ("dev", "dev2", "dev3"):
                 why = f"refused early: {reason}" if reason else f"missing {missing}"
@@ -73,12 +84,13 @@ def main() -> None:
         if args.by_kind:
             kinds += [
                 f"{name:<8} {kind:<11} {sum(ok):>3}/{len(ok):<3} {statistics.mean(ok):.3f}"
+                f"   {sum(found[kind]):>3}/{len(ok):<3} {statistics.mean(found[kind]):.3f}"
                 for kind, ok in sorted(by_kind.items())
             ]
     print(f"\n{header} {'tokens':>7} {'p50 s':>7}")
     print("\n".join(rows))
     if kinds:
-        print(f"\n{'set':<8} {'kind':<11} evidence recall")
+        print(f"\n{'set':<8} {'kind':<11} evidence recall   passage recall")
         print("\n".join(kinds))
 
 
