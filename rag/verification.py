@@ -135,18 +135,18 @@ class Verifier:
             return [SentenceCheck(c, False, 0.0, None, tuple(key_terms(c))) for c in claims]
         wtext = [hits[h].chunk.text[s:e] for h, s, e in windows]
         heads = [set(tokenize(hit.chunk.section)) for hit in hits]
-        wterms = [set(tokenize(t)) | heads[h] for t, (h, _, _) in zip(wtext, windows, strict=True)]
+        said = [set(tokenize(t)) for t in wtext]  # what each window itself states
+        wterms = [said[i] | heads[h] for i, (h, _, _) in enumerate(windows)]
         # what a window is about: its words and its section's own headings, not the
         # report's title (which every window of the report shares)
         subheads = [set(tokenize(" ".join(hit.chunk.heading_path[1:]))) for hit in hits]
         # ... and a list item's lead-in: "(c) Dr İlkay Şahin, representing ..." is about
         # "The steering group's members were:"
         about = [
-            set(tokenize(t)) | subheads[h] | set(tokenize(lead_in(hits[h].chunk.text, s)))
-            for t, (h, s, _) in zip(wtext, windows, strict=True)
+            said[i] | subheads[h] | set(tokenize(lead_in(hits[h].chunk.text, s)))
+            for i, (h, s, _) in enumerate(windows)
         ]
         asked = set(tokenize(question))
-        said = [set(tokenize(t)) for t in wtext]
         about_text = [
             f"{hits[h].chunk.section}\n{t}" for t, (h, _, _) in zip(wtext, windows, strict=True)
         ]
