@@ -154,8 +154,8 @@ class Settings(BaseSettings):
         ge=0,
         le=4,
         description="Parts of a compound question the answer left out (all of them when "
-        "nothing was supported) that are asked again on their own, each from evidence "
-        "chosen for it (0: never).",
+        "nothing was supported), or reports of a question about two reports it left out, "
+        "that are asked again on their own, each from evidence chosen for it (0: never).",
     )
     answer_cache_size: int = Field(
         256,

@@ -22,10 +22,10 @@ import numpy as np
 from rag.citations import sentence_spans
 from rag.lexical import tokenize
 from rag.questions import retrieval_queries
-from rag.terms import contains_term, link_terms, table_cells, written_as_name
+from rag.terms import contains_term, key_terms, link_terms, table_cells, written_as_name
 from rag.types import Chunk, Hit
 
-__all__ = ["evidence_budget", "has_words", "select_evidence"]
+__all__ = ["evidence_budget", "has_words", "named_reports", "select_evidence"]
 
 Encode = Callable[[list[str]], np.ndarray]
 _LEXICAL_WEIGHT = 0.5
@@ -34,16 +34,38 @@ _KEEP_SHARE = 0.5  # passages whose best line scores below this share of the bes
 _LIST_BUDGET = 1.5  # a list under a chosen lead-in may run this far past the token budget
 _LINKS = 2  # lines of another report brought in by what a report's best line names
 _TWO_REPORTS = 1.5  # the budget of a question asking about two reports, in budgets
+_POSSESSIVE = re.compile(r"['’]s\b")
 
 
-def evidence_budget(question: str, hits: list[Hit], owners: dict[str, str], budget: int) -> int:
-    """``budget``, or half again as much when ``question`` uses words that only one
-    report of the corpus holds (``owners``: term -> that report) for two or more of the
-    retrieved reports: it asks about both ("the cost of the clinic's pilot" and "the
-    revenue Trelby lost"), and one budget spent on the lines most like the whole
-    question is mostly spent on one of them."""
-    named = {owners[t] for t in tokenize(question) if t in owners}
-    if len(named & {hit.chunk.source for hit in hits}) >= 2:
+def named_reports(question: str, hits: list[Hit], owners: dict[str, str]) -> dict[str, list[str]]:
+    """The retrieved reports ``question`` names, each with the question's terms that
+    name it (``owners``: term -> the one report that term names), in question order.
+
+    A report is named by a name or code only it holds ("Trelby", "STS-2"), or by two
+    words only it holds ("the clinic self-scheduling pilot"); a single plain word that
+    happens to occur in one report ("come", "avoid") is a coincidence, not a subject.
+    Only reports among ``hits`` count: retrieval passed over the others.
+    """
+    found = {hit.chunk.source for hit in hits}
+    names = {t for term in key_terms(question) for t in tokenize(term)}
+    words: dict[str, list[list[str]]] = {}
+    for word in question.split():
+        # "Carrow's" is Carrow: a report that alone writes the possessive is not named
+        terms = [t for t in tokenize(_POSSESSIVE.sub("", word)) if owners.get(t) in found]
+        for source in dict.fromkeys(owners[t] for t in terms):
+            words.setdefault(source, []).append([t for t in terms if owners[t] == source])
+    return {
+        source: list(dict.fromkeys(t for ts in held for t in ts))
+        for source, held in words.items()
+        if len(held) >= 2 or any(t in names for ts in held for t in ts)
+    }
+
+
+def evidence_budget(named: dict[str, list[str]], budget: int) -> int:
+    """``budget``, or half again as much when the question names two or more reports
+    (``named``, from ``named_reports``): it asks about both, and one budget spent on
+    the lines most like the whole question is mostly spent on one of them."""
+    if len(named) >= 2:
         return round(budget * _TWO_REPORTS)
     return budget
 

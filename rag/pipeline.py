@@ -2,7 +2,10 @@
 
 question -> Retriever.search -> (refuse early if nothing is relevant)
          -> prompt.fit_passages -> Generator.stream
-         -> Verifier.check (each sentence against the passages) -> Answer
+         -> Verifier.check (each sentence against the passages)
+         -> a second look at what the answer left out: a part of a compound question,
+            or a report of a question about two (each from its own evidence)
+         -> Answer
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from rag.conversation import (
 )
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery, RagError
-from rag.evidence import evidence_budget, has_words, select_evidence
+from rag.evidence import evidence_budget, has_words, named_reports, select_evidence
 from rag.generation import Generator, LlamaGenerator, Message, repeating_tail
 from rag.grounding import (
     absent_names,
@@ -52,6 +55,7 @@ from rag.prompt import LIST_CUE, REFUSAL, fit_passages
 from rag.questions import (
     asked_sentence,
     question_parts,
+    report_clause,
     retrieval_queries,
     unanswered_parts,
 )
@@ -286,7 +290,7 @@ class Pipeline:
             yield self._refusal(question, query, [], timings, [], NO_DOCUMENTS)
             return
         timings = Timings()
-        hits, reason = self._evidence(retriever, question, query, top_k, timings)
+        hits, reason, named = self._evidence(retriever, question, query, top_k, timings)
         if reason:
             timings.total_s = time.perf_counter() - t_start
             yield Delta(REFUSAL)
@@ -332,6 +336,19 @@ class Pipeline:
             for i in drafts.missing_parts()[: s.second_looks]:
                 yield from self._second_look(
                     retriever, drafts, i, max_tokens, temperature, stop, cancel, timings
+                )
+            yield from map(Delta, drafts.by_reports(named))
+            for source, clause in drafts.missing_reports()[: s.second_looks]:
+                yield from self._report_look(
+                    retriever,
+                    drafts,
+                    source,
+                    clause,
+                    max_tokens,
+                    temperature,
+                    stop,
+                    cancel,
+                    timings,
                 )
         except Cancelled:
             return
@@ -426,7 +443,7 @@ class Pipeline:
         focus = drafts.parts[part]
         query = drafts.part_queries[part]
         t = Timings()
-        hits, reason = self._evidence(retriever, query, query, None, t)
+        hits, reason, _ = self._evidence(retriever, query, query, None, t)
         timings.embed_s += t.embed_s
         timings.search_s += t.search_s
         timings.select_s += t.select_s
@@ -449,6 +466,65 @@ class Pipeline:
             return
         yield from map(Delta, drafts.absorb(look, part))
 
+    def _report_look(
+        self,
+        retriever: Retriever,
+        drafts: _Drafts,
+        source: str,
+        clause: str,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str],
+        cancel: threading.Event | None,
+        timings: Timings,
+    ) -> Iterator[StreamEvent]:
+        """Ask a question about two reports for what one of them (``source``) says, from
+        that report's passages alone, with the question's words about it (``clause``) as
+        the part to answer. Shown both reports at once, the small model answers for one,
+        or compares figures it misread; asked one report at a time, it reads one figure.
+        Sentences verification supports join the answer; when none does, the answer
+        names the part it leaves open."""
+        s = self.settings
+        k = s.top_k * (2 if s.evidence == "compact" else 1)
+        t0 = time.perf_counter()
+        # the whole question, searched within one report, finds what it asks of that
+        # report: the words naming the others occur nowhere in it
+        found = retriever.search(drafts.query, 4 * k)
+        hits = [h for h in found if h.chunk.source == source][:k]
+        hits = [replace(h, rank=n) for n, h in enumerate(hits, start=1)]
+        t1 = time.perf_counter()
+        timings.search_s += t1 - t0
+        if not hits:
+            drafts.report_gaps.append(clause)
+            return
+        gen = self.generator
+        if s.evidence == "compact":
+            hits = select_evidence(
+                drafts.question,
+                hits,
+                self.verifier.embed,
+                gen.count_tokens,
+                s.evidence_tokens,
+                drafts.query,
+            )
+            timings.select_s += time.perf_counter() - t1
+        hits, messages, n_prompt = fit_passages(
+            drafts.question, hits, gen.count_prompt, gen.n_ctx - max_tokens, focus=clause
+        )
+        timings.prompt_tokens += n_prompt
+        look = _Drafts(self, retriever, clause, drafts.query, hits)
+        look.multipart = False
+        raw, n_tokens, _ = yield from self._generate(
+            messages, look, max_tokens, temperature, stop, cancel, timings
+        )
+        timings.answer_tokens += n_tokens
+        list(look.feed(raw, final=True))
+        drafts.verify_s += look.verify_s
+        if look.refusal_reason or not look.shown:
+            drafts.report_gaps.append(clause)
+            return
+        yield from map(Delta, drafts.absorb(look))
+
     def evidence(
         self, question: str, query: str | None = None, top_k: int | None = None
     ) -> tuple[list[Hit], str]:
@@ -457,7 +533,7 @@ class Pipeline:
         is called ("" when it would not). No LLM call: evidence can be measured on its
         own (``bench/evidence.py``)."""
         q = self.validate(question)
-        return self._evidence(self.current(), q, query or q, top_k, Timings())
+        return self._evidence(self.current(), q, query or q, top_k, Timings())[:2]
 
     def _evidence(
         self,
@@ -466,19 +542,22 @@ class Pipeline:
         query: str,
         top_k: int | None,
         timings: Timings,
-    ) -> tuple[list[Hit], str]:
+    ) -> tuple[list[Hit], str, dict[str, list[str]]]:
         """Retrieve for ``query``, refuse early if nothing relevant was found, else cut
-        the passages to compact evidence; stage times go into ``timings``."""
+        the passages to compact evidence; stage times go into ``timings``. Also returns
+        the retrieved reports the question names (``named_reports``)."""
         s = self.settings
         # compact evidence reads lines, not whole passages: it can afford to choose them
         # from twice as many passages at the same prompt size
         k = (top_k or s.top_k) * (2 if s.evidence == "compact" else 1)
         hits, timings.embed_s, timings.search_s = retriever.search_timed(query, k)
         reason = self._irrelevant(question, hits, retriever)
+        store = retriever.store
+        named = named_reports(question, hits, store.owners)
         if reason or s.evidence != "compact":
-            return hits, reason
+            return hits, reason, named
         t_sel = time.perf_counter()
-        budget = evidence_budget(question, hits, retriever.store.owners, s.evidence_tokens)
+        budget = evidence_budget(named, s.evidence_tokens)
         hits = select_evidence(
             question,
             hits,
@@ -489,7 +568,7 @@ class Pipeline:
             lambda term, sources: retriever.passage_stating(query, term, sources),
         )
         timings.select_s = time.perf_counter() - t_sel
-        return hits, ""
+        return hits, "", named
 
     def _irrelevant(self, question: str, hits: list[Hit], retriever: Retriever) -> str:
         """Why the passages cannot answer ``question`` (empty when they may), decided
@@ -573,6 +652,9 @@ class _Drafts:
         self.gaps: list[str] = []  # "the reports don't say ..." for one part of a question
         self.shown_gaps: list[str] = []
         self.absorbed = False  # a second look added sentences
+        self.by_report = False  # the question is taken report by report (``by_reports``)
+        self.clauses: dict[str, str] = {}  # what it asks of each report, by report
+        self.report_gaps: list[str] = []  # what a question asks of a report no look answered
         self.withdrawn: set[int] = set()  # ids of checks of a refused answer a look replaced
         self.verify_s = 0.0
 
@@ -618,10 +700,43 @@ class _Drafts:
         missing = set(unanswered_parts(self.parts, texts, self._similarity))
         return [i for i, part in enumerate(self.parts) if part in missing]
 
-    def absorb(self, look: _Drafts, part: int) -> Iterator[str]:
-        """Add the sentences of a second look at part ``part`` that answer it, their
-        passages appended to this answer's and their citations renumbered; yield them
-        rendered."""
+    def by_reports(self, named: dict[str, list[str]]) -> Iterator[str]:
+        """Take the question as one question per report when it asks something of two
+        or more reports of ``named`` (report -> the question's words naming it), each in
+        words of its own (``report_clause``); yield the sentences that may then be
+        shown. An answer for one report stands, as for one part of a compound question:
+        the passages it cites need not name the other (rule 2 per report). One thing
+        asked of both ("what did the bus company's shuttle for the city cost?") is no
+        pair of questions; a compound question is taken part by part instead
+        (``missing_parts``)."""
+        if self.multipart or len(named) < 2:
+            return
+        clauses = {
+            source: report_clause(
+                self.question, terms, [t for s, ts in named.items() if s != source for t in ts]
+            )
+            for source, terms in named.items()
+        }
+        if not all(clauses.values()):
+            return
+        self.clauses = clauses
+        self.by_report = True
+        if self.pending and not self.refusal_reason:
+            for c in self.pending:
+                yield self._piece(c, bool(self.shown))
+                self.shown.append(c)
+            self.pending.clear()
+
+    def missing_reports(self) -> list[tuple[str, str]]:
+        """(report, what the question asks of it) for each report of a question taken
+        report by report (``by_reports``) that no shown sentence cites."""
+        cited = {self.hits[c.citation.n - 1].chunk.source for c in self.shown if c.citation}
+        return [(source, clause) for source, clause in self.clauses.items() if source not in cited]
+
+    def absorb(self, look: _Drafts, part: int | None = None) -> Iterator[str]:
+        """Add the sentences of a second look at part ``part`` that answer it (of a look
+        at one report, ``part`` None: all it says), their passages appended to this
+        answer's and their citations renumbered; yield them rendered."""
         number: dict[int, int] = {}
         for n, hit in enumerate(look.hits, start=1):
             span = (hit.chunk.source, hit.chunk.start, hit.chunk.end)
@@ -642,7 +757,7 @@ class _Drafts:
         for c in look.shown:
             if c.citation is None:
                 continue
-            if self.parts[part] in unanswered_parts(
+            if part is not None and self.parts[part] in unanswered_parts(
                 [self.parts[part], *others], [c.text], self._similarity
             ):
                 continue  # it answers another part again
@@ -663,6 +778,7 @@ class _Drafts:
             f'No supported answer was found for "{asked_sentence(part)}"'
             for part in unanswered_parts(self.parts, [c.text for c in self.shown], self._similarity)
         ]
+        gaps += [f'No supported answer was found for "{clause}"' for clause in self.report_gaps]
         for gap in gaps:
             yield " " + gap
         self.shown_gaps = gaps
@@ -692,7 +808,7 @@ class _Drafts:
             self.section_context(h.chunk) for h in [*cited_hits, *linked(cited_hits, self.hits)]
         )
         absent = [t for t in self.constraints if not states_name(haystack, t)]
-        if self.multipart and len(absent) < len(self.constraints):
+        if (self.multipart or self.by_report) and len(absent) < len(self.constraints):
             absent = []  # a part whose constraint is unmet is unanswered, the others stand
         if absent:
             return f"the passages the answer cites never mention {', '.join(absent)}"

@@ -25,6 +25,7 @@ __all__ = [
     "asked_sentence",
     "asks_for_several",
     "question_parts",
+    "report_clause",
     "retrieval_queries",
     "unanswered_parts",
 ]
@@ -142,6 +143,28 @@ def alternatives(question: str) -> list[str]:
     if not m or min(len(m["a"].split()), len(m["b"].split())) < 2:
         return []
     return [f"{m['stem']}: {m['a']}", f"{m['stem']}: {m['b']}"]
+
+
+# where a question about two things turns from one to the other: "A, or B", "A and B",
+# "more than B", "A: B", "A; B", a new sentence
+_TURN = re.compile(r"\s*[:;]\s+|[.?!]\s+|,?\s+(?:or|and|than|versus|vs\.?)\s+|,\s+", re.I)
+
+
+def report_clause(question: str, terms: list[str], others: list[str]) -> str:
+    """The words of ``question`` about one of the things it names: its pieces (between
+    "or", "and", "than", commas, colons) holding one of ``terms`` and none of
+    ``others`` (the words naming the other things), joined; "" when no piece is about
+    that thing alone. "Which was out longer: crane STS-2 while its gearbox was swapped,
+    or turbine T-03 after its bearing failed?" is about T-03 in "turbine T-03 after its
+    bearing failed"; "What did it cost Vell Valley Buses to run Carrow's shuttle?"
+    asks one thing of both."""
+    mine, theirs = set(terms), set(others)
+    pieces = []
+    for piece in _TURN.split(question):
+        words = set(tokenize(piece))
+        if words & mine and not words & theirs:
+            pieces.append(piece.strip(" ,;:?.!"))
+    return ", ".join(pieces)
 
 
 def retrieval_queries(question: str) -> list[str]:

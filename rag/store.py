@@ -157,13 +157,30 @@ class Store:
 
     @cached_property
     def owners(self) -> dict[str, str]:
-        """The terms only one document holds, each with that document: a question using
-        terms of two such documents asks about both."""
+        """The terms that name one document, each with that document: terms only it
+        holds, and the words of its title no other title has (``titled``). A question
+        using terms of two such documents asks about both."""
         where: dict[str, set[str]] = {}
         for c in self.chunks:
             for t in set(tokenize(c.text)) | set(tokenize(c.section)):
                 where.setdefault(t, set()).add(c.source)
-        return {t: next(iter(s)) for t, s in where.items() if len(s) == 1}
+        only = {t: next(iter(s)) for t, s in where.items() if len(s) == 1}
+        return only | self.titled
+
+    @cached_property
+    def titled(self) -> dict[str, str]:
+        """The words of one document's title (its first heading) that no other title
+        has, figures aside, each with that document: "Harrowdale Water" names the water
+        company's annual report, though other reports mention the company."""
+        titles: dict[str, str] = {}
+        for c in self.chunks:
+            if c.heading_path and c.source not in titles:
+                titles[c.source] = c.heading_path[0]
+        where: dict[str, set[str]] = {}
+        for source, title in titles.items():
+            for t in tokenize(title):
+                where.setdefault(t, set()).add(source)
+        return {t: next(iter(s)) for t, s in where.items() if len(s) == 1 and not t.isdigit()}
 
     def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top-``k`` (chunk position, BM25 score) pairs, best first."""

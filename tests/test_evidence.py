@@ -3,7 +3,7 @@ question, exact spans of the report, lists kept whole, unrelated passages droppe
 
 from __future__ import annotations
 
-from rag.evidence import evidence_budget, select_evidence
+from rag.evidence import evidence_budget, named_reports, select_evidence
 from rag.types import Chunk, Hit
 
 REPORT = (
@@ -247,8 +247,9 @@ def test_a_name_the_other_reports_passages_lack_is_looked_up_in_them(tmp_path, i
 
 
 def test_a_question_about_two_reports_gets_half_again_the_budget(tmp_path, invented):
-    # words only one report holds ("cycling", "substation") name both reports: one
-    # budget spent on the lines most like the whole question goes mostly to one
+    # "Cycling" (a name only the Forum's note holds) and "substation ... sites" (two
+    # words only the grid's review holds) name both reports: one budget spent on the
+    # lines most like the whole question goes mostly to one
     _, retriever = invented(tmp_path, {"forum.txt": FORUM, "ostrand.txt": OSTRAND})
     owners = retriever.store.owners
     assert owners["cycling"] == "forum.txt"
@@ -256,9 +257,38 @@ def test_a_question_about_two_reports_gets_half_again_the_budget(tmp_path, inven
     assert "inès" not in owners  # both reports name her
     hits = [Hit(c, 0.5, r) for r, c in enumerate(retriever.store.chunks, start=1)]
     both = "Which is larger: how often the Cycling Forum met, or the substation sites renewed?"
-    assert evidence_budget(both, hits, owners, 100) == 150
+    named = named_reports(both, hits, owners)
+    assert list(named) == ["forum.txt", "ostrand.txt"]
+    assert {"substation", "site"} <= set(named["ostrand.txt"])
+    assert evidence_budget(named, 100) == 150
     one = "How many sites did the substation renewal programme cover?"
-    assert evidence_budget(one, hits, owners, 100) == 100
+    assert list(named_reports(one, hits, owners)) == ["ostrand.txt"]
+    assert evidence_budget(named_reports(one, hits, owners), 100) == 100
     # both named, but only one report retrieved: nothing to share the budget with
     ostrand = [h for h in hits if h.chunk.source == "ostrand.txt"]
-    assert evidence_budget(both, ostrand, owners, 100) == 100
+    assert list(named_reports(both, ostrand, owners)) == ["ostrand.txt"]
+
+
+def test_one_plain_word_only_a_report_holds_does_not_name_it(tmp_path, invented):
+    # "walked" occurs only in the Forum's note, but a question about the grid's peak
+    # that happens to use it is not about the Forum: a plain word is a coincidence,
+    # a name ("Tarnby") or two such words are a subject
+    _, retriever = invented(tmp_path, {"forum.txt": FORUM, "ostrand.txt": OSTRAND})
+    hits = [Hit(c, 0.5, r) for r, c in enumerate(retriever.store.chunks, start=1)]
+    owners = retriever.store.owners
+    assert owners["walked"] == "forum.txt"
+    q = "Which storm walked the Ostrand Grid winter peak up to its highest load?"
+    assert list(named_reports(q, hits, owners)) == ["ostrand.txt"]
+    q = "Which storm walked the Ostrand Grid peak up, and who chairs the Tarnby forum?"
+    assert list(named_reports(q, hits, owners)) == ["ostrand.txt", "forum.txt"]
+
+
+def test_a_word_of_one_title_names_that_report_though_others_mention_it(tmp_path, invented):
+    # both documents mention the Ostrand Grid; only one is titled with it
+    forum = FORUM.replace("quiet routes", "quiet routes past the Ostrand Grid depot")
+    _, retriever = invented(tmp_path, {"forum.txt": forum, "ostrand.txt": OSTRAND})
+    store = retriever.store
+    assert store.titled["ostrand"] == "ostrand.txt"
+    assert store.owners["ostrand"] == "ostrand.txt"
+    assert store.titled["tarnby"] == "forum.txt"
+    assert "yearly" in store.titled and "2021" not in store.titled

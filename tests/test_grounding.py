@@ -354,6 +354,29 @@ def test_a_choice_between_two_things_searches_for_each():
     assert alternatives("What did Zoë Lefèvre present?") == []
 
 
+def test_what_a_question_about_two_things_asks_of_each():
+    from rag.questions import report_clause
+
+    q = (
+        "Which was shut longer: the Tarnby ferry terminal while its ramp was rebuilt, "
+        "or the Ostrand Grid's substation at Hollin after the flood?"
+    )
+    tarnby, ostrand = ["tarnby", "ferry", "ramp"], ["ostrand", "substation", "hollin"]
+    assert (
+        report_clause(q, tarnby, ostrand) == "the Tarnby ferry terminal while its ramp was rebuilt"
+    )
+    assert (
+        report_clause(q, ostrand, tarnby)
+        == "the Ostrand Grid's substation at Hollin after the flood"
+    )
+    # "than", "and" and commas turn from one thing to the other as well
+    q = "How much more did Lantern's audit cost than the Kestrel gateway rebuild?"
+    assert report_clause(q, ["kestrel"], ["lantern's"]) == "the Kestrel gateway rebuild"
+    # one thing asked of both: no piece is about either alone
+    q = "By how much did Lantern's audit bill exceed the total cost of the Kestrel rebuild?"
+    assert report_clause(q, ["kestrel", "rebuild"], ["lantern's"]) == ""
+
+
 def test_what_ties_a_line_to_another_report():
     from rag.terms import link_terms
 

@@ -95,3 +95,112 @@ def test_when_nothing_was_supported_each_part_is_asked_and_a_partial_answer_stan
     assert "Ostrander Heavy Works" in added and not first.refusal_reason
     notes = "".join(first.gap_notes())  # the containers part is named, not answered
     assert "How many containers" in notes
+
+
+# A question about two reports is asked of each report it names that the answer left
+# out, from that report's passages alone (``Pipeline._report_look``).
+FERRY = (
+    "# Tarnby Ferry Review\n## Terminal\n"
+    "The ferry terminal was shut for 19 days while its ramp was rebuilt.\n"
+)
+GRID = (
+    "# Ostrand Grid Review\n## Flood\n"
+    "The Hollin substation was out of service for 26 days after the flood.\n"
+)
+TWO = (
+    "Which was shut longer: the Tarnby ferry terminal while its ramp was rebuilt, "
+    "or the Ostrand Grid's Hollin substation after the flood?"
+)
+
+
+@pytest.fixture(scope="module")
+def two_reports(tmp_path_factory, embedder):
+    from rag.config import Settings
+    from rag.indexing import build_index
+    from rag.pipeline import load_retriever
+
+    docs = tmp_path_factory.mktemp("two")
+    (docs / "ferry.md").write_text(FERRY, encoding="utf-8")
+    (docs / "grid.md").write_text(GRID, encoding="utf-8")
+    s = Settings(seeds_dir=docs, index_dir=tmp_path_factory.mktemp("idx2"))
+    build_index(s.seeds_path, s.index_path, embedder)
+    return Pipeline(s, load_retriever(s, embedder), None)  # type: ignore[arg-type]
+
+
+def _report_hit(pipeline, source: str, rank: int) -> Hit:
+    chunk = next(c for c in pipeline.current().store.chunks if c.source == source)
+    return Hit(chunk, 0.5, rank)
+
+
+def _named(pipeline, hits):
+    from rag.evidence import named_reports
+
+    return named_reports(TWO, hits, pipeline.current().store.owners)
+
+
+def test_a_report_the_answer_left_out_is_asked_on_its_own(two_reports):
+    retriever = two_reports.current()
+    hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
+    named = _named(two_reports, hits)
+    assert list(named) == ["ferry.md", "grid.md"]
+    first = _Drafts(two_reports, retriever, TWO, TWO, hits[:1])
+    assert list(first.feed("The ferry terminal was shut for 19 days [1].", True)) == []
+    assert first.refusal_reason  # its passage never names the grid: held back
+    # taken report by report, the ferry's answer stands; the grid is asked on its own
+    assert "19 days [1]" in "".join(first.by_reports(named))
+    assert not first.refusal_reason
+    missing = first.missing_reports()
+    assert missing == [("grid.md", "the Ostrand Grid's Hollin substation after the flood")]
+
+    source, clause = missing[0]
+    look = _Drafts(two_reports, retriever, clause, TWO, [_report_hit(two_reports, source, 1)])
+    look.multipart = False
+    list(look.feed("The Hollin substation was out of service for 26 days [1].", final=True))
+    added = "".join(first.absorb(look))
+    assert "26 days [2]" in added  # the grid's passage is passage 2 of the answer
+    assert not first.refusal_reason and first.missing_reports() == []
+    assert list(first.gap_notes()) == []
+    assert {c.source for c in first.citations()} == {"ferry.md", "grid.md"}
+
+
+def test_a_refused_answer_is_replaced_by_what_one_report_supports(two_reports):
+    retriever = two_reports.current()
+    hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
+    named = _named(two_reports, hits)
+    first = _Drafts(two_reports, retriever, TWO, TWO, hits)
+    list(first.feed("The Hollin substation was shut longer, 40 days against 19 [2].", True))
+    assert first.refusal_reason  # the invented 40 days is not supported
+    assert list(first.by_reports(named)) == []
+    missing = first.missing_reports()
+    assert [s for s, _ in missing] == ["ferry.md", "grid.md"]  # both, in question order
+
+    # the ferry's look finds nothing it can support; the grid's look answers
+    (ferry, ferry_clause), (grid, grid_clause) = missing
+    look = _Drafts(two_reports, retriever, ferry_clause, TWO, [_report_hit(two_reports, ferry, 1)])
+    look.multipart = False
+    list(look.feed("The ferry terminal was shut for 45 days [1].", final=True))
+    assert look.refusal_reason
+    first.report_gaps.append(ferry_clause)
+    look = _Drafts(two_reports, retriever, grid_clause, TWO, [_report_hit(two_reports, grid, 1)])
+    look.multipart = False
+    list(look.feed("The Hollin substation was out of service for 26 days [1].", final=True))
+    added = "".join(first.absorb(look))
+    assert "26 days" in added
+    # a partial answer stands, and says which part the reports' passages left open
+    assert not first.refusal_reason
+    notes = "".join(first.gap_notes())
+    assert "the Tarnby ferry terminal while its ramp was rebuilt" in notes
+    assert "40 days" not in first.text()
+
+
+def test_one_thing_asked_of_two_reports_is_not_split(two_reports):
+    retriever = two_reports.current()
+    hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
+    q = "How many days did the Tarnby ferry ramp works shut the Ostrand Grid substation?"
+    from rag.evidence import named_reports
+
+    named = named_reports(q, hits, retriever.store.owners)
+    assert len(named) == 2  # both named, in one breath
+    first = _Drafts(two_reports, retriever, q, q, hits)
+    list(first.feed("The works shut it for 26 days [2].", True))
+    assert list(first.by_reports(named)) == [] and first.missing_reports() == []
