@@ -27,7 +27,7 @@ def _hit(section: str, rank: int) -> Hit:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, embedder):
+def velmar(tmp_path_factory, embedder):
     from rag.config import Settings
     from rag.indexing import build_index
     from rag.pipeline import load_retriever
@@ -42,15 +42,15 @@ def pipeline(tmp_path_factory, embedder):
 QUESTION = "How many containers does the Velmar harbour handle, and who built its cranes?"
 
 
-def test_the_missing_part_is_found_and_its_answer_joins_with_renumbered_citations(pipeline):
-    retriever = pipeline.current()
-    first = _Drafts(pipeline, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
+def test_the_missing_part_is_found_and_its_answer_joins_with_renumbered_citations(velmar):
+    retriever = velmar.current()
+    first = _Drafts(velmar, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
     shown = "".join(first.feed("The harbour handles 2.4 million containers a year [1].", True))
     assert "2.4 million" in shown
     assert first.missing_parts() == [1]  # nobody said who built the cranes
 
     focus = first.parts[1]
-    look = _Drafts(pipeline, retriever, focus, first.part_queries[1], [_hit("## Cranes", 1)])
+    look = _Drafts(velmar, retriever, focus, first.part_queries[1], [_hit("## Cranes", 1)])
     look.multipart = False
     draft = (
         "The harbour handles 2.4 million containers a year [1]. "
@@ -67,12 +67,12 @@ def test_the_missing_part_is_found_and_its_answer_joins_with_renumbered_citation
         assert TEXT[c.start : c.end] == c.quote  # exact offsets (of this text)
 
 
-def test_an_unsupported_second_look_leaves_the_gap_named(pipeline):
-    retriever = pipeline.current()
-    first = _Drafts(pipeline, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
+def test_an_unsupported_second_look_leaves_the_gap_named(velmar):
+    retriever = velmar.current()
+    first = _Drafts(velmar, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
     list(first.feed("The harbour handles 2.4 million containers a year [1].", True))
     look = _Drafts(
-        pipeline, retriever, first.parts[1], first.part_queries[1], [_hit("## Weather", 1)]
+        velmar, retriever, first.parts[1], first.part_queries[1], [_hit("## Weather", 1)]
     )
     look.multipart = False
     list(look.feed("The cranes were built by Brightwater Marine [1].", final=True))
@@ -81,13 +81,13 @@ def test_an_unsupported_second_look_leaves_the_gap_named(pipeline):
     assert "who built its cranes" in notes.lower()
 
 
-def test_when_nothing_was_supported_each_part_is_asked_and_a_partial_answer_stands(pipeline):
-    retriever = pipeline.current()
-    first = _Drafts(pipeline, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
+def test_when_nothing_was_supported_each_part_is_asked_and_a_partial_answer_stands(velmar):
+    retriever = velmar.current()
+    first = _Drafts(velmar, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
     list(first.feed("The harbour handles 9 million containers, built by Brightwater [1].", True))
     assert first.refusal_reason and first.missing_parts() == [0, 1]
     look = _Drafts(
-        pipeline, retriever, first.parts[1], first.part_queries[1], [_hit("## Cranes", 1)]
+        velmar, retriever, first.parts[1], first.part_queries[1], [_hit("## Cranes", 1)]
     )
     look.multipart = False
     list(look.feed("Ostrander Heavy Works built the Velmar cranes in 2019 [1].", final=True))
@@ -204,3 +204,48 @@ def test_one_thing_asked_of_two_reports_is_not_split(two_reports):
     first = _Drafts(two_reports, retriever, q, q, hits)
     list(first.feed("The works shut it for 26 days [2].", True))
     assert list(first.by_reports(named)) == [] and first.missing_reports() == []
+
+
+FERRY_REPORT = (
+    "# Tarnby Ferry Review 2024\n"
+    "## Passengers\nThe ferry carried 412,000 passengers, 6 % more than the year before.\n"
+    "## Terminal works\nThe ferry terminal was shut for 19 days in March while its ramp "
+    "was rebuilt by Kallvik Marine.\nPassengers were carried by replacement coaches.\n"
+    "## Staff\nTwo new deckhands joined in May.\n"
+)
+GRID_REPORT = (
+    "# Ostrand Grid Yearly Review 2024\n"
+    "## Peak load\nThe winter peak was 611 MW on 9 March.\n"
+    "## Flood damage\nThe Hollin substation was out of service for 26 days after the "
+    "October flood.\nIts switchgear was replaced and raised by one metre.\n"
+    "## Headcount\nHeadcount rose to 212 by the end of the year.\n"
+)
+
+
+@pytest.mark.llm
+def test_a_question_about_two_reports_is_answered_for_each(tmp_path, embedder, counting):
+    """Asked for a sum of two reports' figures, the model adds them in one line citing
+    both ("19 days [2] + 26 days [1] = 45 days"), which no passage supports, so the
+    first answer is refused; asked of each report on its own, each figure is read and
+    cited to its own report (without the looks, ``second_looks=0``, this is refused)."""
+    from rag.config import Settings
+    from rag.indexing import build_index
+    from rag.pipeline import load_retriever
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ferry.md").write_text(FERRY_REPORT, encoding="utf-8")
+    (docs / "grid.md").write_text(GRID_REPORT, encoding="utf-8")
+    s = Settings(seeds_dir=docs, index_dir=tmp_path / "idx", answer_cache_size=0)
+    build_index(s.seeds_path, s.index_path, embedder)
+    p = Pipeline(s, load_retriever(s, embedder), counting[0].generator)
+    a = p.answer(
+        "Adding the days the Tarnby ferry terminal was shut for its ramp and the days the "
+        "Ostrand Grid's Hollin substation was out after the flood, how many days is that?"
+    )
+    assert not a.refused, a.to_dict()
+    assert "19 days" in a.text and "26 days" in a.text, a.to_dict()
+    assert {c.source for c in a.citations} == {"ferry.md", "grid.md"}
+    texts = {"ferry.md": FERRY_REPORT, "grid.md": GRID_REPORT}
+    for c in a.citations:
+        assert texts[c.source][c.start : c.end] == c.quote
