@@ -86,9 +86,7 @@ def test_when_nothing_was_supported_each_part_is_asked_and_a_partial_answer_stan
     first = _Drafts(velmar, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
     list(first.feed("The harbour handles 9 million containers, built by Brightwater [1].", True))
     assert first.refusal_reason and first.missing_parts() == [0, 1]
-    look = _Drafts(
-        velmar, retriever, first.parts[1], first.part_queries[1], [_hit("## Cranes", 1)]
-    )
+    look = _Drafts(velmar, retriever, first.parts[1], first.part_queries[1], [_hit("## Cranes", 1)])
     look.multipart = False
     list(look.feed("Ostrander Heavy Works built the Velmar cranes in 2019 [1].", final=True))
     added = "".join(first.absorb(look, 1))
