@@ -449,6 +449,29 @@ class Pipeline:
         timings.select_s += t.select_s
         if reason:
             return
+        look = yield from self._look(
+            retriever, drafts, hits, focus, query, max_tokens, temperature, stop, cancel, timings
+        )
+        if look.refusal_reason:
+            return
+        yield from map(Delta, drafts.absorb(look, part))
+
+    def _look(
+        self,
+        retriever: Retriever,
+        drafts: _Drafts,
+        hits: list[Hit],
+        focus: str,
+        query: str,
+        max_tokens: int,
+        temperature: float,
+        stop: list[str],
+        cancel: threading.Event | None,
+        timings: Timings,
+    ) -> abc.Generator[StreamEvent, None, _Drafts]:
+        """Ask ``drafts``' question again over ``hits``, to answer only ``focus``;
+        returns the look's drafts, verified as a question of its own (``focus``: its
+        names are the ones the cited passages must hold)."""
         gen = self.generator
         hits, messages, n_prompt = fit_passages(
             drafts.question, hits, gen.count_prompt, gen.n_ctx - max_tokens, focus=focus
@@ -462,9 +485,7 @@ class Pipeline:
         timings.answer_tokens += n_tokens
         list(look.feed(raw, final=True))
         drafts.verify_s += look.verify_s
-        if look.refusal_reason:
-            return
-        yield from map(Delta, drafts.absorb(look, part))
+        return look
 
     def _report_look(
         self,
@@ -497,29 +518,28 @@ class Pipeline:
         if not hits:
             drafts.report_gaps.append(clause)
             return
-        gen = self.generator
         if s.evidence == "compact":
             hits = select_evidence(
                 drafts.question,
                 hits,
                 self.verifier.embed,
-                gen.count_tokens,
+                self.generator.count_tokens,
                 s.evidence_tokens,
                 drafts.query,
             )
             timings.select_s += time.perf_counter() - t1
-        hits, messages, n_prompt = fit_passages(
-            drafts.question, hits, gen.count_prompt, gen.n_ctx - max_tokens, focus=clause
+        look = yield from self._look(
+            retriever,
+            drafts,
+            hits,
+            clause,
+            drafts.query,
+            max_tokens,
+            temperature,
+            stop,
+            cancel,
+            timings,
         )
-        timings.prompt_tokens += n_prompt
-        look = _Drafts(self, retriever, clause, drafts.query, hits)
-        look.multipart = False
-        raw, n_tokens, _ = yield from self._generate(
-            messages, look, max_tokens, temperature, stop, cancel, timings
-        )
-        timings.answer_tokens += n_tokens
-        list(look.feed(raw, final=True))
-        drafts.verify_s += look.verify_s
         if look.refusal_reason or not look.shown:
             drafts.report_gaps.append(clause)
             return

@@ -112,17 +112,10 @@ TWO = (
 
 
 @pytest.fixture(scope="module")
-def two_reports(tmp_path_factory, embedder):
-    from rag.config import Settings
-    from rag.indexing import build_index
-    from rag.pipeline import load_retriever
-
-    docs = tmp_path_factory.mktemp("two")
-    (docs / "ferry.md").write_text(FERRY, encoding="utf-8")
-    (docs / "grid.md").write_text(GRID, encoding="utf-8")
-    s = Settings(seeds_dir=docs, index_dir=tmp_path_factory.mktemp("idx2"))
-    build_index(s.seeds_path, s.index_path, embedder)
-    return Pipeline(s, load_retriever(s, embedder), None)  # type: ignore[arg-type]
+def two_reports(tmp_path_factory, invented):
+    docs = {"ferry.md": FERRY, "grid.md": GRID}
+    s, retriever = invented(tmp_path_factory.mktemp("two"), docs)
+    return Pipeline(s, retriever, None)  # type: ignore[arg-type]
 
 
 def _report_hit(pipeline, source: str, rank: int) -> Hit:
@@ -221,22 +214,14 @@ GRID_REPORT = (
 
 
 @pytest.mark.llm
-def test_a_question_about_two_reports_is_answered_for_each(tmp_path, embedder, counting):
+def test_a_question_about_two_reports_is_answered_for_each(tmp_path, invented, counting):
     """Asked for a sum of two reports' figures, the model adds them in one line citing
     both ("19 days [2] + 26 days [1] = 45 days"), which no passage supports, so the
     first answer is refused; asked of each report on its own, each figure is read and
     cited to its own report (without the looks, ``second_looks=0``, this is refused)."""
-    from rag.config import Settings
-    from rag.indexing import build_index
-    from rag.pipeline import load_retriever
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "ferry.md").write_text(FERRY_REPORT, encoding="utf-8")
-    (docs / "grid.md").write_text(GRID_REPORT, encoding="utf-8")
-    s = Settings(seeds_dir=docs, index_dir=tmp_path / "idx", answer_cache_size=0)
-    build_index(s.seeds_path, s.index_path, embedder)
-    p = Pipeline(s, load_retriever(s, embedder), counting[0].generator)
+    docs = {"ferry.md": FERRY_REPORT, "grid.md": GRID_REPORT}
+    s, retriever = invented(tmp_path, docs, answer_cache_size=0)
+    p = Pipeline(s, retriever, counting[0].generator)
     a = p.answer(
         "Adding the days the Tarnby ferry terminal was shut for its ramp and the days the "
         "Ostrand Grid's Hollin substation was out after the flood, how many days is that?"
