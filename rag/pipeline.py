@@ -86,6 +86,17 @@ class Options:
     stop: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Sampling:
+    """How every generation of one request runs (its first answer and its looks): the
+    caller's token limit, temperature and stop strings, and its cancel event."""
+
+    max_tokens: int
+    temperature: float
+    stop: list[str]
+    cancel: threading.Event | None
+
+
 @dataclass
 class Pipeline:
     """Retrieval, generation and verification, configured once and shared by callers."""
@@ -300,7 +311,7 @@ class Pipeline:
             yield result
             return
         gen = self.generator
-        stop = list(options.stop)
+        sampling = _Sampling(max_tokens, temperature, list(options.stop), cancel)
         n_tokens = 0
         try:
             for list_cue in (True, False):
@@ -318,10 +329,7 @@ class Pipeline:
                 raw, more, finish = yield from self._generate(
                     messages,
                     drafts,
-                    max_tokens,
-                    temperature,
-                    stop,
-                    cancel,
+                    sampling,
                     timings,
                     first=list_cue,  # the second pass is a retry of the first
                 )
@@ -334,22 +342,10 @@ class Pipeline:
                     break
             yield from map(Delta, drafts.feed(raw, final=True))
             for i in drafts.missing_parts()[: s.second_looks]:
-                yield from self._second_look(
-                    retriever, drafts, i, max_tokens, temperature, stop, cancel, timings
-                )
+                yield from self._second_look(retriever, drafts, i, sampling, timings)
             yield from map(Delta, drafts.by_reports(named))
             for source, clause in drafts.missing_reports()[: s.second_looks]:
-                yield from self._report_look(
-                    retriever,
-                    drafts,
-                    source,
-                    clause,
-                    max_tokens,
-                    temperature,
-                    stop,
-                    cancel,
-                    timings,
-                )
+                yield from self._report_look(retriever, drafts, source, clause, sampling, timings)
         except Cancelled:
             return
         if cancel is not None and cancel.is_set():
@@ -385,10 +381,7 @@ class Pipeline:
         self,
         messages: list[Message],
         drafts: _Drafts,
-        max_tokens: int,
-        temperature: float,
-        stop: list[str],
-        cancel: threading.Event | None,
+        sampling: _Sampling,
         timings: Timings,
         first: bool = False,
     ) -> abc.Generator[StreamEvent, None, tuple[str, int, str]]:
@@ -400,12 +393,16 @@ class Pipeline:
         n_tokens = 0
         finish = "stop"
         t_queue = time.perf_counter()
+        cancel = sampling.cancel
         with self.admission.slot(cancel):
             timings.queue_s += time.perf_counter() - t_queue
             if first:
                 yield Admitted()
             t_gen = time.perf_counter()
-            with closing(gen.stream(messages, max_tokens, temperature, stop, cancel)) as pieces:
+            stream = gen.stream(
+                messages, sampling.max_tokens, sampling.temperature, sampling.stop, cancel
+            )
+            with closing(stream) as pieces:
                 for piece in pieces:
                     if n_tokens == 0 and first:
                         timings.ttft_s = time.perf_counter() - t_gen
@@ -430,10 +427,7 @@ class Pipeline:
         retriever: Retriever,
         drafts: _Drafts,
         part: int,
-        max_tokens: int,
-        temperature: float,
-        stop: list[str],
-        cancel: threading.Event | None,
+        sampling: _Sampling,
         timings: Timings,
     ) -> Iterator[StreamEvent]:
         """Ask for one part of a compound question the answer left out, from evidence
@@ -449,9 +443,7 @@ class Pipeline:
         timings.select_s += t.select_s
         if reason:
             return
-        look = yield from self._look(
-            retriever, drafts, hits, focus, query, max_tokens, temperature, stop, cancel, timings
-        )
+        look = yield from self._look(retriever, drafts, hits, focus, query, sampling, timings)
         if look.refusal_reason:
             return
         yield from map(Delta, drafts.absorb(look, part))
@@ -463,10 +455,7 @@ class Pipeline:
         hits: list[Hit],
         focus: str,
         query: str,
-        max_tokens: int,
-        temperature: float,
-        stop: list[str],
-        cancel: threading.Event | None,
+        sampling: _Sampling,
         timings: Timings,
     ) -> abc.Generator[StreamEvent, None, _Drafts]:
         """Ask ``drafts``' question again over ``hits``, to answer only ``focus``;
@@ -474,14 +463,12 @@ class Pipeline:
         names are the ones the cited passages must hold)."""
         gen = self.generator
         hits, messages, n_prompt = fit_passages(
-            drafts.question, hits, gen.count_prompt, gen.n_ctx - max_tokens, focus=focus
+            drafts.question, hits, gen.count_prompt, gen.n_ctx - sampling.max_tokens, focus=focus
         )
         timings.prompt_tokens += n_prompt
         look = _Drafts(self, retriever, focus, query, hits)
         look.multipart = False
-        raw, n_tokens, _ = yield from self._generate(
-            messages, look, max_tokens, temperature, stop, cancel, timings
-        )
+        raw, n_tokens, _ = yield from self._generate(messages, look, sampling, timings)
         timings.answer_tokens += n_tokens
         list(look.feed(raw, final=True))
         drafts.verify_s += look.verify_s
@@ -493,10 +480,7 @@ class Pipeline:
         drafts: _Drafts,
         source: str,
         clause: str,
-        max_tokens: int,
-        temperature: float,
-        stop: list[str],
-        cancel: threading.Event | None,
+        sampling: _Sampling,
         timings: Timings,
     ) -> Iterator[StreamEvent]:
         """Ask a question about two reports for what one of them (``source``) says, from
@@ -529,16 +513,7 @@ class Pipeline:
             )
             timings.select_s += time.perf_counter() - t1
         look = yield from self._look(
-            retriever,
-            drafts,
-            hits,
-            clause,
-            drafts.query,
-            max_tokens,
-            temperature,
-            stop,
-            cancel,
-            timings,
+            retriever, drafts, hits, clause, drafts.query, sampling, timings
         )
         if look.refusal_reason or not look.shown:
             drafts.report_gaps.append(clause)
