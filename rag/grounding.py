@@ -80,6 +80,7 @@ __all__ = [
     "linked",
     "passage_context",
     "question_constraints",
+    "rebind_count",
     "restates_heading",
     "states_amount",
     "states_asked_name",
@@ -321,12 +322,7 @@ def states_amount(sentence: str, question: str) -> bool:
         return False
     if _MONEY_ASKED.search(question):
         return bool(_MONEY.search(sentence))
-    m = _COUNTED.search(question)
-    counted: list[str] = []
-    for word in m.group(1).split() if m else []:
-        if word.lower() in _VERBS:
-            break
-        counted.append(word)
+    counted = counted_words(question)
     # "32 per GPU" describes each GPU; it does not say how many GPUs there were, nor
     # how many of anything else: rates are set aside before counts are looked for
     counting = _PER_EACH.sub(" ", _RATE.sub(" ", sentence))
@@ -338,6 +334,64 @@ def states_amount(sentence: str, question: str) -> bool:
     units = [q.split(" ", 1)[1].lower() for q in quantities(counting)]
     # every number counts something else: "247 papers submitted" for "how many people"
     return len(units) < len(bare) or not units
+
+
+def counted_words(question: str) -> list[str]:
+    """The words naming what a how-many question counts: "hottest items" in "How many
+    of the hottest items does it need to cache?"; none when it counts nothing."""
+    m = _COUNTED.search(question)
+    counted: list[str] = []
+    for word in m.group(1).split() if m else []:
+        if word.lower() in _VERBS:
+            break
+        counted.append(word)
+    return counted
+
+
+# a figure: a number ("1,450", "2.5", "3x"), a number word or a formula ("O(N log N)")
+_FIGURE = (
+    r"(?P<fig>[Oo]\s*\([^)\n]*\)|\d[\d,.]*(?<![,.])[x×]?|(?i:"
+    + "|".join(sorted(_NUMBER_WORDS - {"all", "none", "every"}, key=len, reverse=True))
+    + r"))"
+)
+
+
+def _binding(counted: Sequence[str]) -> re.Pattern[str]:
+    """A figure written right before the ``counted`` words (the last one
+    plural-insensitive), the figure in group "fig"."""
+    *lead, last = [re.escape(w) for w in counted]
+    stem = last[:-1] if last.lower().endswith("s") and len(last) > 3 else last
+    phrase = r"\s+".join([*lead, rf"{stem}(?:e?s)?"])
+    return re.compile(rf"(?<![\w.,]){_FIGURE}(?=\s+{phrase}(?![\w-]))", re.IGNORECASE)
+
+
+def _figure_key(figure: str) -> str:
+    return normalize_figures(re.sub(r"\s+", "", figure).lower())
+
+
+def rebind_count(sentence: str, question: str, passages: Sequence[str]) -> str:
+    """``sentence`` with the count it gives for what ``question`` counts replaced by
+    the passages' count (rule 10), or unchanged. Only when the sentence binds one
+    figure to the counted words, the passages bind exactly one other figure to them,
+    and each passage binding it holds every name of the question: a count of another
+    subject's things ("the P100" asked, only "the V100" counted) is not borrowed."""
+    counted = counted_words(question)
+    if not counted:
+        return sentence
+    pattern = _binding(counted)
+    said = list(pattern.finditer(sentence))
+    if len({_figure_key(m["fig"]) for m in said}) != 1:
+        return sentence
+    bound = [(m["fig"], p) for p in passages for m in pattern.finditer(p)]
+    if len({_figure_key(f) for f, _ in bound}) != 1 or _figure_key(bound[0][0]) == _figure_key(
+        said[0]["fig"]
+    ):
+        return sentence
+    names = key_terms(question)
+    if not all(contains_term(p, n) for _, p in bound for n in names):
+        return sentence
+    m = said[0]
+    return sentence[: m.start("fig")] + bound[0][0] + sentence[m.end("fig") :]
 
 
 # Named things a question can ask for (rule 7). Not "system", "model", "method" or

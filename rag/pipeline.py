@@ -42,7 +42,9 @@ from rag.grounding import (
     asks_name,
     is_refusal,
     linked,
+    passage_context,
     question_constraints,
+    rebind_count,
     states_amount,
     states_asked_name,
     states_name,
@@ -629,6 +631,7 @@ class _Drafts:
         self.keep_unsupported = pipeline.settings.keep_unsupported
         self.query = query
         self.hits = list(hits)  # a second look at one part appends its passages
+        self.passage_texts = [passage_context(h, self.metadata) for h in hits]
         self.valid = set(range(1, len(hits) + 1))
         self.question = question
         self.constraints = question_constraints(question)
@@ -670,6 +673,8 @@ class _Drafts:
                 continue  # "the passages don't say who": a gap, not a claim to cite
             marker = LIST_ITEM.match(sentence)
             text = strip_unknown_markers(sentence[marker.end() if marker else 0 :], self.valid)
+            if self.wants_amount:  # rule 10: the count the passages bind, not a misread one
+                text = rebind_count(text, self.question, self.passage_texts)
             t0 = time.perf_counter()
             checks = self.verifier.check(text, self.hits, self.metadata, self.query)
             self.verify_s += time.perf_counter() - t0

@@ -71,8 +71,7 @@ def test_a_named_system_is_answered_from_its_own_section(counting, seed_texts, q
 
 def test_a_how_many_follow_up_answered_with_a_formula_is_kept(pipeline):
     """The NetCache follow-up: retrieval finds the section from the conversation, and an
-    answer stating the formula is supported and counts as an amount. (The default 1.5B
-    model reads "O(NlogN)" as "0" and is rightly refused; see README.)"""
+    answer stating the formula is supported and counts as an amount."""
     from rag.conversation import Turn, standalone_query
     from rag.grounding import states_amount
 
@@ -90,6 +89,27 @@ def test_a_how_many_follow_up_answered_with_a_formula_is_kept(pipeline):
     )
     assert check.supported and "O(NlogN)" in check.citation.quote
     assert states_amount(check.text, turns[-1].content)
+
+
+@pytest.mark.llm
+def test_the_netcache_follow_up_is_answered_with_the_count_its_passage_binds(
+    counting, seed_texts
+):
+    """The third probe: the default model writes a figure of its own before "hottest
+    items" ("100", "0"); the passage binds "O(NlogN)" to them (grounding rule 10)."""
+    from rag.conversation import Turn
+
+    p, _ = counting
+    turns = [
+        Turn("user", "What is NetCache?"),
+        Turn("assistant", "NetCache is an in-network key-value cache on programmable switches."),
+        Turn("user", "How many of the hottest items does it need to cache?"),
+    ]
+    a = p.chat(turns)
+    assert not a.refused and "O(NlogN) hottest items" in a.text, a.to_dict()
+    assert a.citations and all("NetCache" in c.section for c in a.citations)
+    for c in a.citations:
+        assert seed_texts[c.source][c.start : c.end] == c.quote
 
 
 @pytest.mark.llm

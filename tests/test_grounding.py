@@ -17,6 +17,7 @@ from rag.grounding import (
     leading_clauses,
     linked,
     question_constraints,
+    rebind_count,
     restates_heading,
     states_amount,
     states_asked_name,
@@ -652,3 +653,40 @@ def test_a_list_item_is_about_what_its_lead_in_says(verifier):
     unled = text.replace("The review panel's members were:", "Dates were set in May.")
     [check] = verifier.check(claim, [_hit(unled, ("Close-out", "5. Governance"))], {}, q)
     assert not check.supported  # nothing says the item is about the panel
+
+
+# rule 10, on an invented spec sheet: one line lists several counts of several things
+SPEC = "Kestrel K9 board\n12 lanes, 4096 cells 512 vector cells\nRetired: O(k log k) stale pages"
+
+
+def test_a_misread_count_is_replaced_by_the_one_the_passage_binds():
+    q = "How many vector cells does the Kestrel K9 board have?"
+    assert (
+        rebind_count("The Kestrel K9 board has 12 vector cells.", q, [SPEC])
+        == "The Kestrel K9 board has 512 vector cells."
+    )
+    # a formula is a count too, and the counted words may follow "of the"
+    q = "How many of the stale pages are retired?"
+    assert rebind_count("It retires 30 stale pages.", q, [SPEC]) == (
+        "It retires O(k log k) stale pages."
+    )
+
+
+def test_a_count_is_kept_when_the_passages_do_not_settle_it():
+    q = "How many vector cells does the Kestrel K9 board have?"
+    right = "The Kestrel K9 board has 512 vector cells."
+    assert rebind_count(right, q, [SPEC]) == right
+    # another board's count is not borrowed: the question's name is not in the passage
+    other = "How many vector cells does the Kestrel K7 board have?"
+    wrong = "The Kestrel K7 board has 12 vector cells."
+    assert rebind_count(wrong, other, [SPEC]) == wrong
+    # two passages giving two counts: the model's reading is not overruled
+    two = [SPEC, "Kestrel K9 board, revision B: 640 vector cells"]
+    assert rebind_count("It has 12 vector cells.", q, two) == "It has 12 vector cells."
+    # "cells" alone is bound to 4096 only: "512 vector cells" counts other cells
+    assert rebind_count("It has 9 cells.", "How many cells does it have?", [SPEC]) == (
+        "It has 4096 cells."
+    )
+    # a sentence that binds no figure to the counted words, or a question counting nothing
+    assert rebind_count("It has many vector cells.", q, [SPEC]) == "It has many vector cells."
+    assert rebind_count("It has 12 lanes.", "What is the K9?", [SPEC]) == "It has 12 lanes."
