@@ -92,9 +92,7 @@ def test_a_how_many_follow_up_answered_with_a_formula_is_kept(pipeline):
 
 
 @pytest.mark.llm
-def test_the_netcache_follow_up_is_answered_with_the_count_its_passage_binds(
-    counting, seed_texts
-):
+def test_the_netcache_follow_up_is_answered_with_the_count_its_passage_binds(counting, seed_texts):
     """The third probe: the default model writes a figure of its own before "hottest
     items" ("100", "0"); the passage binds "O(NlogN)" to them (grounding rule 10)."""
     from rag.conversation import Turn
