@@ -318,16 +318,21 @@ def _unit_pattern(stem: str) -> str:
 def contains_quantity(haystack: str, quantity: str) -> bool:
     """Whether the number of ``quantity`` occurs with its unit word within the next
     three words (plural-insensitive, a unit's short form counting: "8 minutes" is "8
-    min"): "98% accuracy" matches "98+% detection accuracy"."""
+    min"): "98% accuracy" matches "98+% detection accuracy". A part counted out of a
+    whole counts the whole's things: "two of the 12 sample bottles on the rosette"
+    states "2 rosette bottles" (the words after "of the" name what is counted; no
+    other figure may come between)."""
     num, unit = quantity.rsplit(" ", 1)
     number = _term_pattern(num).removesuffix("(?![^\\W_])")
     stem = unit.lower()[:-1] if unit.lower().endswith("s") and len(unit) > 3 else unit.lower()
-    pattern = (
-        rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{_unit_pattern(stem)}"
-        r"(?:e?s)?(?![a-z])"
+    unit_word = rf"{_unit_pattern(stem)}(?:e?s)?(?![a-z])"
+    pattern = rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{unit_word}"
+    partitive = (
+        rf"{number}(?![0-9]) of (?:the|its|their|these|those|all) (?:\d[\d,.]* )?"
+        rf"(?:[a-z-]+ ){{0,4}}{unit_word}"
     )
     hay = _haystack(haystack)
-    if re.search(pattern, hay) is not None:
+    if re.search(pattern, hay) is not None or re.search(partitive, hay) is not None:
         return True
     return _in_table_column(hay, number, stem)
 

@@ -40,10 +40,17 @@ from rag.grounding import (
     restates_heading,
 )
 from rag.lexical import tokenize
-from rag.terms import key_terms, lead_in, near_spelling
+from rag.terms import key_terms, lead_in, near_spelling, normalize_figures
 from rag.types import Citation, Hit
 
 __all__ = ["SentenceCheck", "Verifier"]
+
+
+def _words(text: str) -> set[str]:
+    """The words support is counted in, figures in one spelling: an answer's "2
+    bottles" states the "Two of the 12 bottles" of its passage ("1,450" = "1450")."""
+    return set(tokenize(normalize_figures(text)))
+
 
 _LEXICAL_WEIGHT = 0.6
 
@@ -134,26 +141,26 @@ class Verifier:
         if not windows:
             return [SentenceCheck(c, False, 0.0, None, tuple(key_terms(c))) for c in claims]
         wtext = [hits[h].chunk.text[s:e] for h, s, e in windows]
-        heads = [set(tokenize(hit.chunk.section)) for hit in hits]
-        said = [set(tokenize(t)) for t in wtext]  # what each window itself states
+        heads = [_words(hit.chunk.section) for hit in hits]
+        said = [_words(t) for t in wtext]  # what each window itself states
         wterms = [said[i] | heads[h] for i, (h, _, _) in enumerate(windows)]
         # what a window is about: its words and its section's own headings, not the
         # report's title (which every window of the report shares)
-        subheads = [set(tokenize(" ".join(hit.chunk.heading_path[1:]))) for hit in hits]
+        subheads = [_words(" ".join(hit.chunk.heading_path[1:])) for hit in hits]
         # ... and a list item's lead-in: "(c) Dr İlkay Şahin, representing ..." is about
         # "The steering group's members were:"
         about = [
-            said[i] | subheads[h] | set(tokenize(lead_in(hits[h].chunk.text, s)))
+            said[i] | subheads[h] | _words(lead_in(hits[h].chunk.text, s))
             for i, (h, s, _) in enumerate(windows)
         ]
-        asked = set(tokenize(question))
+        asked = _words(question)
         about_text = [
             f"{hits[h].chunk.section}\n{t}" for t, (h, _, _) in zip(wtext, windows, strict=True)
         ]
         haystacks = [passage_context(hit, context or {}) for hit in hits]
 
         def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
-            terms = set(tokenize(claim))
+            terms = _words(claim)
             if not terms - asked:  # only echoes the question: asserts nothing
                 return SentenceCheck(claim, False, 0.0, None)
             if restates_heading(terms, asked, heads, said):  # rule 9

@@ -120,6 +120,28 @@ def test_a_unit_written_short_is_the_same_unit():
     assert not contains_quantity("Station T4 lies at 212 m.", "212 minutes")  # m: which?
 
 
+def test_a_part_counted_out_of_a_whole_counts_the_wholes_things():
+    hay = "Three of the 40 survey buoys off Kessing Point lost their beacons in May."
+    assert contains_quantity(hay, "3 buoys")
+    assert contains_quantity(hay, "3 survey")  # "3 survey buoys": the unit word is a modifier
+    assert contains_quantity(hay, "40 survey")
+    assert not contains_quantity(hay, "40 beacons")  # 40 counts buoys, not beacons
+    assert not contains_quantity(hay, "3 beacons")  # the part counts what "of the" names
+    # another figure between the part and the unit: what is counted is not the unit
+    assert not contains_quantity("Two of the three crews worked for 9 days.", "2 days")
+
+
+def test_a_count_in_digits_is_supported_by_its_number_word(verifier):
+    """Support counts the answer's words in the passage: "2" is the passage's "Two"."""
+    text = "Three of the 40 survey buoys off Kessing Point lost their beacons in May.\n"
+    hit = Hit(Chunk("b.txt", ("Buoys",), text, 0, len(text)), 0.5, 1)
+    q = "How many survey buoys lost their beacons?"
+    [right] = verifier.check("3 survey buoys lost their beacons [1].", [hit], question=q)
+    assert right.supported
+    [wrong] = verifier.check("4 survey buoys lost their beacons [1].", [hit], question=q)
+    assert not wrong.supported
+
+
 def test_unsupported_elaboration_is_cut_and_the_supported_clause_kept(verifier, hits):
     checks = verifier.check(
         "Riptide uses add and right-shift, which means it needs quantum annealers cooled by "
