@@ -44,6 +44,19 @@ seed reports); none exists for one question:
    a passage's heading words, when no line of the passages states them, restates the
    heading ("- Water Quality > 4.1 Compliance with drinking water standards" as an
    item of "Which standards were breached?"): it answers nothing.
+10. **A count is read where the passages bind it.** The figure written right before
+   the things a how-many question counts ("640 tensor cores", "O(NlogN) hottest
+   items") is the passages' count of them. When the model writes another figure
+   before the same words ("80 tensor cores", taken from "80 SM" on the same line) and
+   the passages bind exactly one figure to them, in a passage holding every name of
+   the question, that figure replaces the misread one (``rebind_count``); the
+   sentence is then verified like any other.
+11. **A bare figure answers only where its sentence says what is asked.** When all
+   a sentence adds to the question is a figure ("Zielińska has worked at Harrowdale
+   Water for 4 years"), the passage sentence giving that figure must state what the
+   question asks of it, a word of the question that is neither a name nor the thing
+   counted ("worked"): "the four years assumed in the business case" is a figure of
+   something else (``asked_predicate``).
 """
 
 from __future__ import annotations
@@ -51,6 +64,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 
+from rag.lexical import tokenize
 from rag.terms import (
     acronym,
     contains_quantity,
@@ -69,6 +83,7 @@ from rag.types import Hit
 
 __all__ = [
     "absent_names",
+    "asked_predicate",
     "asks_amount",
     "asks_name",
     "claim_requirements",
@@ -83,6 +98,7 @@ __all__ = [
     "rebind_count",
     "restates_heading",
     "states_amount",
+    "stem",
     "states_asked_name",
     "states_money",
     "states_name",
@@ -334,6 +350,21 @@ def states_amount(sentence: str, question: str) -> bool:
     units = [q.split(" ", 1)[1].lower() for q in quantities(counting)]
     # every number counts something else: "247 papers submitted" for "how many people"
     return len(units) < len(bare) or not units
+
+
+def asked_predicate(question: str) -> set[str]:
+    """What ``question`` asks of its subject, as word stems: its words other than its
+    names, the things it counts and "many"/"much" ("work" in "How many years has
+    Zielińska worked at Harrowdale Water?"); rule 11."""
+    names = {w for t in key_terms(question) for w in tokenize(t)}
+    counted = {w for t in counted_words(question) for w in tokenize(t)}
+    words = set(tokenize(question)) - names - counted - {"many", "much"}
+    return {stem(w) for w in words}
+
+
+def stem(word: str) -> str:
+    """A word's first four letters: "worked", "works" and "working" are one stem."""
+    return word[:4]
 
 
 def counted_words(question: str) -> list[str]:

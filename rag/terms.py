@@ -9,6 +9,7 @@ works on figures normalised by ``normalize_figures``.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -27,6 +28,7 @@ __all__ = [
     "name_phrases",
     "near_spelling",
     "normalize_figures",
+    "number_digits",
     "quantities",
     "spells_out",
     "squash",
@@ -90,7 +92,12 @@ def normalize_figures(text: str) -> str:
     """``fold_figures`` and number words as digits ("two" -> "2"): for matching a figure
     however it is written. (Which figures a text *states* is read from its digits
     alone: "one DNN" states no figure.)"""
-    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], fold_figures(text))
+    return number_digits(fold_figures(text))
+
+
+def number_digits(text: str) -> str:
+    """Number words as digits, nothing else changed: "Two of the 12" -> "2 of the 12"."""
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], text)
 
 
 def squash(text: str) -> str:
@@ -397,9 +404,13 @@ def lead_in(text: str, start: int) -> str:
     """The line ending in ":" that introduces the list item at ``start`` of ``text``
     ("The steering group's members were:" over "(c) Dr İlkay Şahin, representing ...");
     "" when ``start`` is not in a list item or nothing introduces its list. An item is
-    about what its lead-in says, as a table row is about its column labels."""
+    about what its lead-in says, as a table row is about its column labels: a row's
+    lead-in is its table's first row."""
     lines = text[: text.rfind("\n", 0, start) + 1].splitlines()
     own = text[text.rfind("\n", 0, start) + 1 :].split("\n", 1)[0]
+    if table_cells(own) is not None:
+        rows = list(itertools.takewhile(lambda line: table_cells(line) is not None, lines[::-1]))
+        return rows[-1] if rows else ""
     if not LIST_ITEM.match(own):
         return ""
     for line in reversed(lines):

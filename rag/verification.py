@@ -31,6 +31,7 @@ import numpy as np
 from rag.citations import sentence_spans, strip_markers
 from rag.embedding import Embedder
 from rag.grounding import (
+    asked_predicate,
     claim_requirements,
     contradicts,
     coordinate_clauses,
@@ -38,18 +39,20 @@ from rag.grounding import (
     leading_clauses,
     passage_context,
     restates_heading,
+    stem,
 )
 from rag.lexical import tokenize
-from rag.terms import key_terms, lead_in, near_spelling, normalize_figures
+from rag.questions import question_parts
+from rag.terms import key_terms, lead_in, near_spelling, number_digits
 from rag.types import Citation, Hit
 
 __all__ = ["SentenceCheck", "Verifier"]
 
 
 def _words(text: str) -> set[str]:
-    """The words support is counted in, figures in one spelling: an answer's "2
-    bottles" states the "Two of the 12 bottles" of its passage ("1,450" = "1450")."""
-    return set(tokenize(normalize_figures(text)))
+    """The words support is counted in, numbers as digits: an answer's "2 bottles"
+    states the "Two of the 12 bottles" of its passage."""
+    return set(tokenize(number_digits(text)))
 
 
 _LEXICAL_WEIGHT = 0.6
@@ -154,6 +157,10 @@ class Verifier:
             for i, (h, s, _) in enumerate(windows)
         ]
         asked = _words(question)
+        # rule 11, for the part a claim may answer: none when a part asks only a count
+        asks = [asked_predicate(p) for p in question_parts(question)] if question else []
+        predicate = set().union(*asks) if asks and all(asks) else set()
+        stems = [{stem(w) for w in a} for a in about]  # a row with its column labels
         about_text = [
             f"{hits[h].chunk.section}\n{t}" for t, (h, _, _) in zip(wtext, windows, strict=True)
         ]
@@ -168,6 +175,9 @@ class Verifier:
             echoes = bool(terms & asked)
             terms -= asked
             lexical = np.array([_overlap(terms, w) / len(terms) for w in wterms])
+            if predicate and all(any(c.isdigit() for c in t) for t in terms):
+                # rule 11: a bare figure counts only where its sentence says what is asked
+                lexical *= np.array([bool(predicate & s) for s in stems])
             if echoes:
                 # "Jun Xu's EasyML is written in Julia": the new words may be found
                 # anywhere, but a claim about what the question asks must come from a

@@ -142,6 +142,30 @@ def test_a_count_in_digits_is_supported_by_its_number_word(verifier):
     assert not wrong.supported
 
 
+def test_a_bare_figure_needs_a_sentence_saying_what_is_asked(verifier):
+    """Rule 11: "four years" of a business case is not how long someone worked there."""
+    text = (
+        "The retrofit was led by Ilse Marquardt, head of fleet engineering at Orsund "
+        "Ferries. Fuel use fell by a fifth, and the payback is now 2.5 years instead "
+        "of the four years assumed in the business case.\n"
+    )
+    hit = Hit(Chunk("f.txt", ("Fleet",), text, 0, len(text)), 0.5, 1)
+    q = "How many years has Ilse Marquardt worked at Orsund Ferries?"
+    [c] = verifier.check(
+        "Ilse Marquardt has worked at Orsund Ferries for 4 years [1].", [hit], question=q
+    )
+    assert not c.supported
+    q = "How many years was the payback assumed in the business case?"
+    [c] = verifier.check("The business case assumed a payback of 4 years [1].", [hit], question=q)
+    assert c.supported
+    # a table row says what its column labels say
+    table = "Ferry     Built   Crossings per day\nTova      2009    14\nMerle     2016    22\n"
+    row = Hit(Chunk("t.txt", ("Fleet",), table, 0, len(table)), 0.5, 1)
+    q = "How many crossings per day does the Merle make?"
+    [c] = verifier.check("The Merle makes 22 crossings per day [1].", [row], question=q)
+    assert c.supported
+
+
 def test_unsupported_elaboration_is_cut_and_the_supported_clause_kept(verifier, hits):
     checks = verifier.check(
         "Riptide uses add and right-shift, which means it needs quantum annealers cooled by "
