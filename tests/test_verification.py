@@ -25,6 +25,11 @@ def _hit(title: str, rank: int) -> Hit:
     return Hit(Chunk("r.txt", ("Notes", title), REPORT[start:end], start, end), 0.5, rank)
 
 
+def _whole(text: str, *headings: str) -> Hit:
+    """One passage holding all of ``text``, under ``headings``."""
+    return Hit(Chunk(f"{headings[0].lower()}.txt", headings, text, 0, len(text)), 0.5, 1)
+
+
 @pytest.fixture(scope="module")
 def verifier(embedder) -> Verifier:
     return Verifier(embedder, threshold=0.55)
@@ -92,7 +97,7 @@ def test_window_embedding_cache_is_bounded_and_stable(embedder, hits):
 
 def test_number_with_another_unit_is_not_support(verifier):
     text = "# GPUs\n## V100\nThe V100 GPU has 21B transistors and a die of 821 mm^2.\n"
-    hit = Hit(Chunk("g.txt", ("GPUs", "V100"), text, 0, len(text)), 0.5, 1)
+    hit = _whole(text, "GPUs", "V100")
     [watts] = verifier.check("The V100 GPU draws 821 watts [1].", [hit])
     assert not watts.supported and "821 watts" in watts.missing_terms
     [area] = verifier.check("The V100 die is 821 mm^2 [1].", [hit])
@@ -134,7 +139,7 @@ def test_a_part_counted_out_of_a_whole_counts_the_wholes_things():
 def test_a_count_in_digits_is_supported_by_its_number_word(verifier):
     """Support counts the answer's words in the passage: "2" is the passage's "Two"."""
     text = "Three of the 40 survey buoys off Kessing Point lost their beacons in May.\n"
-    hit = Hit(Chunk("b.txt", ("Buoys",), text, 0, len(text)), 0.5, 1)
+    hit = _whole(text, "Buoys")
     q = "How many survey buoys lost their beacons?"
     [right] = verifier.check("3 survey buoys lost their beacons [1].", [hit], question=q)
     assert right.supported
@@ -149,7 +154,7 @@ def test_a_bare_figure_needs_a_sentence_saying_what_is_asked(verifier):
         "Ferries. Fuel use fell by a fifth, and the payback is now 2.5 years instead "
         "of the four years assumed in the business case.\n"
     )
-    hit = Hit(Chunk("f.txt", ("Fleet",), text, 0, len(text)), 0.5, 1)
+    hit = _whole(text, "Fleet")
     q = "How many years has Ilse Marquardt worked at Orsund Ferries?"
     [c] = verifier.check(
         "Ilse Marquardt has worked at Orsund Ferries for 4 years [1].", [hit], question=q
@@ -160,7 +165,7 @@ def test_a_bare_figure_needs_a_sentence_saying_what_is_asked(verifier):
     assert c.supported
     # a table row says what its column labels say
     table = "Ferry     Built   Crossings per day\nTova      2009    14\nMerle     2016    22\n"
-    row = Hit(Chunk("t.txt", ("Fleet",), table, 0, len(table)), 0.5, 1)
+    row = _whole(table, "Fleet")
     q = "How many crossings per day does the Merle make?"
     [c] = verifier.check("The Merle makes 22 crossings per day [1].", [row], question=q)
     assert c.supported
@@ -188,7 +193,7 @@ def test_sentence_that_only_echoes_the_question_is_not_an_answer(verifier, hits)
 
 def test_a_typo_in_the_report_does_not_block_support(verifier):
     text = "# FBNet\n- Loss: cross-entropy loss + latnecy penalty\n"
-    hit = Hit(Chunk("c.txt", ("FBNet",), text, 0, len(text)), 0.5, 1)
+    hit = _whole(text, "FBNet")
     q = "What is added to the cross-entropy loss in FBNet?"
     [check] = verifier.check("A latency penalty is added [1].", [hit], question=q)
     assert check.supported
@@ -206,7 +211,7 @@ def test_a_claim_about_the_question_needs_a_window_about_it(verifier):
         "Attendees: Åsa Lindqvist (chair); Joaquín Ibáñez (engineering).\n"
         "The board approved the dredging budget.\n"
     )
-    hit = Hit(Chunk("m.txt", ("Board minutes",), text, 0, len(text)), 0.5, 1)
+    hit = _whole(text, "Board minutes")
     q = "Who leads the harbour pilots?"
     [check] = verifier.check("Åsa Lindqvist leads the harbour pilots [1].", [hit], question=q)
     assert not check.supported
