@@ -1,0 +1,79 @@
+"""Replay verification: check a saved run's sentences again with the current rules.
+
+    .venv/bin/python bench/replay.py eval/results/2026-11-27-1580c8a-tuning.json
+    .venv/bin/python bench/replay.py eval/results/A.json --set dev3
+
+A grounding rule changes which sentences are shown; the model's drafts do not change with
+it. So a rule can be judged in seconds on drafts already written, before an eval run of
+forty minutes: every sentence the saved run checked (the first answer's and its looks')
+is checked again against the passages that answer was shown, with the current
+``Verifier`` and the record's question. Printed: the sentences whose verdict flips, for
+the sets one may read (dev, dev2, dev3), and per set the counts of flips on answerable
+and unanswerable questions. A flip to "supported" on an unanswerable question is a
+near-miss the new rule lets through. test and corpus2 are counted, never listed.
+
+A look's sentence was first checked against its part of the question, a passage is the
+evidence piece the model saw, not its whole section, and the documents' titles are not
+consulted: the replay is an approximation that errs toward flips (replaying the
+1580c8a tuning run with its own code flips 3 of about 600 sentences). Confirm a rule
+with ``rag eval``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+from rag import SentenceTransformerEmbedder, Settings
+from rag.types import Chunk, Hit
+from rag.verification import Verifier
+
+READABLE = {"dev", "dev2", "dev3"}
+
+
+def passages(record: dict) -> list[Hit]:
+    """The passages the answer was shown, as hits (their text is the evidence piece)."""
+    out = []
+    for i, p in enumerate(record.get("answer_passages", []), start=1):
+        text = p.get("text") or ""
+        path = tuple(p["section"].split(" > "))
+        out.append(Hit(Chunk(p["source"], path, text, 0, len(text)), p.get("score", 0.0), i))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path, help="a results JSON written by rag eval")
+    ap.add_argument("--set", action="append", dest="sets", help="only these sets")
+    args = ap.parse_args()
+    settings = Settings()
+    verifier = Verifier(
+        SentenceTransformerEmbedder(settings.embedding_model), settings.support_threshold
+    )
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for record in json.loads(args.run.read_text())["records"]:
+        name = record.get("set", "dev")
+        hits = passages(record)
+        if (args.sets and name not in args.sets) or not hits:
+            continue
+        kind = "unanswerable" if record["kind"] == "unanswerable" else "answerable"
+        for saved in record.get("sentences", []):
+            checks = verifier.check(saved["text"], hits, {}, record["question"])
+            now = bool(checks) and all(c.supported for c in checks)
+            if now == saved["supported"]:
+                continue
+            flip = "now supported" if now else "now unsupported"
+            counts[(name, kind, flip)] += 1
+            if name in READABLE:
+                print(f"{record['id']:<10} {kind:<12} {flip:<16} {saved['text'][:100]}")
+    print()
+    for (name, kind, flip), n in sorted(counts.items()):
+        print(f"{name:<8} {kind:<12} {flip:<16} {n}")
+    if not counts:
+        print("no verdict changed")
+
+
+if __name__ == "__main__":
+    main()
