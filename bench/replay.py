@@ -15,7 +15,7 @@ near-miss the new rule lets through. test and corpus2 are counted, never listed.
 A look's sentence was first checked against its part of the question, a passage is the
 evidence piece the model saw, not its whole section, and the documents' titles are not
 consulted: the replay is an approximation that errs toward flips (replaying the
-1580c8a tuning run with its own code flips 3 of about 600 sentences). Confirm a rule
+1580c8a tuning run with its own code flips 3 of its 576 sentences). Confirm a rule
 with ``rag eval``.
 """
 
