@@ -26,9 +26,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from rag import SentenceTransformerEmbedder, Settings
-from rag.types import Chunk, Hit
-from rag.verification import Verifier
+from rag import Chunk, Hit, SentenceTransformerEmbedder, Settings, Verifier
 
 READABLE = {"dev", "dev2", "dev3"}
 

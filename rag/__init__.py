@@ -77,6 +77,7 @@ _LAZY = {
     "HNSW_ABOVE": "rag.vectors",
     "QdrantLocation": "rag.qdrant",
     "QdrantVectors": "rag.qdrant",
+    "Verifier": "rag.verification",
 }
 
 __all__ = [
@@ -125,6 +126,7 @@ __all__ = [
     "UnreadableDocument",
     "UnsupportedDocument",
     "VectorIndex",
+    "Verifier",
     "answer",
     "build_index",
     "build_messages",
@@ -176,3 +178,4 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.store import FileLocation, Store, index_location
     from rag.terms import normalize_figures
     from rag.vectors import HNSW_ABOVE, FaissVectors, VectorIndex
+    from rag.verification import Verifier
