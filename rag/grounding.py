@@ -75,6 +75,7 @@ from rag.terms import (
     near_spelling,
     normalize_figures,
     quantities,
+    singular,
     spells_out,
     table_cells,
     written_as_name,
@@ -390,9 +391,8 @@ _FIGURE = (
 def _binding(counted: Sequence[str]) -> re.Pattern[str]:
     """A figure written right before the ``counted`` words (the last one
     plural-insensitive), the figure in group "fig"."""
-    *lead, last = [re.escape(w) for w in counted]
-    stem = last[:-1] if last.lower().endswith("s") and len(last) > 3 else last
-    phrase = r"\s+".join([*lead, rf"{stem}(?:e?s)?"])
+    *lead, last = counted
+    phrase = r"\s+".join([*map(re.escape, lead), rf"{re.escape(singular(last))}(?:e?s)?"])
     return re.compile(rf"(?<![\w.,]){_FIGURE}(?=\s+{phrase}(?![\w-]))", re.IGNORECASE)
 
 
@@ -414,9 +414,8 @@ def rebind_count(sentence: str, question: str, passages: Sequence[str]) -> str:
     if len({_figure_key(m["fig"]) for m in said}) != 1:
         return sentence
     bound = [(m["fig"], p) for p in passages for m in pattern.finditer(p)]
-    if len({_figure_key(f) for f, _ in bound}) != 1 or _figure_key(bound[0][0]) == _figure_key(
-        said[0]["fig"]
-    ):
+    found = {_figure_key(f) for f, _ in bound}
+    if len(found) != 1 or found == {_figure_key(said[0]["fig"])}:
         return sentence
     names = key_terms(question)
     if not all(contains_term(p, n) for _, p in bound for n in names):

@@ -631,11 +631,14 @@ class _Drafts:
         self.keep_unsupported = pipeline.settings.keep_unsupported
         self.query = query
         self.hits = list(hits)  # a second look at one part appends its passages
-        self.passage_texts = [passage_context(h, self.metadata) for h in hits]
         self.valid = set(range(1, len(hits) + 1))
         self.question = question
         self.constraints = question_constraints(question)
         self.wants_amount = asks_amount(question)
+        # what rule 10 reads a count from: only a how-many question needs them
+        self.passage_texts = (
+            [passage_context(h, self.metadata) for h in hits] if self.wants_amount else []
+        )
         self.wants_name = asks_name(question)
         self.checks: list[SentenceCheck] = []
         self.pending: list[SentenceCheck] = []

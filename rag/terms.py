@@ -30,6 +30,7 @@ __all__ = [
     "normalize_figures",
     "number_digits",
     "quantities",
+    "singular",
     "spells_out",
     "squash",
     "table_cells",
@@ -322,6 +323,12 @@ def _unit_pattern(stem: str) -> str:
     return "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + ")"
 
 
+def singular(word: str) -> str:
+    """``word`` without a plural "s" ("cores" -> "core"; "gas", "bus" kept): what a
+    pattern then matches with an optional "s"/"es"."""
+    return word[:-1] if word.lower().endswith("s") and len(word) > 3 else word
+
+
 def contains_quantity(haystack: str, quantity: str) -> bool:
     """Whether the number of ``quantity`` occurs with its unit word within the next
     three words (plural-insensitive, a unit's short form counting: "8 minutes" is "8
@@ -331,7 +338,7 @@ def contains_quantity(haystack: str, quantity: str) -> bool:
     other figure may come between)."""
     num, unit = quantity.rsplit(" ", 1)
     number = _term_pattern(num).removesuffix("(?![^\\W_])")
-    stem = unit.lower()[:-1] if unit.lower().endswith("s") and len(unit) > 3 else unit.lower()
+    stem = singular(unit.lower())
     unit_word = rf"{_unit_pattern(stem)}(?:e?s)?(?![a-z])"
     pattern = rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{unit_word}"
     partitive = (

@@ -160,7 +160,8 @@ class Verifier:
         # rule 11, for the part a claim may answer: none when a part asks only a count
         asks = [asked_predicate(p) for p in question_parts(question)] if question else []
         predicate = set().union(*asks) if asks and all(asks) else set()
-        stems = [{stem(w) for w in a} for a in about]  # a row with its column labels
+        # a window's stems, a table row with its column labels: only when rule 11 applies
+        stems = [{stem(w) for w in a} for a in about] if predicate else []
         about_text = [
             f"{hits[h].chunk.section}\n{t}" for t, (h, _, _) in zip(wtext, windows, strict=True)
         ]
