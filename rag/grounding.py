@@ -39,7 +39,9 @@ seed reports); none exists for one question:
    maximum, a season or a rise is not supported by a window that speaks only of the
    night, a minimum, another season or a fall ("the highest daytime temperature was
    27 °C" from "on the worst night the sensor did not fall below 27 °C"): the figure
-   is there, its meaning is not.
+   is there, its meaning is not. Each clause of the claim is read on its own: an
+   elaboration copying the window's words (", 3 °C warmer than the lowest reading
+   that night") does not license the first clause's opposite.
 9. **A heading is what a passage is about, not what it says.** A sentence made only of
    a passage's heading words, when no line of the passages states them, restates the
    heading ("- Water Quality > 4.1 Compliance with drinking water standards" as an
@@ -57,6 +59,11 @@ seed reports); none exists for one question:
    question asks of it, a word of the question that is neither a name nor the thing
    counted ("worked"): "the four years assumed in the business case" is a figure of
    something else (``asked_predicate``).
+12. **A measured quantity is given in its own units.** A question naming one measure
+   (a temperature, a depth or distance, a weight, a duration, a speed) is not answered
+   by figures that carry only another measure's units ("the sea-surface temperature
+   was 212 metres"): the figure is real, the quantity is not the one asked for
+   (``asks_measure``, ``other_measure``).
 """
 
 from __future__ import annotations
@@ -86,6 +93,7 @@ __all__ = [
     "absent_names",
     "asked_predicate",
     "asks_amount",
+    "asks_measure",
     "asks_name",
     "claim_requirements",
     "contradicts",
@@ -94,6 +102,7 @@ __all__ = [
     "is_refusal",
     "leading_clauses",
     "linked",
+    "other_measure",
     "passage_context",
     "question_constraints",
     "rebind_count",
@@ -179,18 +188,26 @@ _EXCLUSIVE: tuple[tuple[frozenset[str], ...], ...] = tuple(
 )
 
 
+# where a claim's clauses part: each says something of its own (rule 8)
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:which|while|whereas|but|although)\b", re.IGNORECASE)
+
+
 def contradicts(claim: str, window: str) -> bool:
-    """Whether ``window`` speaks of the opposite of what ``claim`` states (rule 8): the
-    claim uses a word of one group (daytime, maximum, a season, a rise), and the window
-    words of another group of the same kind but none of the claim's."""
-    said = set(re.findall(r"[\w-]+", claim.lower()))
+    """Whether ``window`` speaks of the opposite of what ``claim`` states (rule 8): a
+    clause of the claim uses a word of one group (daytime, maximum, a season, a rise),
+    and the window words of another group of the same kind but none of the clause's.
+    Clause by clause: "the highest daytime temperature was 27 °C, 3 °C warmer than the
+    lowest reading on the same night" copies the night's words into an elaboration,
+    and its first clause still says the opposite of a window about the night."""
     seen = set(re.findall(r"[\w-]+", window.lower()))
-    for groups in _EXCLUSIVE:
-        mine = [g for g in groups if g & said]
-        if len(mine) != 1 or mine[0] & seen:
-            continue
-        if any(g & seen for g in groups if g is not mine[0]):
-            return True
+    for clause in _CLAUSE_BREAK.split(claim):
+        said = set(re.findall(r"[\w-]+", clause.lower()))
+        for groups in _EXCLUSIVE:
+            mine = [g for g in groups if g & said]
+            if len(mine) != 1 or mine[0] & seen:
+                continue
+            if any(g & seen for g in groups if g is not mine[0]):
+                return True
     return False
 
 
@@ -422,6 +439,61 @@ def rebind_count(sentence: str, question: str, passages: Sequence[str]) -> str:
         return sentence
     m = said[0]
     return sentence[: m.start("fig")] + bound[0][0] + sentence[m.end("fig") :]
+
+
+# What a measured quantity is given in (rule 12): the question's words naming it, the
+# units it is written in. Only words with one sense: not "long" or "far" (a length or
+# a time: "how far in advance"), "power" ("shore power") or "high".
+_MEASURES = {
+    "temperature": (
+        r"\btemperatures?\b",
+        r"°\s?[CF]?|º\s?[CF]|\bdeg(?:rees?)?\b|\bcelsius\b|\bfahrenheit\b|\bkelvin\b",
+    ),
+    "length": (
+        r"\b(?:depths?|deep(?:er|est)?|heights?|tall(?:er|est)?|altitudes?|elevations?"
+        r"|distances?)\b",
+        r"(?:km|cm|mm|m|ft|mi|nmi)\b|\b(?:kilo|centi|milli)?met(?:re|er)s?\b|\bfeet\b"
+        r"|\bfoot\b|\bmiles?\b|\binch(?:es)?\b",
+    ),
+    "mass": (
+        r"\b(?:weights?|weigh(?:s|ed)?|mass|heav(?:y|ier|iest))\b",
+        r"(?:kg|g|t|lbs?)\b|\b(?:kilo)?grams?\b|\btonnes?\b|\btons?\b",
+    ),
+    "duration": (
+        r"\b(?:durations?|how long (?:did|does|do|will|would|has|have|had))\b",
+        r"(?:ms|s|h|hrs?|min|mins)\b|\b(?:milli)?seconds?\b|\bminutes?\b|\bhours?\b"
+        r"|\bdays?\b|\bweeks?\b|\bmonths?\b|\byears?\b",
+    ),
+    "speed": (
+        r"\b(?:speeds?|velocit(?:y|ies)|how fast)\b",
+        r"(?:km/h|kph|mph|m/s)(?!\w)|\bknots?\b",
+    ),
+}
+_MEASURED = {
+    kind: (re.compile(asked, re.IGNORECASE), re.compile(rf"(\d[\d.,]*)\s*(?:{unit})"))
+    for kind, (asked, unit) in _MEASURES.items()
+}
+
+
+def asks_measure(question: str) -> str:
+    """The one measured quantity ``question`` asks about ("temperature", "length",
+    "mass", "duration", "speed"; rule 12), or "" when it names none or several."""
+    kinds = [kind for kind, (asked, _) in _MEASURED.items() if asked.search(question)]
+    return kinds[0] if len(kinds) == 1 else ""
+
+
+def other_measure(sentence: str, question: str, kind: str) -> str:
+    """The measure ``sentence`` gives instead of ``kind`` (rule 12): it states figures
+    the question does not hold with units of another measure and none with ``kind``'s
+    ("212 metres" for a temperature); "" when it gives ``kind`` or no measure at all."""
+    given = normalize_figures(question)
+    found = {
+        other
+        for other, (_, unit) in _MEASURED.items()
+        for m in unit.finditer(normalize_figures(sentence))
+        if not re.search(rf"(?<![\d.,]){re.escape(m.group(1))}(?![\d])", given)
+    }
+    return "" if kind in found or not found else sorted(found)[0]
 
 
 # Named things a question can ask for (rule 7). Not "system", "model", "method" or

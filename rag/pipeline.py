@@ -39,9 +39,11 @@ from rag.generation import Generator, LlamaGenerator, Message, repeating_tail
 from rag.grounding import (
     absent_names,
     asks_amount,
+    asks_measure,
     asks_name,
     is_refusal,
     linked,
+    other_measure,
     passage_context,
     question_constraints,
     rebind_count,
@@ -640,6 +642,7 @@ class _Drafts:
             [passage_context(h, self.metadata) for h in hits] if self.wants_amount else []
         )
         self.wants_name = asks_name(question)
+        self.wants_measure = asks_measure(question)
         self.checks: list[SentenceCheck] = []
         self.pending: list[SentenceCheck] = []
         self.shown: list[SentenceCheck] = []
@@ -823,6 +826,11 @@ class _Drafts:
             and not any(states_amount(c.text, self.question) for c in kept)
         ):
             return "the question asks for an amount and no supported sentence states one"
+        if self.wants_measure and not self.multipart:
+            others = [other_measure(c.text, self.question, self.wants_measure) for c in kept]
+            if all(others):  # rule 12: "212 metres" is no temperature
+                asked = self.wants_measure
+                return f"the question asks for a {asked} and the answer gives a {others[0]}"
         if (
             self.wants_name
             and not self.multipart

@@ -9,6 +9,7 @@ from rag.citations import sentence_spans
 from rag.grounding import (
     absent_names,
     asks_amount,
+    asks_measure,
     asks_name,
     claim_requirements,
     contradicts,
@@ -16,6 +17,7 @@ from rag.grounding import (
     is_refusal,
     leading_clauses,
     linked,
+    other_measure,
     question_constraints,
     rebind_count,
     restates_heading,
@@ -165,6 +167,11 @@ def test_a_window_saying_the_opposite_does_not_support_a_claim(verifier):
     assert not contradicts("The summer peak was 31 °C.", "Summer and winter peaks: 31 °C, 9 °C.")
     assert not contradicts("The gauge read 4 °C on the coldest night.", night)
     assert not contradicts("Ridership rose by 12%.", "Ridership fell 3% before the fare rise.")
+    # clause by clause: an elaboration copying the window's words leaves the first
+    # clause saying the opposite of it
+    copied = "The highest daytime reading at Tarnby was 4 °C, the lowest of the winter nights."
+    assert contradicts(copied, night)
+    assert not contradicts("The lowest reading, 4 °C, came on the coldest night.", night)
     doc = "Tarnby weather log\n" + night + " Frost covered the pier that week."
     hit = Hit(Chunk("t.txt", ("Tarnby weather log",), doc, 0, len(doc)), 0.5, 1)
     q = "What was the highest daytime temperature at Tarnby?"
@@ -506,6 +513,40 @@ def test_a_who_answer_naming_a_table_cell_is_refused(invented, tmp_path):
     assert "asks for a name" in verdict(q, "K-7 was manufactured by Mobile Harbour in 2021 [1].")
     q = "Who supplied crane K-5?"
     assert verdict(q, "Kranwerk Nord supplied K-5 in 2019 [1].") == ""
+
+
+def test_a_measured_quantity_is_given_in_its_own_units():
+    """A temperature is not answered by a depth, a weight not by a duration (rule 12);
+    a question naming no measure, or several, sets none."""
+    q = "What was the water temperature at buoy T4 on the Velmar survey?"
+    assert asks_measure(q) == "temperature"
+    assert other_measure("The water temperature at buoy T4 was 212 metres.", q, "temperature")
+    assert other_measure("It was 9.5 °C at 212 m depth.", q, "temperature") == ""
+    assert other_measure("It was nine degrees.", q, "temperature") == ""
+    assert other_measure("The buoy was serviced by Hafentechnik.", q, "temperature") == ""
+    assert asks_measure("How much did the Velmar dredger weigh?") == "mass"
+    assert other_measure("It was dredging for 6 weeks.", "How heavy was it?", "mass") == "duration"
+    # a figure the question gives is not the answer's measure
+    q = "How deep is the Velmar trough 3 km offshore?"
+    assert other_measure("The trough is 212 metres deep 3 km offshore.", q, "length") == ""
+    assert other_measure("The survey 3 km offshore took 2 days.", q, "length") == "duration"
+    # "how long" and "how far" are a length or a time; "power" is often no measure
+    for q in ("How long is the pier?", "How far in advance was the warning sent?"):
+        assert asks_measure(q) == ""
+    assert asks_measure("What was the depth and temperature at T4?") == ""
+
+
+def test_a_temperature_answered_with_a_depth_is_refused(invented, tmp_path):
+    doc = (
+        "Velmar survey 2024\n==================\n\n"
+        "At buoy T4 the deepest sounding of the survey, 212 metres, was recorded. "
+        "The water temperature at buoy T2 was 9.5 °C.\n"
+    )
+    verdict = _refusal_of(invented, tmp_path, "survey.txt", doc)
+    q = "What was the water temperature at buoy T4?"
+    assert "gives a length" in verdict(q, "The water temperature at buoy T4 was 212 metres [1].")
+    q = "What was the water temperature at buoy T2?"
+    assert verdict(q, "The water temperature at buoy T2 was 9.5 °C [1].") == ""
 
 
 def test_a_compound_question_missing_its_amount_is_answered_in_part(invented, tmp_path):
