@@ -3,7 +3,7 @@
 Pure functions: the caller supplies the token counter (the embedding model's own
 tokenizer), so sizes match what the embedder will really see. Invariants the tests
 check: ``text[c.start:c.end] == c.text`` for every chunk, the chunks cover every
-non-blank line, and no chunk's embedding text exceeds the token budget.
+non-blank line outside a table of contents, and no chunk's embedding text exceeds the token budget.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rag.terms import ALIGNED_GAP
 from rag.types import Chunk
 
-__all__ = ["Section", "chunk_report", "split_sections"]
+__all__ = ["Section", "chunk_report", "is_contents", "split_sections"]
 
 TokenCounter = Callable[[str], int]
 
@@ -207,6 +207,36 @@ def _pack(
     return spans
 
 
+_CONTENTS_TITLE = re.compile(r"(?:table of )?contents|toc", re.IGNORECASE)
+# a contents line: bullet or number, the entry, dot leaders and a page number
+_CONTENTS_ENTRY = re.compile(
+    r"^[ \t]*(?:[-*•+][ \t]+)?(?:(?:\d{1,2}\.)*\d{1,2}\.?[ \t]+)?(.*?)(?:[ \t.…]+\d{1,4})?[ \t]*$"
+)
+
+
+def _key(title: str) -> str:
+    return re.sub(r"[^\w]+", "", title).lower()
+
+
+def is_contents(text: str, sec: Section, titles: set[str]) -> bool:
+    """Whether ``sec`` is a table of contents: its lines name the document's other
+    sections (``titles``, as ``_key``s), at least half of three or more lines, or one
+    line of a section titled "Contents". It points at sections and states nothing of
+    its own; indexed, it outranks the section it names ("Which papers won Outstanding
+    Paper Awards?" found the contents line), and an answer read from it gives headings
+    for items."""
+    lines = [ln for ln in text[sec.body_start : sec.end].splitlines() if ln.strip()]
+    titled = bool(sec.heading_path) and _CONTENTS_TITLE.fullmatch(sec.heading_path[-1].strip())
+    if sec.heading_path and not titled:
+        # a plain-text contents line may be taken for a numbered heading
+        lines.insert(0, sec.heading_path[-1])
+    entries = [_key(m.group(1)) for ln in lines if (m := _CONTENTS_ENTRY.match(ln))]
+    named = sum(e in titles for e in entries if e)
+    if titled and len(lines) >= 2 and named >= 1:
+        return True
+    return len(lines) >= 3 and named * 2 >= len(lines)
+
+
 def chunk_report(
     source: str,
     text: str,
@@ -218,12 +248,19 @@ def chunk_report(
 
     Sections with no body fold into the next chunk (a lone ``# Session 3`` joins its
     first talk); long sections are cut at paragraph, line, sentence, then word
-    boundaries with ``overlap_tokens`` of overlap.
+    boundaries with ``overlap_tokens`` of overlap. A table of contents is left out
+    (``is_contents``).
     """
     chunks: list[Chunk] = []
     pending: int | None = None  # start of empty sections waiting to fold forward
     sections = split_sections(text)
+    titles = {_key(s.heading_path[-1]) for s in sections if s.heading_path}
     for i, sec in enumerate(sections):
+        own = {_key(sec.heading_path[-1])} if sec.heading_path else set()
+        if is_contents(text, sec, titles - own):
+            # bodiless headings before it (the title) live on in every later path
+            pending = None
+            continue
         is_last = i == len(sections) - 1
         if not text[sec.body_start : sec.end].strip() and not is_last:
             pending = sec.start if pending is None else pending

@@ -50,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CHUNKER_VERSION = 4  # bump when chunking changes in a way that needs re-embedding
+CHUNKER_VERSION = 5  # bump when chunking changes in a way that needs re-embedding
 
 
 @dataclass(frozen=True)

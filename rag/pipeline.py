@@ -917,6 +917,7 @@ def load_retriever(settings: Settings, embedder: Embedder) -> Retriever:
         settings.retrieval_mode,
         settings.qdrant_rrf_k if qdrant else settings.rrf_k,
         lexical_weight=settings.lexical_weight,
+        depth=settings.top_k * (2 if settings.evidence == "compact" else 1),
     )
 
 

@@ -49,6 +49,7 @@ class Retriever:
         rrf_k: float = 60.0,
         candidates: int = 20,
         lexical_weight: float = 1.0,
+        depth: int = 6,
     ) -> None:
         self.embedder = embedder
         self.store = store
@@ -56,9 +57,14 @@ class Retriever:
         self.rrf_k = rrf_k
         self.candidates = candidates
         self.lexical_weight = lexical_weight
+        # names are looked for among the first ``depth`` passages (as many as an answer
+        # reads), whatever ``k`` asks for: a longer ranking extends a shorter one
+        self.depth = depth
 
     def search(self, query: str, k: int, mode: Mode | None = None) -> list[Hit]:
-        """The ``k`` best chunks for ``query``, best first, ranks from 1."""
+        """The ``k`` best chunks for ``query``, best first, ranks from 1. The first
+        ``depth`` of them are the same whatever ``k`` is: ``/v1/search`` with ``k=10``
+        shows the passages an answer read, then more."""
         return self.search_timed(query, k, mode)[0]
 
     def search_timed(
@@ -76,8 +82,10 @@ class Retriever:
             for q, vec in zip(queries, vecs if len(queries) > 1 else [vecs[0]], strict=True)
         ]
         ranked = _interleave(rankings)
-        ids = self._look_up_names(query, [i for i, _ in ranked], k)
-        ids = self._look_up_section(query, ids, k)
+        head = min(k, self.depth)
+        ids = self._look_up_names(query, [i for i, _ in ranked], head)
+        ids = self._look_up_section(query, ids, head)
+        ids += [i for i, _ in ranked if i not in ids][: k - len(ids)]
         score = dict(ranked)
         dense = self._cosines(vecs[0], ids)  # every hit has one, whatever the mode
         lexical = dict(self.store.search_lexical(query, n)) if mode != "dense" else {}
@@ -125,7 +133,7 @@ class Retriever:
         found, its passage that best matches the query comes first (the question is about
         it) and the lowest-ranked passage makes room.
         A short section of names ("- QuadraLib: ...") shares no word with the question
-        but its heading; a table of contents that lists the heading outranks it."""
+        but its heading."""
         asked = set(tokenize(query))
         candidates = {key for word in asked for key in self._headings_with.get(word, ())}
         named = [

@@ -22,13 +22,18 @@ def test_chunk_text_is_exact_source_span(seed_texts, seed_chunks):
 
 
 def test_chunks_cover_every_non_blank_line(seed_texts, seed_chunks):
+    """... but a table of contents' (``is_contents``)."""
     for name, text in seed_texts.items():
         covered = [False] * len(text)
         for c in seed_chunks[name]:
             covered[c.start : c.end] = [True] * (c.end - c.start)
+        contents = [False] * len(text)
+        for sec in split_sections(text):
+            if sec.heading_path and sec.heading_path[-1] == "Contents":
+                contents[sec.start : sec.end] = [True] * (sec.end - sec.start)
         pos = 0
         for line in text.split("\n"):
-            if line.strip():
+            if line.strip() and not contents[pos]:
                 first = pos + (len(line) - len(line.lstrip()))
                 last = pos + len(line.rstrip()) - 1
                 assert covered[first] and covered[last], f"{name}: uncovered line {line[:60]!r}"
@@ -164,3 +169,32 @@ def test_sentence_case_headings_that_stand_apart_split_minutes():
     ]
     wrapped = "REPORT\n\nThe board heard the case\nfor refurbishing two cranes.\n"
     assert [s.heading_path for s in split_sections(wrapped)] == [("REPORT",)]
+
+
+def test_a_table_of_contents_is_not_indexed():
+    """Its lines name other sections and state nothing; indexed, the contents line
+    "Harbour Cranes" outranks the section it points at."""
+    text = (
+        "# Ålvik Harbour Review\n\n# Contents\n\n- Overview\n- Harbour Cranes\n- Dredging\n\n"
+        "# Harbour Cranes\n\nK-5 and K-7 serve Ålvik Pier.\n\n"
+        "# Dredging\n\nThe Velmar dredger cleared the basin in May.\n"
+    )
+    chunks = chunk_report("r.md", text, lambda s: len(s.split()), 200)
+    assert [c.heading_path[-1] for c in chunks] == ["Harbour Cranes", "Dredging"]
+    plain = (
+        "Ålvik Harbour Review\n\n"
+        "1. Harbour Cranes ........ 2\n2. Dredging ........ 3\n3. Finance ........ 4\n\n"
+        "HARBOUR CRANES\n\nK-5 and K-7 serve Ålvik Pier.\n\n"
+        "DREDGING\n\nThe Velmar dredger cleared the basin in May.\n\n"
+        "FINANCE\n\nThe port made a profit.\n"
+    )
+    chunks = chunk_report("r.txt", plain, lambda s: len(s.split()), 200)
+    assert not any("...." in c.text or "...." in c.section for c in chunks)
+    assert any("K-5" in c.text for c in chunks)
+    # a section titled "Contents" that names no section is kept: the ship's contents
+    cargo = "# Cargo\n\n## Contents\n\n- 40 tonnes of grain\n- 12 tractors\n"
+    chunks = chunk_report("c.md", cargo, lambda s: len(s.split()), 200)
+    assert any("tractors" in c.text for c in chunks)
+    # a list of bullets that are not headings is not a table of contents
+    prose = "# Crew\n\n- Ane Berg\n- Ola Dahl\n- Kari Lund\n\n# Berg\n\nShe is the master.\n"
+    assert any("Ola Dahl" in c.text for c in chunk_report("p.md", prose, lambda s: 1, 200))
