@@ -485,34 +485,72 @@ def _refusal_of(invented, folder, name: str, doc: str):
     return verdict
 
 
-def test_a_which_year_answer_from_the_reports_title_is_refused(invented, tmp_path):
-    doc = (
+# (document, question, draft, what the refusal reason says; "" when the draft stands):
+# answers of the wrong kind refused through the pipeline's own rules, next to a right one
+WRONG_KIND = {
+    "a which-year answer from the report's title (rule 7)": (
+        "expo.md",
         "# Harbour Expo 2019\n\n## Talk by Ostrander\n\n"
         "Ostrander presented the Kelso crane controller and its fog mode.\n\n"
-        "## Talk by Brightwater\n\nBrightwater launched the Tamsin tug in 2016.\n"
-    )
-    verdict = _refusal_of(invented, tmp_path, "expo.md", doc)
-    q = "In which year did Ostrander release the Kelso crane controller?"
-    assert "asks for a year" in verdict(q, "2019 [1].")  # as the 1.5B model wrote it
-    q = "In which year did Brightwater launch the Tamsin tug?"
-    assert verdict(q, "Brightwater launched the Tamsin tug in 2016 [1].") == ""
-
-
-def test_a_who_answer_naming_a_table_cell_is_refused(invented, tmp_path):
-    """The answer's name is checked against the passages it cites, through the
-    pipeline's own refusal rules: a crane type is not its maker."""
-    doc = (
+        "## Talk by Brightwater\n\nBrightwater launched the Tamsin tug in 2016.\n",
+        [
+            # as the 1.5B model wrote it
+            (
+                "In which year did Ostrander release the Kelso crane controller?",
+                "2019 [1].",
+                "asks for a year",
+            ),
+            (
+                "In which year did Brightwater launch the Tamsin tug?",
+                "Brightwater launched the Tamsin tug in 2016 [1].",
+                "",
+            ),
+        ],
+    ),
+    "a who-answer naming a table cell, a crane type for its maker (rule 7)": (
+        "fleet.txt",
         "Ålvik Harbour crane fleet\n=========================\n\n"
         "The harbour runs three cranes. Kranwerk Nord supplied K-5 in 2019.\n\n"
         "  Crane   Berth        Type             Built\n"
         "  K-5     Ålvik Pier   Ship-to-shore    2019\n"
-        "  K-7     Ålvik Pier   Mobile harbour   2021\n"
-    )
-    verdict = _refusal_of(invented, tmp_path, "fleet.txt", doc)
-    q = "Who manufactured crane K-7?"
-    assert "asks for a name" in verdict(q, "K-7 was manufactured by Mobile Harbour in 2021 [1].")
-    q = "Who supplied crane K-5?"
-    assert verdict(q, "Kranwerk Nord supplied K-5 in 2019 [1].") == ""
+        "  K-7     Ålvik Pier   Mobile harbour   2021\n",
+        [
+            (
+                "Who manufactured crane K-7?",
+                "K-7 was manufactured by Mobile Harbour in 2021 [1].",
+                "asks for a name",
+            ),
+            ("Who supplied crane K-5?", "Kranwerk Nord supplied K-5 in 2019 [1].", ""),
+        ],
+    ),
+    "a temperature answered with a depth (rule 12)": (
+        "survey.txt",
+        "Velmar survey 2024\n==================\n\n"
+        "At buoy T4 the deepest sounding of the survey, 212 metres, was recorded. "
+        "The water temperature at buoy T2 was 9.5 °C.\n",
+        [
+            (
+                "What was the water temperature at buoy T4?",
+                "The water temperature at buoy T4 was 212 metres [1].",
+                "gives a length",
+            ),
+            (
+                "What was the water temperature at buoy T2?",
+                "The water temperature at buoy T2 was 9.5 °C [1].",
+                "",
+            ),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_KIND))
+def test_an_answer_of_the_wrong_kind_is_refused(invented, tmp_path, case):
+    name, doc, checks = WRONG_KIND[case]
+    verdict = _refusal_of(invented, tmp_path, name, doc)
+    for question, draft, reason in checks:
+        got = verdict(question, draft)
+        assert (reason in got) if reason else got == "", (question, got)
 
 
 def test_a_measured_quantity_is_given_in_its_own_units():
@@ -534,19 +572,6 @@ def test_a_measured_quantity_is_given_in_its_own_units():
     for q in ("How long is the pier?", "How far in advance was the warning sent?"):
         assert asks_measure(q) == ""
     assert asks_measure("What was the depth and temperature at T4?") == ""
-
-
-def test_a_temperature_answered_with_a_depth_is_refused(invented, tmp_path):
-    doc = (
-        "Velmar survey 2024\n==================\n\n"
-        "At buoy T4 the deepest sounding of the survey, 212 metres, was recorded. "
-        "The water temperature at buoy T2 was 9.5 °C.\n"
-    )
-    verdict = _refusal_of(invented, tmp_path, "survey.txt", doc)
-    q = "What was the water temperature at buoy T4?"
-    assert "gives a length" in verdict(q, "The water temperature at buoy T4 was 212 metres [1].")
-    q = "What was the water temperature at buoy T2?"
-    assert verdict(q, "The water temperature at buoy T2 was 9.5 °C [1].") == ""
 
 
 def test_a_compound_question_missing_its_amount_is_answered_in_part(invented, tmp_path):
