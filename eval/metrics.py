@@ -17,6 +17,7 @@ __all__ = [
     "answer_terms",
     "citation_scores",
     "failure_stage",
+    "is_right",
     "normalize",
     "percentile",
     "retrieval_ranks",
@@ -99,6 +100,14 @@ def _retrieval(records: list[Record]) -> dict[str, float | None]:
         "section_mrr": _mean(1.0 / r if r else 0.0 for r in sec),
     }
     return out
+
+
+def is_right(record: Record) -> bool:
+    """The verdict ``correct`` and the refusal rates count: an unanswerable question
+    refused, an answerable one answered with all its key terms."""
+    if record["kind"] == "unanswerable":
+        return bool(record["refused"])
+    return not record["refused"] and answer_terms(record["answer"], record["must_include"]) == 1.0
 
 
 def failure_stage(record: Record) -> str:

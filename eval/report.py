@@ -4,12 +4,14 @@ table and worst failures, a PNG plot, and deltas between two runs."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import answer_terms, failure_stage
+from eval.metrics import answer_terms, failure_stage, is_right
+from eval.sets import HELD_OUT
 
-__all__ = ["compare", "gate", "metric_table", "write_report"]
+__all__ = ["compare", "flips", "gate", "metric_table", "write_report"]
 
 _ORDER = [
     "n",
@@ -166,10 +168,33 @@ def write_report(run: dict[str, Any], json_path: Path) -> Path:
     return path
 
 
+def flips(a_records: list[dict[str, Any]], b_records: list[dict[str, Any]]) -> list[str]:
+    """The questions of both runs whose verdict (``is_right``) differs, gains and losses:
+    listed for the tuning sets, only counted for the held-out ones (``HELD_OUT``), whose
+    failures nobody reads while changing the pipeline."""
+    before = {(r.get("set", ""), r["id"]): is_right(r) for r in a_records}
+    counts: Counter[tuple[str, str]] = Counter()
+    lines = []
+    for r in b_records:
+        key = (r.get("set", ""), r["id"])
+        if key not in before or before[key] == is_right(r):
+            continue
+        change = "gain" if is_right(r) else "loss"
+        counts[key[0], change] += 1
+        if key[0] not in HELD_OUT:
+            lines.append(f"{change:<6}{key[0]:<8}{r['id']:<12}{r['question']}")
+    for (name, change), n in sorted(counts.items()):
+        word = change if n == 1 else {"gain": "gains", "loss": "losses"}[change]
+        lines.append(f"{name}: {n} {word}")
+    return lines or ["no verdict changed"]
+
+
 def compare(a_path: Path, b_path: Path) -> str:
-    """Deltas B - A for every metric present in both runs, overall and per kind."""
-    a = json.loads(a_path.read_text())["metrics"]
-    b = json.loads(b_path.read_text())["metrics"]
+    """Deltas B - A for every metric present in both runs, overall and per kind, then
+    the questions whose verdict changed (``flips``)."""
+    a_run = json.loads(a_path.read_text())
+    b_run = json.loads(b_path.read_text())
+    a, b = a_run["metrics"], b_run["metrics"]
     lines = [f"{'scope':<14}{'metric':<22}{'A':>9}{'B':>9}{'B-A':>9}"]
     scopes = [("overall", a["overall"], b["overall"])] + [
         (k, a["by_kind"][k], b["by_kind"][k]) for k in a["by_kind"] if k in b["by_kind"]
@@ -180,6 +205,8 @@ def compare(a_path: Path, b_path: Path) -> str:
             if n == "n" or va is None or vb is None:
                 continue
             lines.append(f"{scope:<14}{n:<22}{va:>9.3f}{vb:>9.3f}{vb - va:>+9.3f}")
+    if not a_run["meta"].get("retrieval_only") and not b_run["meta"].get("retrieval_only"):
+        lines += ["", *flips(a_run["records"], b_run["records"])]
     return "\n".join(lines)
 
 

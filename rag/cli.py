@@ -285,6 +285,12 @@ def eval_(
         int | None, typer.Option(min=1, help="Only the first N questions of each set.")
     ] = None,
     kind: Annotated[list[str] | None, typer.Option(help="Only these kinds (repeatable).")] = None,
+    id_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--id", help="Only these questions (repeatable): re-run what a change touches."
+        ),
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -332,6 +338,11 @@ def eval_(
         plan = [(custom, load_set(custom, kind, limit))]
     else:
         plan = [(SETS[n], load_set(SETS[n], kind, limit)) for n in set_ or list(SETS)]
+    if id_:
+        plan = [(e, [q for q in qs if q["id"] in id_]) for e, qs in plan]
+        plan = [(e, qs) for e, qs in plan if qs]
+        if not plan:
+            _fail(ValueError(f"no question of the chosen sets has the id {id_[0]!r}"))
     records: list[dict] = []
     try:
         if url:

@@ -41,6 +41,18 @@ def test_eval_retrieval_only_writes_run_report_and_compares(cli_env, tmp_path: P
     assert cmp.exit_code == 0 and "+0.000" in cmp.output
 
 
+def test_eval_runs_only_the_questions_named_by_id(cli_env, tmp_path: Path):
+    out = tmp_path / "results"
+    args = ["eval", "--retrieval-only", "--out", str(out), "--id", "m22t-04", "--id", "d3-021"]
+    result = cli_env.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    [run_json] = list(out.glob("*.json"))
+    records = json.loads(run_json.read_text())["records"]
+    assert sorted((r["set"], r["id"]) for r in records) == [("dev", "m22t-04"), ("dev3", "d3-021")]
+    unknown = cli_env.invoke(app, ["eval", "--retrieval-only", "--id", "no-such-question"])
+    assert unknown.exit_code == 1 and "no-such-question" in unknown.output
+
+
 def test_gate_fails_when_hit5_drops(cli_env, tmp_path: Path):
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({"metrics": {"overall": {"hit@5": 1.5}}}))

@@ -89,3 +89,21 @@ def test_latency_percentiles():
     m = summarize(recs)["overall"]
     assert m["p50_total_s"] == 5.5 and m["p95_total_s"] == 10.0
     assert m["mean_prompt_tokens"] == 10
+
+
+def test_verdict_flips_are_listed_for_tuning_sets_and_counted_for_held_out_ones():
+    from eval.report import flips
+
+    def run(dev_right: bool, test_right: bool) -> list[dict]:
+        return [
+            _rec(answer="it is 7 [1]" if dev_right else "", terms=["7"], refused=not dev_right)
+            | {"id": "d-1", "set": "dev", "question": "How many tugs?"},
+            _rec(kind="unanswerable", refused=test_right)
+            | {"id": "t-1", "set": "test", "question": "Who chairs the forum?"},
+        ]
+
+    lines = flips(run(False, True), run(True, False))
+    assert lines[0].split() == ["gain", "dev", "d-1", "How", "many", "tugs?"]
+    assert "Who chairs" not in "\n".join(lines)  # a held-out question is never shown
+    assert "test: 1 loss" in lines and "dev: 1 gain" in lines
+    assert flips(run(True, True), run(True, True)) == ["no verdict changed"]
