@@ -3,7 +3,8 @@
 Pure functions: the caller supplies the token counter (the embedding model's own
 tokenizer), so sizes match what the embedder will really see. Invariants the tests
 check: ``text[c.start:c.end] == c.text`` for every chunk, the chunks cover every
-non-blank line outside a table of contents, and no chunk's embedding text exceeds the token budget.
+non-blank line outside a table of contents, and no chunk's embedding text exceeds the
+token budget.
 """
 
 from __future__ import annotations
