@@ -26,9 +26,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from eval.sets import HELD_OUT
 from rag import Chunk, Hit, SentenceTransformerEmbedder, Settings, Verifier
-
-READABLE = {"dev", "dev2", "dev3"}
 
 
 def passages(record: dict) -> list[Hit]:
@@ -64,7 +63,7 @@ def main() -> None:
                 continue
             flip = "now supported" if now else "now unsupported"
             counts[(name, kind, flip)] += 1
-            if name in READABLE:
+            if name not in HELD_OUT:
                 print(f"{record['id']:<10} {kind:<12} {flip:<16} {saved['text'][:100]}")
     print()
     for (name, kind, flip), n in sorted(counts.items()):

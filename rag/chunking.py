@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.terms import ALIGNED_GAP
+from rag.terms import ALIGNED_GAP, squash
 from rag.types import Chunk
 
 __all__ = ["Section", "chunk_report", "is_contents", "split_sections"]
@@ -215,13 +215,9 @@ _CONTENTS_ENTRY = re.compile(
 )
 
 
-def _key(title: str) -> str:
-    return re.sub(r"[^\w]+", "", title).lower()
-
-
 def is_contents(text: str, sec: Section, titles: set[str]) -> bool:
     """Whether ``sec`` is a table of contents: its lines name the document's other
-    sections (``titles``, as ``_key``s), at least half of three or more lines, or one
+    sections (``titles``, ``squash``ed), at least half of three or more lines, or one
     line of a section titled "Contents". It points at sections and states nothing of
     its own; indexed, it outranks the section it names ("Which papers won Outstanding
     Paper Awards?" found the contents line), and an answer read from it gives headings
@@ -231,7 +227,7 @@ def is_contents(text: str, sec: Section, titles: set[str]) -> bool:
     if sec.heading_path and not titled:
         # a plain-text contents line may be taken for a numbered heading
         lines.insert(0, sec.heading_path[-1])
-    entries = [_key(m.group(1)) for ln in lines if (m := _CONTENTS_ENTRY.match(ln))]
+    entries = [squash(m.group(1)) for ln in lines if (m := _CONTENTS_ENTRY.match(ln))]
     named = sum(e in titles for e in entries if e)
     if titled and len(lines) >= 2 and named >= 1:
         return True
@@ -255,9 +251,9 @@ def chunk_report(
     chunks: list[Chunk] = []
     pending: int | None = None  # start of empty sections waiting to fold forward
     sections = split_sections(text)
-    titles = {_key(s.heading_path[-1]) for s in sections if s.heading_path}
+    titles = {squash(s.heading_path[-1]) for s in sections if s.heading_path}
     for i, sec in enumerate(sections):
-        own = {_key(sec.heading_path[-1])} if sec.heading_path else set()
+        own = {squash(sec.heading_path[-1])} if sec.heading_path else set()
         if is_contents(text, sec, titles - own):
             # bodiless headings before it (the title) live on in every later path
             pending = None

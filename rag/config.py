@@ -216,6 +216,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `rag serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on.")
 
+    def passages_read(self, top_k: int | None = None) -> int:
+        """Passages retrieved for one answer: ``top_k`` (the setting when None), twice as
+        many with compact evidence, which reads lines, not whole passages, and can afford
+        to choose them from more at the same prompt size."""
+        return (top_k or self.top_k) * (2 if self.evidence == "compact" else 1)
+
     def resolve(self, path: Path) -> Path:
         """An absolute path: relative settings are anchored at the data root."""
         return path if path.is_absolute() else DATA_ROOT / path

@@ -486,12 +486,11 @@ def other_measure(sentence: str, question: str, kind: str) -> str:
     """The measure ``sentence`` gives instead of ``kind`` (rule 12): it states figures
     the question does not hold with units of another measure and none with ``kind``'s
     ("212 metres" for a temperature); "" when it gives ``kind`` or no measure at all."""
-    given = normalize_figures(question)
     found = {
         other
         for other, (_, unit) in _MEASURED.items()
         for m in unit.finditer(normalize_figures(sentence))
-        if not re.search(rf"(?<![\d.,]){re.escape(m.group(1))}(?![\d])", given)
+        if not contains_term(question, m.group(1))
     }
     return "" if kind in found or not found else sorted(found)[0]
 

@@ -494,7 +494,7 @@ class Pipeline:
         Sentences verification supports join the answer; when none does, the answer
         names the part it leaves open."""
         s = self.settings
-        k = s.top_k * (2 if s.evidence == "compact" else 1)
+        k = s.passages_read()
         t0 = time.perf_counter()
         # the whole question, searched within one report, finds what it asks of that
         # report: the words naming the others occur nowhere in it
@@ -546,9 +546,7 @@ class Pipeline:
         the passages to compact evidence; stage times go into ``timings``. Also returns
         the retrieved reports the question names (``named_reports``)."""
         s = self.settings
-        # compact evidence reads lines, not whole passages: it can afford to choose them
-        # from twice as many passages at the same prompt size
-        k = (top_k or s.top_k) * (2 if s.evidence == "compact" else 1)
+        k = s.passages_read(top_k)
         hits, timings.embed_s, timings.search_s = retriever.search_timed(query, k)
         reason = self._irrelevant(question, hits, retriever)
         store = retriever.store
@@ -917,7 +915,7 @@ def load_retriever(settings: Settings, embedder: Embedder) -> Retriever:
         settings.retrieval_mode,
         settings.qdrant_rrf_k if qdrant else settings.rrf_k,
         lexical_weight=settings.lexical_weight,
-        depth=settings.top_k * (2 if settings.evidence == "compact" else 1),
+        depth=settings.passages_read(),
     )
 
 
