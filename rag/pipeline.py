@@ -35,6 +35,7 @@ from rag.conversation import (
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestion, InvalidQuery, RagError
 from rag.evidence import evidence_budget, has_words, named_reports, select_evidence
+from rag.figures import comparison_note
 from rag.generation import Generator, LlamaGenerator, Message, repeating_tail
 from rag.grounding import (
     absent_names,
@@ -58,6 +59,7 @@ from rag.models import resolve_model
 from rag.prompt import LIST_CUE, REFUSAL, fit_passages
 from rag.questions import (
     asked_sentence,
+    compared_figures,
     question_parts,
     report_clause,
     retrieval_queries,
@@ -466,8 +468,9 @@ class Pipeline:
         returns the look's drafts, verified as a question of its own (``focus``: its
         names are the ones the cited passages must hold)."""
         gen = self.generator
+        asked, focus_of = (focus, "") if drafts.sides else (drafts.question, focus)
         hits, messages, n_prompt = fit_passages(
-            drafts.question, hits, gen.count_prompt, gen.n_ctx - sampling.max_tokens, focus=focus
+            asked, hits, gen.count_prompt, gen.n_ctx - sampling.max_tokens, focus=focus_of
         )
         timings.prompt_tokens += n_prompt
         look = _Drafts(self, retriever, focus, query, hits)
@@ -648,12 +651,16 @@ class _Drafts:
         self.first_is_refusal = False
         self.parts = question_parts(question)
         self.multipart = len(self.parts) > 1
+        # the sides of a comparison are whole questions: a look at one is asked it
+        # alone, or the model compares again instead of reading one figure
+        self.sides = self.multipart and self.parts == compared_figures(question)
         queries = retrieval_queries(question)
         self.part_queries = queries if len(queries) == len(self.parts) else self.parts
         self.items: set[int] = set()  # ids of checks that are list items
         self.gaps: list[str] = []  # "the reports don't say ..." for one part of a question
-        self.shown_gaps: list[str] = []
+        self.notes: list[str] = []  # gaps named and comparisons made, after the answer
         self.absorbed = False  # a second look added sentences
+        self.looked: set[int] = set()  # parts a second look answered
         self.by_report = False  # the question is taken report by report (``by_reports``)
         self.clauses: dict[str, str] = {}  # what it asks of each report, by report
         self.report_gaps: list[str] = []  # what a question asks of a report no look answered
@@ -761,10 +768,17 @@ class _Drafts:
         for c in look.shown:
             if c.citation is None:
                 continue
-            if part is not None and self.parts[part] in unanswered_parts(
-                [self.parts[part], *others], [c.text], self._similarity
+            # it answers another part again (a side of a comparison, asked alone, is
+            # answered by whatever the look says: "14 hours")
+            if (
+                part is not None
+                and not self.sides
+                and self.parts[part]
+                in unanswered_parts([self.parts[part], *others], [c.text], self._similarity)
             ):
-                continue  # it answers another part again
+                continue
+            if part is not None:
+                self.looked.add(part)
             check = replace(c, citation=replace(c.citation, n=number[c.citation.n]))
             if id(c) in look.items:
                 self.items.add(id(check))
@@ -774,18 +788,23 @@ class _Drafts:
             self.shown.append(check)
 
     def gap_notes(self) -> Iterator[str]:
-        """Once the answer is complete, a note for each part it leaves unanswered."""
+        """Once the answer is complete, a note for each part it leaves unanswered; or,
+        for a comparison whose two figures were both found, the comparison."""
         if not self.shown or self.refusal_reason:
             return
         # the model's own "the reports don't say ..." may be stale after a second look
         gaps = ([] if self.absorbed else self.gaps) or [
             f'No supported answer was found for "{asked_sentence(part)}"'
             for part in unanswered_parts(self.parts, [c.text for c in self.shown], self._similarity)
+            if self.parts.index(part) not in self.looked
         ]
         gaps += [f'No supported answer was found for "{clause}"' for clause in self.report_gaps]
+        if self.sides and not gaps:  # both figures found: the service compares them
+            note = comparison_note([c.text for c in self.shown], [self.question])
+            gaps += [note] if note else []
         for gap in gaps:
             yield " " + gap
-        self.shown_gaps = gaps
+        self.notes = gaps
 
     def _similarity(self, a: list[str], b: list[str]) -> np.ndarray:
         vecs = self.verifier.embed([*a, *b])
@@ -856,7 +875,7 @@ class _Drafts:
 
     def text(self) -> str:
         body = "".join(self._piece(c, bool(i)) for i, c in enumerate(self.shown))
-        return body + "".join(" " + gap for gap in self.shown_gaps)
+        return body + "".join(" " + gap for gap in self.notes)
 
     def sentences(self) -> list[Sentence]:
         return [_sentence(c) for c in self.checks]

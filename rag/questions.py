@@ -21,9 +21,9 @@ from rag.lexical import tokenize
 from rag.terms import key_terms
 
 __all__ = [
-    "alternatives",
     "asked_sentence",
     "asks_for_several",
+    "compared_figures",
     "question_parts",
     "report_clause",
     "retrieval_queries",
@@ -110,6 +110,8 @@ def question_parts(question: str) -> list[str]:
             pieces.append(piece)
             pos = m.end()
     pieces.append(q[pos:].strip(" ,;"))
+    if len(pieces) == 1 and (sides := compared_figures(q)):
+        return sides
     end = "?" if q.endswith("?") else ""
     return [p[0].upper() + p[1:] + ("" if p[-1] in ".?!" else end) for p in pieces if p]
 
@@ -132,17 +134,143 @@ _CHOICE = re.compile(
     re.IGNORECASE,
 )
 
+# A comparison of two figures asks for each of them: "Which lasted longer: A, or B?",
+# "Between A and B, which is higher?", "By how much did A exceed B?", "How many more X
+# did A handle than B?". Shown both sides at once, the small model compares figures it
+# misread or answers for one side; asked one side at a time, it reads one figure.
+_BETWEEN = re.compile(
+    r"^\s*between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?),\s*(?P<stem>(?:which|what)\b[^?]*?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_AUXILIARY = r"did|does|do|will|would|could|has|have|had|is|was|were|are"
+_EXCEED = re.compile(
+    rf"^\s*by\s+how\s+(?:much|many|far|long)\b(?:\s+[\w-]+)?\s+(?P<aux>{_AUXILIARY})\s+"
+    r"(?P<a>.+?)\s+(?:exceed|outnumber|outstrip|outlast)\s+(?P<b>.+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_MORE_THAN = re.compile(
+    r"^\s*how\s+(?P<how>much|many)\s+(?P<comp>more|fewer|less|longer|shorter|larger|bigger|"
+    r"higher|lower|greater|smaller|earlier|later)\s+(?P<noun>(?:[\w-]+\s+){0,3}?)"
+    rf"(?P<aux>{_AUXILIARY})\s+(?P<a>.+?)\s+than\s+(?P<b>.+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_DIFFERENCE = re.compile(
+    r"^\s*what\s+(?P<be>is|was)\s+the\s+(?:difference|gap)\s+between\s+(?P<a>.+?)\s+and\s+"
+    r"(?P<b>.+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_PAST = frozenset({"did", "had", "was", "were"})
+_BE = frozenset({"is", "was", "are", "were"})
+_WHEN = frozenset({"first", "earlier", "later", "sooner"})
+_LONG = frozenset({"longer", "shorter"})
+_COMPARED = re.compile(
+    r"\b(?:by\s+)?(?:the\s+)?(?P<comp>longer|shorter|earlier|later|first|sooner|more|fewer|"
+    r"less|bigger|larger|greater|higher|lower|smaller|cheaper|costlier)\b"
+    r"(?P<noun>(?:\s+(?!than\b)[\w-]+)?)",
+    re.IGNORECASE,
+)
+# the past forms a comparison asks with ("Which lasted longer", "Which had more staff")
+_VERB_BASE = {
+    "had": "have",
+    "has": "have",
+    "came": "come",
+    "rose": "rise",
+    "grew": "grow",
+    "took": "take",
+    "cost": "cost",
+    "costs": "cost",
+    "spent": "spend",
+    "made": "make",
+    "won": "win",
+    "fell": "fall",
+    "paid": "pay",
+    "sold": "sell",
+    "lost": "lose",
+    "ran": "run",
+    "drew": "draw",
+    "got": "get",
+    "went": "go",
+    "began": "begin",
+}
 
-def alternatives(question: str) -> list[str]:
-    """The two things ``question`` chooses between, each with what is asked of them
-    ("Which came first: X, or Y?" -> "Which came first: X", "Which came first: Y"), or
-    none. Each alternative may live in its own report, and a query for both finds the
-    one with more words in common; short ones ("red or blue") are no choice of
-    passages."""
-    m = _CHOICE.match(question)
+
+def _base(verb: str) -> str:
+    """The plain form of a past or third-person verb ("lasted" -> "last")."""
+    low = verb.lower()
+    if low in _VERB_BASE:
+        return _VERB_BASE[low]
+    if low.endswith("ied"):
+        return low[:-3] + "y"
+    if low.endswith("ed"):
+        return low[:-2] if low[-3] not in "aeiou" and not low.endswith("sed") else low[:-1]
+    return low[:-1] if low.endswith("s") and not low.endswith("ss") else low
+
+
+def _side_question(stem: str, side: str) -> str:
+    """What a choice's ``stem`` ("Which was out of action longer") asks of one ``side``:
+    "How long was it out of action: <side>?". A stem naming the figure itself ("Which
+    is the bigger sum") asks "What is <side>?"."""
+    side = side.strip(" ,;:")
+    words = stem.split()[1:]  # without "which" / "what"
+    rest = " ".join(words)
+    m = _COMPARED.search(rest)
+    if not m:
+        return f"{stem}: {side}?"
+    before, after = rest[: m.start()].strip(), rest[m.end() :].strip()
+    comp, noun = m["comp"].lower(), m["noun"].strip()
+    first = before.split()[0].lower() if before else ""
+    last = before.split()[-1].lower() if before else ""
+    if last in _BE and not after:
+        # "which is the bigger sum", "which number is bigger": the sides are figures
+        return f"What {last} {side}?"
+    if comp in _WHEN:  # "Which came first", "Which opened earlier": dates
+        if not before or first in _BE:
+            return f"When {first or 'was'} it: {side}?"
+        return f"When did it {_base(before.split()[0])}: {side}?"
+    if m.group(0).lower().startswith("by"):
+        how = f"By what {noun}" if noun else "By how much"
+        noun = ""
+    elif comp in _LONG:
+        how = "How long"
+    else:
+        plural = noun.endswith("s") and not noun.endswith("ss")
+        how = f"How {'many' if plural else 'much'}{' ' + noun if noun else ''}"
+    verb, *tail = before.split() if before else ["was"]
+    tail_text = " ".join([*tail, after]).strip()
+    if verb.lower() in _BE:
+        asked = f"{how} {verb.lower()} it {tail_text}".strip()
+    else:
+        aux = "did" if verb.lower() in _VERB_BASE or verb.lower().endswith("ed") else "does"
+        asked = f"{how} {aux} it {_base(verb)} {tail_text}".strip()
+    return f"{asked}: {side}?"
+
+
+def compared_figures(question: str) -> list[str]:
+    """The two questions a comparison of two figures asks, one per side, or none:
+    "Which lasted longer: the cruise, or the heat wave?" asks "How long did it last: the
+    cruise?" and "How long did it last: the heat wave?"; "By how much did A exceed B?"
+    asks "What was A?" and "What was B?". Sides of fewer than two words ("red or
+    blue") are no figures to look for."""
+    if m := _EXCEED.match(question):
+        be = "was" if m["aux"].lower() in _PAST else "is"
+        return [f"What {be} {m['a']}?", f"What {be} {m['b']}?"]
+    if m := _MORE_THAN.match(question):
+        noun = m["noun"].strip()
+        comp = m["comp"].lower()
+        how = "How long" if comp in _LONG else "When" if comp in _WHEN else f"How {m['how']}"
+        counted = f"{how} {noun + ' ' if noun else ''}"
+        first = f"{counted}{m['aux']} {m['a']}?"
+        # "... cost than the pilot did": the second side's verb is the first side's last word
+        if ellipsis := re.fullmatch(rf"(.+?)\s+({_AUXILIARY})", m["b"].strip(), re.IGNORECASE):
+            return [first, f"{counted}{ellipsis[2]} {ellipsis[1]} {m['a'].split()[-1]}?"]
+        return [first, f"{how}: {m['b'].strip()}?"]
+    if m := _DIFFERENCE.match(question):
+        be = m["be"].lower()
+        return [f"What {be} {m['a']}?", f"What {be} {m['b']}?"]
+    m = _BETWEEN.match(question) or _CHOICE.match(question)
     if not m or min(len(m["a"].split()), len(m["b"].split())) < 2:
         return []
-    return [f"{m['stem']}: {m['a']}", f"{m['stem']}: {m['b']}"]
+    return [_side_question(m["stem"], m["a"]), _side_question(m["stem"], m["b"])]
 
 
 # where a question about two things turns from one to the other: "A, or B", "A and B",
@@ -170,8 +298,7 @@ def report_clause(question: str, terms: list[str], others: list[str]) -> str:
 def retrieval_queries(question: str) -> list[str]:
     """One search query per part; a later part without names of its own borrows the
     names of the parts before it ("which system is it built on?" + "FrugalML"). A
-    question choosing between two things is searched whole and for each of them
-    (``alternatives``).
+    comparison of two figures is searched for each (``compared_figures``).
 
     A query of several lines is a chat follow-up joined with the turns it leans on
     (``rag.conversation.standalone_query``): it is searched whole, as its lines are
@@ -180,7 +307,7 @@ def retrieval_queries(question: str) -> list[str]:
         return [question]
     parts = question_parts(question)
     if len(parts) <= 1:  # none when the question is only punctuation (",;")
-        return [*(parts or [question]), *alternatives(question)]
+        return parts or [question]
     out = [parts[0]]
     names = key_terms(parts[0])
     for part in parts[1:]:

@@ -343,23 +343,85 @@ def test_question_parts():
 
 
 def test_a_choice_between_two_things_searches_for_each():
-    from rag.questions import alternatives, question_parts, retrieval_queries
+    from rag.questions import question_parts, retrieval_queries
 
     q = "Which opened first: the Tarnby ferry terminal, or the Ostrand Grid's new control room?"
-    assert retrieval_queries(q) == [
-        q,
-        "Which opened first: the Tarnby ferry terminal",
-        "Which opened first: the Ostrand Grid's new control room",
+    # each side is a question of its own, searched on its own: the date of each
+    sides = [
+        "When did it open: the Tarnby ferry terminal?",
+        "When did it open: the Ostrand Grid's new control room?",
     ]
-    assert question_parts(q) == [q]  # one question to answer, two things to find
-    assert alternatives("Which cost more, Lantern's audit or the Kestrel gateway rebuild?") == [
-        "Which cost more: Lantern's audit",
-        "Which cost more: the Kestrel gateway rebuild",
-    ]
-    # a list inside the question, or two short words, is no choice of passages
-    assert alternatives("Which is faster, red or blue?") == []
-    assert alternatives("What does Quillon do, and is it open source or not?") == []
-    assert alternatives("What did Zoë Lefèvre present?") == []
+    assert question_parts(q) == sides and retrieval_queries(q) == sides
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        (
+            "Which was shut longer: the Tarnby ferry terminal while its ramp was rebuilt, "
+            "or the Ostrand substation after the flood?",
+            [
+                "How long was it shut: the Tarnby ferry terminal while its ramp was rebuilt?",
+                "How long was it shut: the Ostrand substation after the flood?",
+            ],
+        ),
+        (
+            "Which cost more, Lantern's security audit or the Kestrel gateway rebuild?",
+            [
+                "How much did it cost: Lantern's security audit?",
+                "How much did it cost: the Kestrel gateway rebuild?",
+            ],
+        ),
+        (
+            "Which had more members: the Tarnby rowing club or the Ostrand choir?",
+            [
+                "How many members did it have: the Tarnby rowing club?",
+                "How many members did it have: the Ostrand choir?",
+            ],
+        ),
+        (
+            "Which is the larger sum: the Tarnby ferry subsidy, or the Ostrand grid levy?",
+            ["What is the Tarnby ferry subsidy?", "What is the Ostrand grid levy?"],
+        ),
+        (
+            "Between the share of Tarnby homes on fibre and the share of Ostrand homes "
+            "on fibre, which percentage is higher?",
+            [
+                "What is the share of Tarnby homes on fibre?",
+                "What is the share of Ostrand homes on fibre?",
+            ],
+        ),
+        (
+            "By how many hours did the Tarnby ferry delay exceed the Ostrand power cut?",
+            ["What was the Tarnby ferry delay?", "What was the Ostrand power cut?"],
+        ),
+        (
+            "How many more passengers did the Tarnby ferry carry than the Ostrand tram?",
+            [
+                "How many passengers did the Tarnby ferry carry?",
+                "How many: the Ostrand tram?",
+            ],
+        ),
+        (  # "than the pilot did": the verb of the first side is the second's too
+            "How much more would a year of Lantern's lease cost than the Kestrel pilot did?",
+            [
+                "How much would a year of Lantern's lease cost?",
+                "How much did the Kestrel pilot cost?",
+            ],
+        ),
+        (
+            "What was the difference between the Tarnby fare revenue and the Ostrand subsidy?",
+            ["What was the Tarnby fare revenue?", "What was the Ostrand subsidy?"],
+        ),
+        ("Which is faster, red or blue?", []),  # short sides: no figures to look for
+        ("Which sampling methods was Quillon compared against?", []),
+        ("How many cranes does Velmar have, and who built them?", []),
+    ],
+)
+def test_a_comparison_of_two_figures_asks_for_each(question, sides):
+    from rag.questions import compared_figures
+
+    assert compared_figures(question) == sides
 
 
 def test_what_a_question_about_two_things_asks_of_each():

@@ -106,6 +106,10 @@ GRID = (
     "The Hollin substation was out of service for 26 days after the flood.\n"
 )
 TWO = (
+    "How long were the Tarnby ferry terminal while its ramp was rebuilt and the Ostrand "
+    "Grid's Hollin substation after the flood out of action?"
+)
+COMPARED = (
     "Which was shut longer: the Tarnby ferry terminal while its ramp was rebuilt, "
     "or the Ostrand Grid's Hollin substation after the flood?"
 )
@@ -141,7 +145,9 @@ def test_a_report_the_answer_left_out_is_asked_on_its_own(two_reports):
     assert "19 days [1]" in "".join(first.by_reports(named))
     assert not first.refusal_reason
     missing = first.missing_reports()
-    assert missing == [("grid.md", "the Ostrand Grid's Hollin substation after the flood")]
+    assert missing == [
+        ("grid.md", "the Ostrand Grid's Hollin substation after the flood out of action")
+    ]
 
     source, clause = missing[0]
     look = _Drafts(two_reports, retriever, clause, TWO, [_report_hit(two_reports, source, 1)])
@@ -182,6 +188,26 @@ def test_a_refused_answer_is_replaced_by_what_one_report_supports(two_reports):
     notes = "".join(first.gap_notes())
     assert "the Tarnby ferry terminal while its ramp was rebuilt" in notes
     assert "40 days" not in first.text()
+
+
+def test_each_side_of_a_comparison_is_asked_alone_and_the_service_compares(two_reports):
+    retriever = two_reports.current()
+    hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
+    first = _Drafts(two_reports, retriever, COMPARED, COMPARED, hits[:1])
+    assert first.sides and first.parts == [
+        "How long was it shut: the Tarnby ferry terminal while its ramp was rebuilt?",
+        "How long was it shut: the Ostrand Grid's Hollin substation after the flood?",
+    ]
+    list(first.feed("The ferry terminal was shut for 19 days [1].", True))
+    assert first.missing_parts() == [1]
+    part = first.parts[1]
+    look = _Drafts(two_reports, retriever, part, part, [_report_hit(two_reports, "grid.md", 1)])
+    look.multipart = False
+    list(look.feed("26 days [1].", final=True))  # asked alone, a bare figure answers it
+    assert "26 days [2]" in "".join(first.absorb(look, 1))
+    notes = "".join(first.gap_notes())
+    assert notes == " (Compared by the service: 26 days is more than 19 days, by 7 days.)"
+    assert first.text().endswith(notes)
 
 
 def test_one_thing_asked_of_two_reports_is_not_split(two_reports):
@@ -232,3 +258,19 @@ def test_a_question_about_two_reports_is_answered_for_each(tmp_path, invented, c
     texts = {"ferry.md": FERRY_REPORT, "grid.md": GRID_REPORT}
     for c in a.citations:
         assert texts[c.source][c.start : c.end] == c.quote
+
+
+@pytest.mark.llm
+def test_a_comparison_is_answered_side_by_side_and_compared_by_the_service(
+    tmp_path, invented, counting
+):
+    """Asked which was shut longer, the model names a winner from figures it misreads;
+    each side asked on its own is read and cited to its own report, and the service,
+    not the model, says which figure is larger and by how much."""
+    docs = {"ferry.md": FERRY_REPORT, "grid.md": GRID_REPORT}
+    s, retriever = invented(tmp_path, docs, answer_cache_size=0)
+    a = Pipeline(s, retriever, counting[0].generator).answer(COMPARED)
+    assert not a.refused, a.to_dict()
+    assert "19 days" in a.text and "26 days" in a.text, a.to_dict()
+    assert "26 days is more than 19 days, by 7 days" in a.text, a.to_dict()
+    assert {c.source for c in a.citations} == {"ferry.md", "grid.md"}
