@@ -270,7 +270,11 @@ _NOT_UNIT = frozenset(
 )
 _QUANTITY = re.compile(
     r"(?<![\w.,-])([~$<>≈]?\d(?:[\d.,]*\d)?[%+a-zA-Z]*)[ \t]+([A-Za-z][A-Za-z-]+)"
+    r"(?:[ \t]+([A-Za-z][A-Za-z-]+))?"
 )
+# a compound modifier before the counted noun: "6,870 ban-related contacts" counts
+# contacts, as "6,870 contacts about the ban" does; "12 full-time staff" counts staff
+_MODIFIER = re.compile(r"[a-z]+(?:-[a-z]+)+", re.IGNORECASE)
 
 
 def quantities(text: str) -> list[str]:
@@ -282,6 +286,13 @@ def quantities(text: str) -> list[str]:
     out = []
     for m in _QUANTITY.finditer(fold_figures(text)):
         num, unit = m.group(1), m.group(2)
+        if (
+            m.group(3)
+            and _MODIFIER.fullmatch(unit)
+            and unit.lower() not in _UNIT_FORMS
+            and m.group(3).lower() not in _NOT_UNIT
+        ):
+            unit = m.group(3)
         if re.fullmatch(r"(19|20)\d\d", num) or unit.lower() in _NOT_UNIT:
             continue  # a year, or a word that is not a unit ("90% of")
         out.append(f"{num} {unit}")

@@ -104,8 +104,20 @@ def test_number_with_another_unit_is_not_support(verifier):
     assert area.supported
 
 
+def test_a_count_under_a_compound_modifier_counts_the_noun(verifier):
+    text = "# Tarnby\n## Storm\nThe call centre handled 6,870 calls about the storm.\n"
+    hit = _whole(text, "Tarnby", "Storm")
+    [calls] = verifier.check("The call centre handled 6,870 storm-related calls [1].", [hit])
+    assert calls.supported
+    [emails] = verifier.check("The call centre handled 6,870 storm-related emails [1].", [hit])
+    assert not emails.supported and "6870 emails" in emails.missing_terms
+
+
 def test_quantities_and_amounts():
     assert quantities("It is 821 watts.") == ["821 watts"]
+    # a compound modifier is not what is counted: "contacts about the ban" states it
+    assert quantities("It handled 6,870 ban-related contacts.") == ["6870 contacts"]
+    assert quantities("It fitted 5 kilowatt-hour meters") == ["5 kilowatt-hour"]  # a unit
     assert quantities("By a factor of 300,000x, compute grew") == []  # no unit after a comma
     assert quantities("90% of the time, in 2017 TVM") == []  # not units; a year
     assert contains_quantity("detects attacks with 98+% detection accuracy", "98% accuracy")
