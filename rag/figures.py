@@ -60,6 +60,9 @@ class Figure:
 
 
 def _unit(cur: str | None, unit: str | None) -> str:
+    """One spelling per unit, so that two figures can be told comparable: a currency
+    symbol for its words ("euros" is "€"), "%" for "per cent", a noun in the singular;
+    "" for a word that is no unit ("14 of")."""
     if cur:
         return cur
     if not unit:
@@ -98,13 +101,10 @@ def figures(text: str) -> list[Figure]:
         value *= _SCALE.get(scale, Decimal(1))
         if scale and unit and unit.lower() in _CURRENCY_WORDS:
             currency = _CURRENCY_WORDS[unit.lower()]
-        end = (
-            m.end()
-            if m["unit"] and _unit(None, unit)
-            else m.end("scale")
-            if scale
-            else m.end("num")
-        )
+        if unit and _unit(None, unit):  # "31 days": the figure's text ends after its unit
+            end = m.end()
+        else:  # "14 of the ...": after the number (and its scale word)
+            end = m.end("scale") if scale else m.end("num")
         out.append(Figure(text[m.start() : end].strip(), value, _unit(currency, unit)))
     return out
 

@@ -229,7 +229,6 @@ def _side_question(stem: str, side: str) -> str:
         return f"When did it {_base(before.split()[0])}: {side}?"
     if m.group(0).lower().startswith("by"):
         how = f"By what {noun}" if noun else "By how much"
-        noun = ""
     elif comp in _LONG:
         how = "How long"
     else:
@@ -240,7 +239,8 @@ def _side_question(stem: str, side: str) -> str:
     if verb.lower() in _BE:
         asked = f"{how} {verb.lower()} it {tail_text}".strip()
     else:
-        aux = "did" if verb.lower() in _VERB_BASE or verb.lower().endswith("ed") else "does"
+        # "Which costs more" asks in the present, "Which cost more" / "lasted" in the past
+        aux = "does" if verb.lower().endswith("s") and not verb.lower().endswith("ss") else "did"
         asked = f"{how} {aux} it {_base(verb)} {tail_text}".strip()
     return f"{asked}: {side}?"
 
