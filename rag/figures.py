@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from rag.terms import DATE, singular
+
 __all__ = ["Figure", "comparison_note", "figures"]
 
 _CURRENCY_WORDS = {
@@ -35,7 +37,6 @@ _SCALE = {
     "billion": Decimal(1_000_000_000),
     "bn": Decimal(1_000_000_000),
 }
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _FIGURE = re.compile(
     r"(?<![\w.,-])(?:(?P<cur>[$€£¥])|(?P<code>EUR|USD|GBP)\s)?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:\s?(?P<scale>thousand|million|billion|bn|k|m)\b)?"
@@ -76,17 +77,17 @@ def _unit(cur: str | None, unit: str | None) -> str:
         return _CURRENCY_WORDS[low]
     if low in _NO_UNIT:
         return ""
-    return low[:-1] if low.endswith("s") and not low.endswith("ss") and len(low) > 3 else low
+    return singular(low)
 
 
 def figures(text: str) -> list[Figure]:
     """The figures ``text`` states: amounts, counts, durations, percentages. Years and
     days of a month ("18 July", "July 18", "2023") are dates, not figures."""
     out = []
+    dates = [d.span() for d in DATE.finditer(text)]
     for m in _FIGURE.finditer(text):
         num, unit = m["num"], m["unit"]
-        before = text[max(0, m.start() - 12) : m.start()].lower()
-        if unit and re.fullmatch(_MONTHS, unit.lower()) or re.search(rf"(?:{_MONTHS})\s*$", before):
+        if any(a <= m.start("num") < b for a, b in dates):
             continue
         if not m["cur"] and not unit and re.fullmatch(r"(?:19|20)\d\d", num):
             continue

@@ -211,8 +211,7 @@ def _side_question(stem: str, side: str) -> str:
     "How long was it out of action: <side>?". A stem naming the figure itself ("Which
     is the bigger sum") asks "What is <side>?"."""
     side = side.strip(" ,;:")
-    words = stem.split()[1:]  # without "which" / "what"
-    rest = " ".join(words)
+    rest = stem.split(maxsplit=1)[1] if len(stem.split()) > 1 else ""  # without "which"
     m = _COMPARED.search(rest)
     if not m:
         return f"{stem}: {side}?"

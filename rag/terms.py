@@ -15,6 +15,7 @@ import unicodedata
 
 __all__ = [
     "ALIGNED_GAP",
+    "DATE",
     "LIST_ITEM",
     "acronym",
     "contains_quantity",
@@ -204,7 +205,8 @@ def name_phrases(text: str) -> list[str]:
 
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}})\b")
+# a day of a month, "9 March" or "March 9": a date, not a figure or a name
+DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}})\b")
 
 
 # a route, ship or cruise code: letters and digits in one short token ("X4", "KW31")
@@ -220,10 +222,10 @@ def link_terms(text: str) -> list[str]:
     acronym or product name ("AI", "PyTorch"), which half the reports of a field use."""
     names = [
         n
-        for n in name_phrases(_DATE.sub(";", text))  # "9 March Inès Valtonen": two terms
+        for n in name_phrases(DATE.sub(";", text))  # "9 March Inès Valtonen": two terms
         if len(n.split()) >= 2 or _CODE.fullmatch(n)
     ]
-    return list(dict.fromkeys([*names, *_DATE.findall(text)]))
+    return list(dict.fromkeys([*names, *DATE.findall(text)]))
 
 
 def written_as_name(haystack: str, phrase: str) -> bool:
