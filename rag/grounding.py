@@ -58,7 +58,9 @@ seed reports); none exists for one question:
    Water for 4 years"), the passage sentence giving that figure must state what the
    question asks of it, a word of the question that is neither a name nor the thing
    counted ("worked"): "the four years assumed in the business case" is a figure of
-   something else (``asked_predicate``).
+   something else (``asked_predicate``). So with a bare name answering "who ...":
+   "Review facilitator: Søren Åkesson" does not say who chairs the forum the report
+   was prepared for.
 12. **A measured quantity is given in its own units.** A question naming one measure
    (a temperature, a depth or distance, a weight, a duration, a speed) is not answered
    by figures that carry only another measure's units ("the sea-surface temperature

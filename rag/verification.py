@@ -58,6 +58,17 @@ def _words(text: str) -> set[str]:
 _LEXICAL_WEIGHT = 0.6
 
 
+def _bare(claim: str, terms: set[str], asked: set[str], who: bool) -> bool:
+    """Whether all ``claim`` adds to its question (``terms``, the question's words
+    ``asked`` set aside) is figures and names: "Søren Åkesson chaired it" states no word
+    of its own beyond the name (rule 11)."""
+    asked_stems = {stem(w) for w in asked}
+    names = {w for n in key_terms(claim) for w in _words(n)}
+    return all(
+        any(c.isdigit() for c in t) or (who and t in names) or stem(t) in asked_stems for t in terms
+    )
+
+
 def _overlap(terms: set[str], window: set[str]) -> float:
     """How many of ``terms`` the window has, a near-miss spelling counting as a match."""
     exact = terms & window
@@ -160,6 +171,7 @@ class Verifier:
         # rule 11, for the part a claim may answer: none when a part asks only a count
         asks = [asked_predicate(p) for p in question_parts(question)] if question else []
         predicate = set().union(*asks) if asks and all(asks) else set()
+        who = bool(re.match(r"\s*who\b", question, re.I))
         # a window's stems, a table row with its column labels: only when rule 11 applies
         stems = [{stem(w) for w in a} for a in about] if predicate else []
         about_text = [
@@ -176,8 +188,9 @@ class Verifier:
             echoes = bool(terms & asked)
             terms -= asked
             lexical = np.array([_overlap(terms, w) / len(terms) for w in wterms])
-            if predicate and all(any(c.isdigit() for c in t) for t in terms):
-                # rule 11: a bare figure counts only where its sentence says what is asked
+            if predicate and _bare(claim, terms, asked, who):
+                # rule 11: a bare figure or name counts only where its sentence says what
+                # is asked
                 lexical *= np.array([bool(predicate & s) for s in stems])
             if echoes:
                 # "Jun Xu's EasyML is written in Julia": the new words may be found

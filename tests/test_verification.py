@@ -183,6 +183,30 @@ def test_a_bare_figure_needs_a_sentence_saying_what_is_asked(verifier):
     assert c.supported
 
 
+def test_a_bare_name_needs_a_sentence_saying_what_is_asked(verifier):
+    """Rule 11 for who-questions: a report's facilitator is not the forum's chair."""
+    text = (
+        "Prepared by the Planning Office of Velmora for the Velmora Flood Board. "
+        "Review facilitator: Oddny Kjærgaard, planning manager.\n"
+        "The board met four times between March and October.\n"
+        "The Velmora Flood Board is chaired by Idris Castellanos, who called the first "
+        "meeting in May.\n"
+    )
+    hit = _whole(text, "Flood review")
+    q = "Who chairs the Velmora Flood Board?"
+    [c] = verifier.check(
+        "The Velmora Flood Board is chaired by Oddny Kjærgaard [1].", [hit], question=q
+    )
+    assert not c.supported
+    [c] = verifier.check(
+        "The Velmora Flood Board is chaired by Idris Castellanos [1].", [hit], question=q
+    )
+    assert c.supported
+    q = "Who facilitated the review for the Velmora Flood Board?"
+    [c] = verifier.check("Oddny Kjærgaard facilitated the review [1].", [hit], question=q)
+    assert c.supported
+
+
 def test_unsupported_elaboration_is_cut_and_the_supported_clause_kept(verifier, hits):
     checks = verifier.check(
         "Riptide uses add and right-shift, which means it needs quantum annealers cooled by "
