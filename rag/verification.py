@@ -43,7 +43,7 @@ from rag.grounding import (
 )
 from rag.lexical import tokenize
 from rag.questions import question_parts
-from rag.terms import key_terms, lead_in, near_spelling, number_digits
+from rag.terms import key_terms, lead_in, near_spelling, number_digits, spells_out
 from rag.types import Citation, Hit
 
 __all__ = ["SentenceCheck", "Verifier"]
@@ -66,6 +66,17 @@ def _bare(claim: str, terms: set[str], asked: set[str], who: bool) -> bool:
     names = {w for n in key_terms(claim) for w in _words(n)}
     return all(
         any(c.isdigit() for c in t) or (who and t in names) or stem(t) in asked_stems for t in terms
+    )
+
+
+def _inflects(word: str, words: set[str]) -> bool:
+    """Whether ``word`` is one of ``words`` with an ending added or dropped ("used" of
+    "use", "chaired" of "chair"): the same word, inflected."""
+    return word.isalpha() and any(
+        min(len(w), len(word)) >= 3
+        and abs(len(word) - len(w)) <= 2
+        and (word.startswith(w) or w.startswith(word))
+        for w in words
     )
 
 
@@ -181,7 +192,11 @@ class Verifier:
 
         def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
             terms = _words(claim)
-            if not terms - asked:  # only echoes the question: asserts nothing
+            # "the open-source HTR engine" for "which handwritten text recognition
+            # engine": an acronym the question spells out is the question's own words
+            spelled = {t.lower() for t in key_terms(claim) if spells_out(question, t)}
+            if not {t for t in terms - asked - spelled if not _inflects(t, asked)}:
+                # only echoes the question: asserts nothing
                 return SentenceCheck(claim, False, 0.0, None)
             if restates_heading(terms, asked, heads, said):  # rule 9
                 return SentenceCheck(claim, False, 0.0, None, ("(restates a heading)",))

@@ -225,6 +225,22 @@ def test_sentence_that_only_echoes_the_question_is_not_an_answer(verifier, hits)
     assert not echo.supported
     [answer] = verifier.check("Riptide uses add and right-shift [1].", hits, question=q)
     assert answer.supported
+    # inflected ("used" for "use") and abbreviated ("OCR" for the question's "optical
+    # character recognition"), the question's own words still assert nothing
+    text = (
+        "The Tollbridge Archive digitised its parish registers with an optical character "
+        "recognition (OCR) engine called Kestrel, trained on 4,000 pages.\n"
+    )
+    hit = _whole(text, "Archive")
+    q = "Which optical character recognition engine did the Tollbridge Archive use?"
+    [echo] = verifier.check(
+        "The Tollbridge Archive used an optical character recognition (OCR) engine [1].",
+        [hit],
+        question=q,
+    )
+    assert not echo.supported
+    [answer] = verifier.check("The Tollbridge Archive used Kestrel [1].", [hit], question=q)
+    assert answer.supported
 
 
 def test_a_typo_in_the_report_does_not_block_support(verifier):
