@@ -88,8 +88,9 @@ def select_evidence(
     Units (sentences, list lines) are ranked over all passages; the best are taken
     until the budget is spent, the best unit of every passage first, so each passage
     the retriever chose keeps its strongest line. A unit ending in ":" brings the
-    lines it introduces. Units of one passage close together are joined into one
-    span, so a list stays whole. Passages keep their order and numbering comes later.
+    lines it introduces, and a list item its lead-in, so its list is read whole.
+    Units of one passage close together are joined into one span, so a list stays
+    whole. Passages keep their order and numbering comes later.
 
     Lines are scored against each part of the question (and, for a chat follow-up,
     the ``context`` query built from the conversation) and keep their best score.
@@ -206,6 +207,14 @@ def select_evidence(
             # "The programme was led by ...": the line before names the programme
             if spent + cost(i - 1) <= _LIST_BUDGET * budget:
                 take(i - 1)
+    # a chosen list item brings its lead-in ("The team recommends, with estimated
+    # costs:"): its siblings are the other answers the list gives, and the model picks
+    # among items it sees ("one H90 main bearing" in a stock item, "main bearings" in
+    # the replacement item before it)
+    for i in sorted(chosen, key=lambda i: -score[i]):
+        head = _lead_in(units, texts, indents, i)
+        if head is not None and spent + cost(head) <= _LIST_BUDGET * budget:
+            take(head)
     # a chosen lead-in ("The three layers are:", "- Silver" over indented items) brings
     # the lines under it, however it was chosen, the best lead-ins first: a list is
     # read whole, after the lines that answer on their own
@@ -250,6 +259,23 @@ def _linked(
             if len(out) >= _LINKS:
                 return out, unlinked
     return out, unlinked
+
+
+def _lead_in(
+    units: list[tuple[int, int, int]], texts: list[str], indents: list[int | None], i: int
+) -> int | None:
+    """The line ending in ":" that list item ``i`` stands under, in its passage, with
+    only other items of its list between them; None when ``i`` is not such an item."""
+    if not _is_item(texts[i]) or indents[i] is None:
+        return None
+    j = i - 1
+    while j >= 0 and units[j][0] == units[i][0]:
+        if texts[j].rstrip().endswith(":") and (indents[j] or 0) <= (indents[i] or 0):
+            return j
+        if indents[j] is not None and not _is_item(texts[j]):
+            return None
+        j -= 1
+    return None
 
 
 def _indent(text: str, start: int) -> int | None:

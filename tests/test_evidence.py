@@ -292,3 +292,30 @@ def test_a_word_of_one_title_names_that_report_though_others_mention_it(tmp_path
     assert store.owners["ostrand"] == "ostrand.txt"
     assert store.titled["tarnby"] == "forum.txt"
     assert "yearly" in store.titled and "2021" not in store.titled
+
+
+RECOMMENDATIONS = (
+    "The pumps ran 4,100 hours this year, 300 more than planned.\n"
+    "Two seals were replaced in March after a leak at the Osterby station.\n"
+    "The crew recommends, with estimated costs:\n"
+    "- replace the impellers of the two oldest Vandrell pumps in autumn (about 82,000 euros);\n"
+    "- fit a spare-parts cage at Osterby holding one Vandrell impeller and seals "
+    "(about 19,000 euros of stock);\n"
+    "- repaint the intake screens (about 6,000 euros).\n"
+    "The board will decide on the list in November.\n"
+)
+
+
+def test_a_chosen_list_item_brings_its_lead_in_and_siblings(embedder):
+    """The item most like the question ("one Vandrell impeller", in a stock item) is
+    not always the answer: the list it stands in comes with it, so the model sees the
+    replacement item beside it."""
+    chunk = Chunk(
+        "pumps.txt", ("Pump review", "Recommendations"), RECOMMENDATIONS, 0, len(RECOMMENDATIONS)
+    )
+    q = "What would replacing the Vandrell pump impellers cost?"
+    ev = select_evidence(q, [Hit(chunk, 0.5, 1)], embedder.encode, _words, budget=30)
+    text = "\n".join(h.chunk.text for h in ev)
+    assert "The crew recommends, with estimated costs:" in text
+    assert "82,000 euros" in text and "19,000 euros" in text
+    assert "4,100 hours" not in text  # not the whole passage
