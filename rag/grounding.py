@@ -66,6 +66,13 @@ seed reports); none exists for one question:
    by figures that carry only another measure's units ("the sea-surface temperature
    was 212 metres"): the figure is real, the quantity is not the one asked for
    (``asks_measure``, ``other_measure``).
+13. **A figure stated of another subject answers only for it.** In a breakdown, a
+   sentence giving figures of one kind for several named subjects ("the older Halden
+   turbines, whose availability was 86.4%, while the Vantor turbines reached 96.9%"),
+   each figure is its subject's: it does not support a claim about a subject that
+   neither the claim nor the question names ("the cluster's availability was 96.9%"),
+   in any window of the passage (``figure_of_another``). A sentence giving one
+   subject's figures is about the passage's subject.
 """
 
 from __future__ import annotations
@@ -100,6 +107,7 @@ __all__ = [
     "claim_requirements",
     "contradicts",
     "coordinate_clauses",
+    "figure_of_another",
     "evidence_lacks",
     "is_refusal",
     "leading_clauses",
@@ -619,3 +627,87 @@ def leading_clauses(sentence: str) -> list[str]:
             break  # everything after this point qualifies the claim
         heads.append(sentence[: m.start()].rstrip())
     return [h for h in reversed(heads) if len(h.split()) >= 3]
+
+
+_FIGURE_NUMBER = re.compile(r"\d(?:[\d,.]*\d)?")
+_LINE_OR_SENTENCE = re.compile(r"\n|(?<=[.!?])\s+")
+# clause breaks, but not the comma of "3,420"
+_CLAUSES = re.compile(r"[;:()]|,(?!\d)|\b(?:which|while|whereas|but|although)\b", re.IGNORECASE)
+_CALENDAR = re.compile(
+    r"^(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+    r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|q[1-4])$",
+    re.IGNORECASE,
+)
+
+
+def _numbers(text: str) -> set[str]:
+    return {m.group(0).replace(",", "") for m in _FIGURE_NUMBER.finditer(normalize_figures(text))}
+
+
+def _subjects(clause: str) -> list[str]:
+    """The words of the names a clause states: not a figure with a suffix ("14x",
+    "500M") nor a calendar word ("In March")."""
+    words = (w.strip(".,;:()'’") for n in name_phrases(clause) for w in n.split())
+    return [w for w in words if w[:1].isalpha() and not _CALENDAR.match(w)]
+
+
+_KIND = re.compile(
+    rf"(?P<cur>[{_CURRENCIES}]\s?)?(?P<num>\d(?:[\d,.]*\d)?)\s*(?P<after>%|[^\W\d_]+)?"
+)
+
+
+def _figures_of(clause: str) -> list[tuple[str, str]]:
+    """Each figure of ``clause`` with its kind: "%", "money" or the word after it
+    ("12 vans" -> "van")."""
+    out = []
+    for m in _KIND.finditer(normalize_figures(clause)):
+        after = (m["after"] or "").lower()
+        kind = "money" if m["cur"] or _MONEY_MARK.fullmatch(after) else singular(after)
+        out.append((m["num"].replace(",", ""), kind))
+    return out
+
+
+def _owners(sentence: str, figure: str) -> list[list[str]] | None:
+    """The subjects ``sentence`` gives ``figure`` of, when it is a breakdown: figures
+    of one kind ("86.4%", "96.9%") in clauses naming different subjects (a "whose ..."
+    clause naming none is about the clause before it). None when it is not."""
+    found: list[tuple[str, str, frozenset[str]]] = []
+    before: list[str] = []
+    for clause in _CLAUSES.split(sentence):
+        names = _subjects(clause) or before
+        found += [(n, kind, frozenset(names)) for n, kind in _figures_of(clause) if names]
+        before = _subjects(clause)
+    mine = [(kind, names) for n, kind, names in found if n == figure]
+    if not mine or any(
+        not any(k == kind and other != names for _, k, other in found) for kind, names in mine
+    ):
+        return None
+    return [sorted(names) for _, names in mine]
+
+
+def figure_of_another(claim: str, window: str, question: str = "") -> bool:
+    """Whether ``window`` gives a figure of ``claim`` (one the question does not give)
+    only in breakdowns, sentences giving figures of one kind for several named subjects,
+    and there only of subjects that neither the claim nor the question names (rule
+    13): "the older Halden turbines, whose availability was 86.4%, while the Vantor
+    turbines reached 96.9%" does not say the cluster reached 96.9%. A sentence giving
+    one subject's figures is the passage's ("the fallback is to lease a crane for North
+    Quay at 0.9 million euros a year" is the port's lease), and a claim naming nothing
+    is not judged."""
+    if not _subjects(claim):
+        return False
+    subject = f"{claim}\n{question}"
+    sentences = [s for s in _LINE_OR_SENTENCE.split(window) if s.strip()]
+    for figure in _numbers(claim) - _numbers(question):
+        stating = [s for s in sentences if figure in _numbers(s)]
+        owners = [_owners(s, figure) for s in stating]
+        if (
+            stating
+            and all(o is not None for o in owners)
+            and not any(
+                contains_term(subject, w) for o in owners for names in o or [] for w in names
+            )
+        ):
+            return True
+    return False

@@ -36,6 +36,7 @@ from rag.grounding import (
     contradicts,
     coordinate_clauses,
     evidence_lacks,
+    figure_of_another,
     leading_clauses,
     passage_context,
     restates_heading,
@@ -220,6 +221,10 @@ class Verifier:
             for i in np.flatnonzero(support >= self.threshold):
                 # the night's minimum does not support a daytime maximum
                 if contradicts(claim, about_text[i]):
+                    support[i] = 0.0
+                # rule 13: another subject's figure does not answer for this one, in
+                # any window of the passage stating it
+                elif figure_of_another(claim, hits[windows[i][0]].chunk.text, question):
                     support[i] = 0.0
             need = claim_requirements(claim, question)
             best, best_missing = None, tuple(need)

@@ -14,6 +14,7 @@ from rag.grounding import (
     claim_requirements,
     contradicts,
     evidence_lacks,
+    figure_of_another,
     is_refusal,
     leading_clauses,
     linked,
@@ -818,3 +819,19 @@ def test_a_count_is_kept_when_the_passages_do_not_settle_it():
     # a sentence that binds no figure to the counted words, or a question counting nothing
     assert rebind_count("It has many vector cells.", q, [SPEC]) == "It has many vector cells."
     assert rebind_count("It has 12 lanes.", "What is the K9?", [SPEC]) == "It has 12 lanes."
+
+
+def test_a_figure_belongs_to_the_subject_its_clause_names():
+    """Rule 13 on its own: a clause naming another subject binds its figure to it; a
+    clause naming nothing, or only a month, or a subject the claim or question names,
+    does not; a claim naming nothing is not judged."""
+    window = (
+        "In March, 45 hydrants were replaced. The Dunmore depot lost 12 vans, while "
+        "the Ardee depot kept 30 vans."
+    )
+    q = "How many vans did the Ardee depot keep?"
+    assert not figure_of_another("The Ardee depot kept 30 vans.", window, q)
+    assert figure_of_another("The Ardee depot kept 12 vans.", window, q)
+    q = "How many hydrants did Ostmark Water replace?"
+    assert not figure_of_another("Ostmark Water replaced 45 hydrants.", window, q)
+    assert not figure_of_another("They lost 12 vans.", window, "How many vans were lost?")

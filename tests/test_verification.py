@@ -207,6 +207,31 @@ def test_a_bare_name_needs_a_sentence_saying_what_is_asked(verifier):
     assert c.supported
 
 
+def test_a_figure_stated_of_another_subject_does_not_answer(verifier):
+    """Rule 13: the newer turbines' availability is not the whole farm's."""
+    text = (
+        "Availability over the winter was 91.4%, below the 95% in the service contract. "
+        "The older Brannock turbines managed 84.2%, while the Solvay units reached 97.3%.\n"
+    )
+    hit = _whole(text, "Farm review")
+    q = "What was the availability of the Kelsing wind farm over the winter?"
+    [c] = verifier.check(
+        "The availability of the Kelsing wind farm over the winter was 97.3% [1].",
+        [hit],
+        question=q,
+    )
+    assert not c.supported
+    [c] = verifier.check(
+        "The availability of the Kelsing wind farm over the winter was 91.4% [1].",
+        [hit],
+        question=q,
+    )
+    assert c.supported
+    q = "What availability did the Solvay units reach?"
+    [c] = verifier.check("The Solvay units reached 97.3% [1].", [hit], question=q)
+    assert c.supported
+
+
 def test_unsupported_elaboration_is_cut_and_the_supported_clause_kept(verifier, hits):
     checks = verifier.check(
         "Riptide uses add and right-shift, which means it needs quantum annealers cooled by "
