@@ -30,6 +30,12 @@ def _whole(text: str, *headings: str) -> Hit:
     return Hit(Chunk(f"{headings[0].lower()}.txt", headings, text, 0, len(text)), 0.5, 1)
 
 
+def _supported(verifier: Verifier, claim: str, hit: Hit, question: str) -> bool:
+    """Whether ``claim``, one sentence, is supported by ``hit`` for ``question``."""
+    [check] = verifier.check(claim, [hit], question=question)
+    return check.supported
+
+
 @pytest.fixture(scope="module")
 def verifier(embedder) -> Verifier:
     return Verifier(embedder, threshold=0.55)
@@ -183,53 +189,42 @@ def test_a_bare_figure_needs_a_sentence_saying_what_is_asked(verifier):
     assert c.supported
 
 
-def test_a_bare_name_needs_a_sentence_saying_what_is_asked(verifier):
-    """Rule 11 for who-questions: a report's facilitator is not the forum's chair."""
-    text = (
+# A near-miss names a real figure or person of another role: (report text, question,
+# the near-miss, the right answer, a question the near-miss does answer, its answer)
+NEAR_MISSES = {
+    # rule 11 for who-questions: a report's facilitator is not the forum's chair
+    "a bare name": (
         "Prepared by the Planning Office of Velmora for the Velmora Flood Board. "
         "Review facilitator: Oddny Kjærgaard, planning manager.\n"
         "The board met four times between March and October.\n"
         "The Velmora Flood Board is chaired by Idris Castellanos, who called the first "
-        "meeting in May.\n"
-    )
-    hit = _whole(text, "Flood review")
-    q = "Who chairs the Velmora Flood Board?"
-    [c] = verifier.check(
-        "The Velmora Flood Board is chaired by Oddny Kjærgaard [1].", [hit], question=q
-    )
-    assert not c.supported
-    [c] = verifier.check(
-        "The Velmora Flood Board is chaired by Idris Castellanos [1].", [hit], question=q
-    )
-    assert c.supported
-    q = "Who facilitated the review for the Velmora Flood Board?"
-    [c] = verifier.check("Oddny Kjærgaard facilitated the review [1].", [hit], question=q)
-    assert c.supported
-
-
-def test_a_figure_stated_of_another_subject_does_not_answer(verifier):
-    """Rule 13: the newer turbines' availability is not the whole farm's."""
-    text = (
+        "meeting in May.\n",
+        "Who chairs the Velmora Flood Board?",
+        "The Velmora Flood Board is chaired by Oddny Kjærgaard [1].",
+        "The Velmora Flood Board is chaired by Idris Castellanos [1].",
+        "Who facilitated the review for the Velmora Flood Board?",
+        "Oddny Kjærgaard facilitated the review [1].",
+    ),
+    # rule 13: the newer turbines' availability is not the whole farm's
+    "another subject's figure": (
         "Availability over the winter was 91.4%, below the 95% in the service contract. "
-        "The older Brannock turbines managed 84.2%, while the Solvay units reached 97.3%.\n"
-    )
-    hit = _whole(text, "Farm review")
-    q = "What was the availability of the Kelsing wind farm over the winter?"
-    [c] = verifier.check(
+        "The older Brannock turbines managed 84.2%, while the Solvay units reached 97.3%.\n",
+        "What was the availability of the Kelsing wind farm over the winter?",
         "The availability of the Kelsing wind farm over the winter was 97.3% [1].",
-        [hit],
-        question=q,
-    )
-    assert not c.supported
-    [c] = verifier.check(
         "The availability of the Kelsing wind farm over the winter was 91.4% [1].",
-        [hit],
-        question=q,
-    )
-    assert c.supported
-    q = "What availability did the Solvay units reach?"
-    [c] = verifier.check("The Solvay units reached 97.3% [1].", [hit], question=q)
-    assert c.supported
+        "What availability did the Solvay units reach?",
+        "The Solvay units reached 97.3% [1].",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NEAR_MISSES.values(), ids=NEAR_MISSES.keys())
+def test_a_figure_or_name_of_another_role_does_not_answer(verifier, case):
+    text, q, near_miss, right, other_q, other = case
+    hit = _whole(text, "Review")
+    assert not _supported(verifier, near_miss, hit, q)
+    assert _supported(verifier, right, hit, q)
+    assert _supported(verifier, other, hit, other_q)
 
 
 def test_unsupported_elaboration_is_cut_and_the_supported_clause_kept(verifier, hits):
@@ -258,14 +253,9 @@ def test_sentence_that_only_echoes_the_question_is_not_an_answer(verifier, hits)
     )
     hit = _whole(text, "Archive")
     q = "Which optical character recognition engine did the Tollbridge Archive use?"
-    [echo] = verifier.check(
-        "The Tollbridge Archive used an optical character recognition (OCR) engine [1].",
-        [hit],
-        question=q,
-    )
-    assert not echo.supported
-    [answer] = verifier.check("The Tollbridge Archive used Kestrel [1].", [hit], question=q)
-    assert answer.supported
+    echo = "The Tollbridge Archive used an optical character recognition (OCR) engine [1]."
+    assert not _supported(verifier, echo, hit, q)
+    assert _supported(verifier, "The Tollbridge Archive used Kestrel [1].", hit, q)
 
 
 def test_a_typo_in_the_report_does_not_block_support(verifier):
