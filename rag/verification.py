@@ -20,6 +20,7 @@ is that window's passage and exact text, whatever number the model wrote.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -61,8 +62,9 @@ _LEXICAL_WEIGHT = 0.6
 
 def _bare(claim: str, terms: set[str], asked: set[str], who: bool) -> bool:
     """Whether all ``claim`` adds to its question (``terms``, the question's words
-    ``asked`` set aside) is figures and names: "Søren Åkesson chaired it" states no word
-    of its own beyond the name (rule 11)."""
+    ``asked`` set aside) is figures, the question's words inflected ("chaired" for
+    "chairs") and, answering "who", names: "Søren Åkesson chaired it" states no word of
+    its own beyond the name (rule 11)."""
     asked_stems = {stem(w) for w in asked}
     names = {w for n in key_terms(claim) for w in _words(n)}
     return all(
@@ -218,13 +220,16 @@ class Verifier:
             sem = np.zeros(len(windows))
             sem[top] = self._embed_windows([wtext[i] for i in top]) @ cvec
             support = _LEXICAL_WEIGHT * lexical + (1 - _LEXICAL_WEIGHT) * np.clip(sem, 0, 1)
+            other = functools.cache(
+                lambda h: figure_of_another(claim, hits[h].chunk.text, question)
+            )
             for i in np.flatnonzero(support >= self.threshold):
                 # the night's minimum does not support a daytime maximum
                 if contradicts(claim, about_text[i]):
                     support[i] = 0.0
                 # rule 13: another subject's figure does not answer for this one, in
                 # any window of the passage stating it
-                elif figure_of_another(claim, hits[windows[i][0]].chunk.text, question):
+                elif other(windows[i][0]):
                     support[i] = 0.0
             need = claim_requirements(claim, question)
             best, best_missing = None, tuple(need)
