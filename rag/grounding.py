@@ -80,6 +80,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 
+from rag.citations import sentence_spans
 from rag.lexical import tokenize
 from rag.terms import (
     acronym,
@@ -629,8 +630,6 @@ def leading_clauses(sentence: str) -> list[str]:
     return [h for h in reversed(heads) if len(h.split()) >= 3]
 
 
-_FIGURE_NUMBER = re.compile(r"\d(?:[\d,.]*\d)?")
-_LINE_OR_SENTENCE = re.compile(r"\n|(?<=[.!?])\s+")
 # clause breaks, but not the comma of "3,420"
 _CLAUSES = re.compile(r"[;:()]|,(?!\d)|\b(?:which|while|whereas|but|although)\b", re.IGNORECASE)
 _CALENDAR = re.compile(
@@ -639,10 +638,6 @@ _CALENDAR = re.compile(
     r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|q[1-4])$",
     re.IGNORECASE,
 )
-
-
-def _numbers(text: str) -> set[str]:
-    return {m.group(0).replace(",", "") for m in _FIGURE_NUMBER.finditer(normalize_figures(text))}
 
 
 def _subjects(clause: str) -> list[str]:
@@ -666,6 +661,10 @@ def _figures_of(clause: str) -> list[tuple[str, str]]:
         kind = "money" if m["cur"] or _MONEY_MARK.fullmatch(after) else singular(after)
         out.append((m["num"].replace(",", ""), kind))
     return out
+
+
+def _numbers(text: str) -> set[str]:
+    return {number for number, _ in _figures_of(text)}
 
 
 def _owners(sentence: str, figure: str) -> list[list[str]] | None:
@@ -698,7 +697,7 @@ def figure_of_another(claim: str, window: str, question: str = "") -> bool:
     if not _subjects(claim):
         return False
     subject = f"{claim}\n{question}"
-    sentences = [s for s in _LINE_OR_SENTENCE.split(window) if s.strip()]
+    sentences = [window[a:b] for a, b in sentence_spans(window)]
     for figure in _numbers(claim) - _numbers(question):
         stating = [s for s in sentences if figure in _numbers(s)]
         owners = [_owners(s, figure) for s in stating]
