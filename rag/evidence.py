@@ -42,8 +42,9 @@ def named_reports(question: str, hits: list[Hit], owners: dict[str, str]) -> dic
     name it (``owners``: term -> the one report that term names), in question order.
 
     A report is named by a name or code only it holds ("Trelby", "STS-2"), or by two
-    words only it holds ("the clinic self-scheduling pilot"); a single plain word that
-    happens to occur in one report ("come", "avoid") is a coincidence, not a subject.
+    different words only it holds ("the clinic self-scheduling pilot"); a single plain
+    word that happens to occur in one report ("come", "avoid") is a coincidence, not a
+    subject, however often the question uses it ("how many ... how many").
     Only reports among ``hits`` count: retrieval passed over the others.
     """
     found = {hit.chunk.source for hit in hits}
@@ -57,7 +58,7 @@ def named_reports(question: str, hits: list[Hit], owners: dict[str, str]) -> dic
     return {
         source: list(dict.fromkeys(t for ts in held for t in ts))
         for source, held in words.items()
-        if len(held) >= 2 or any(t in names for ts in held for t in ts)
+        if len({t for ts in held for t in ts}) >= 2 or any(t in names for ts in held for t in ts)
     }
 
 

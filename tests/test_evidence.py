@@ -281,6 +281,9 @@ def test_one_plain_word_only_a_report_holds_does_not_name_it(tmp_path, invented)
     assert list(named_reports(q, hits, owners)) == ["ostrand.txt"]
     q = "Which storm walked the Ostrand Grid peak up, and who chairs the Tarnby forum?"
     assert list(named_reports(q, hits, owners)) == ["ostrand.txt", "forum.txt"]
+    # the same plain word twice is still one word: "how many ... how many"
+    q = "Which storm walked the Ostrand Grid peak up, and who walked it down?"
+    assert list(named_reports(q, hits, owners)) == ["ostrand.txt"]
 
 
 def test_a_word_of_one_title_names_that_report_though_others_mention_it(tmp_path, invented):
