@@ -50,15 +50,19 @@ def named_reports(question: str, hits: list[Hit], owners: dict[str, str]) -> dic
     found = {hit.chunk.source for hit in hits}
     names = {t for term in key_terms(question) for t in tokenize(term)}
     words: dict[str, list[list[str]]] = {}
+    seen: set[tuple[str, ...]] = set()
     for word in question.split():
         # "Carrow's" is Carrow: a report that alone writes the possessive is not named
         terms = [t for t in tokenize(_POSSESSIVE.sub("", word)) if owners.get(t) in found]
+        if tuple(terms) in seen:
+            continue  # a word used again is still one word
+        seen.add(tuple(terms))
         for source in dict.fromkeys(owners[t] for t in terms):
             words.setdefault(source, []).append([t for t in terms if owners[t] == source])
     return {
         source: list(dict.fromkeys(t for ts in held for t in ts))
         for source, held in words.items()
-        if len({t for ts in held for t in ts}) >= 2 or any(t in names for ts in held for t in ts)
+        if len(held) >= 2 or any(t in names for ts in held for t in ts)
     }
 
 
