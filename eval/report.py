@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import answer_terms, failure_stage, is_right
+from eval.metrics import answer_terms, failure_stage, is_right, summarize
 from eval.sets import HELD_OUT
 
 __all__ = ["compare", "flips", "gate", "metric_table", "write_report"]
@@ -189,16 +189,44 @@ def flips(a_records: list[dict[str, Any]], b_records: list[dict[str, Any]]) -> l
     return lines or ["no verdict changed"]
 
 
+def _key(record: dict[str, Any]) -> tuple[str, str]:
+    return record.get("set", ""), record["id"]
+
+
 def compare(a_path: Path, b_path: Path) -> str:
-    """Deltas B - A for every metric present in both runs, overall and per kind, then
-    the questions whose verdict changed (``flips``)."""
+    """Deltas B - A for every metric present in both runs, overall, per set and per
+    kind, then the questions whose verdict changed (``flips``).
+
+    Only questions both runs answered are compared: a run of a few ids (``rag eval
+    --id``, re-running what a change touches) set against a full run would otherwise
+    compare different questions, and a subset chosen among the failures looks like a
+    large gain. When the two runs' questions differ, the metrics are computed again on
+    the questions they share, and the first line says so."""
     a_run = json.loads(a_path.read_text())
     b_run = json.loads(b_path.read_text())
     a, b = a_run["metrics"], b_run["metrics"]
-    lines = [f"{'scope':<14}{'metric':<22}{'A':>9}{'B':>9}{'B-A':>9}"]
-    scopes = [("overall", a["overall"], b["overall"])] + [
-        (k, a["by_kind"][k], b["by_kind"][k]) for k in a["by_kind"] if k in b["by_kind"]
-    ]
+    lines = []
+    a_keys = {_key(r) for r in a_run["records"]}
+    b_keys = {_key(r) for r in b_run["records"]}
+    if a_keys != b_keys:
+        both = a_keys & b_keys
+        lines.append(
+            f"A ran {len(a_keys)} questions, B {len(b_keys)}: metrics below are over the "
+            f"{len(both)} both ran"
+        )
+        only = bool(a_run["meta"].get("retrieval_only") or b_run["meta"].get("retrieval_only"))
+        a = summarize([r for r in a_run["records"] if _key(r) in both], retrieval_only=only)
+        b = summarize([r for r in b_run["records"] if _key(r) in both], retrieval_only=only)
+    lines.append(f"{'scope':<14}{'metric':<22}{'A':>9}{'B':>9}{'B-A':>9}")
+    scopes = (
+        [("overall", a["overall"], b["overall"])]
+        + [
+            (k, a["by_set"][k], b["by_set"][k])
+            for k in a.get("by_set", {})
+            if k in b.get("by_set", {})
+        ]
+        + [(k, a["by_kind"][k], b["by_kind"][k]) for k in a["by_kind"] if k in b["by_kind"]]
+    )
     for scope, ma, mb in scopes:
         for n in _ORDER:
             va, vb = ma.get(n), mb.get(n)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from eval.metrics import answer_terms, citation_scores, normalize, retrieval_ranks, summarize
@@ -107,3 +109,35 @@ def test_verdict_flips_are_listed_for_tuning_sets_and_counted_for_held_out_ones(
     assert "Who chairs" not in "\n".join(lines)  # a held-out question is never shown
     assert "test: 1 loss" in lines and "dev: 1 gain" in lines
     assert flips(run(True, True), run(True, True)) == ["no verdict changed"]
+
+
+def test_a_run_of_a_few_questions_is_compared_on_those_questions_only(tmp_path):
+    """A full run set against a run of the ids a change touched must not compare
+    different questions: re-run only its failures, and any change looks like a gain."""
+    import json
+
+    from eval.report import compare
+
+    def rec(qid: str, right: bool) -> dict:
+        answer = "it is 7 [1]" if right else "it is 8 [1]"
+        return _rec(answer=answer, terms=["7"]) | {"id": qid, "set": "dev", "question": "?"}
+
+    def save(name: str, records: list[dict]) -> Path:
+        path = tmp_path / name
+        run = {"meta": {}, "metrics": summarize(records), "records": records}
+        path.write_text(json.dumps(run))
+        return path
+
+    full = save("full.json", [rec("a", True), rec("b", True), rec("c", False)])
+    few = save("few.json", [rec("c", False)])  # the failure, re-run and still wrong
+    out = compare(full, few)
+    assert out.splitlines()[0] == "A ran 3 questions, B 1: metrics below are over the 1 both ran"
+    row = next(
+        line.split()
+        for line in out.splitlines()
+        if line.startswith("overall  ") and " correct " in line
+    )
+    assert row[2:] == ["0.000", "0.000", "+0.000"]  # not 0.667 -> 0.000
+    assert "no verdict changed" in out
+    # the same questions in both: the saved metrics are compared as they are
+    assert not compare(full, full).startswith("A ran")
