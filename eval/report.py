@@ -168,15 +168,20 @@ def write_report(run: dict[str, Any], json_path: Path) -> Path:
     return path
 
 
+def _key(record: dict[str, Any]) -> tuple[str, str]:
+    """A question's identity across runs: its set and id."""
+    return record.get("set", ""), record["id"]
+
+
 def flips(a_records: list[dict[str, Any]], b_records: list[dict[str, Any]]) -> list[str]:
     """The questions of both runs whose verdict (``is_right``) differs, gains and losses:
     listed for the tuning sets, only counted for the held-out ones (``HELD_OUT``), whose
     failures nobody reads while changing the pipeline."""
-    before = {(r.get("set", ""), r["id"]): is_right(r) for r in a_records}
+    before = {_key(r): is_right(r) for r in a_records}
     counts: Counter[tuple[str, str]] = Counter()
     lines = []
     for r in b_records:
-        key = (r.get("set", ""), r["id"])
+        key = _key(r)
         if key not in before or before[key] == is_right(r):
             continue
         change = "gain" if is_right(r) else "loss"
@@ -187,10 +192,6 @@ def flips(a_records: list[dict[str, Any]], b_records: list[dict[str, Any]]) -> l
         word = change if n == 1 else {"gain": "gains", "loss": "losses"}[change]
         lines.append(f"{name}: {n} {word}")
     return lines or ["no verdict changed"]
-
-
-def _key(record: dict[str, Any]) -> tuple[str, str]:
-    return record.get("set", ""), record["id"]
 
 
 def compare(a_path: Path, b_path: Path) -> str:
