@@ -27,7 +27,7 @@ import time
 
 from eval.metrics import normalize
 from eval.runner import InProcess, turns_for
-from eval.sets import SETS, load_set
+from eval.sets import HELD_OUT, SETS, load_set
 from rag import standalone_query
 
 
@@ -72,7 +72,7 @@ def main() -> None:
                 all(normalize(t) in retrieved for t in q["must_include"])
             )
             shares.append(1 - len(missing) / max(1, len(q["must_include"])))
-            if missing and args.failures and name in ("dev", "dev2", "dev3"):
+            if missing and args.failures and name not in HELD_OUT:
                 why = f"refused early: {reason}" if reason else f"missing {missing}"
                 print(f"{q['id']:<10} {q['kind']:<10} {why}\n           {q['question']}")
         rows.append(

@@ -8,7 +8,7 @@ it. So a rule can be judged in seconds on drafts already written, before an eval
 forty minutes: every sentence the saved run checked (the first answer's and its looks')
 is checked again against the passages that answer was shown, with the current
 ``Verifier`` and the record's question. Printed: the sentences whose verdict flips, for
-the sets one may read (dev, dev2, dev3), and per set the counts of flips on answerable
+the sets one may read (dev, dev2, dev3, dev4), and per set the counts of flips on answerable
 and unanswerable questions. A flip to "supported" on an unanswerable question is a
 near-miss the new rule lets through. test and corpus2 are counted, never listed.
 

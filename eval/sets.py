@@ -20,6 +20,12 @@
   from sections drawn at random (``random.Random(33)``, then 34). dev2 had become too
   small and too easy to tune on (its evidence recall 0.97, answers 0.92 right) while
   corpus2's evidence recall was 0.84: a tuning corpus at corpus2's size and formats.
+- ``dev4``: four technical documents of an invented data company (a feature-store
+  migration post-mortem, a GPU capacity plan, a labelling vendor review, a serving SLO
+  report) with 40 questions (``dev4/``), 14 of them lists: a tuning corpus in the
+  domain of ``corpus2``, whose list questions missed their section more often than any
+  other kind's, written by a helper that did not read ``corpus2`` or run the service,
+  one question per section drawn with ``random.Random(44)`` (``dev4/draw_sections.py``).
 - ``corpus2``: a second corpus in formats the seeds don't use (``corpus2/docs``, no
   ``#`` headings, tables, numbered lists, non-ASCII names) with its own questions.
   Never tuned on either.
@@ -65,6 +71,7 @@ SETS: dict[str, EvalSet] = {
     "test": EvalSet("test", (EVAL_DIR / "qa.jsonl", EVAL_DIR / "heldout" / "seeds.jsonl"), "test"),
     "dev2": EvalSet("dev2", (EVAL_DIR / "dev2" / "qa.jsonl",), None, EVAL_DIR / "dev2" / "docs"),
     "dev3": EvalSet("dev3", (EVAL_DIR / "dev3" / "qa.jsonl",), None, EVAL_DIR / "dev3" / "docs"),
+    "dev4": EvalSet("dev4", (EVAL_DIR / "dev4" / "qa.jsonl",), None, EVAL_DIR / "dev4" / "docs"),
     "corpus2": EvalSet(
         "corpus2", (EVAL_DIR / "corpus2" / "qa.jsonl",), None, EVAL_DIR / "corpus2" / "docs"
     ),

@@ -295,7 +295,8 @@ def eval_(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Eval sets to run: dev, test, dev2, dev3, corpus2 (repeatable; default all).",
+            help="Eval sets to run: dev, test, dev2, dev3, dev4, corpus2 "
+            "(repeatable; default all).",
         ),
     ] = None,
     retrieval_only: Annotated[bool, typer.Option(help="No LLM: retrieval metrics only.")] = False,
