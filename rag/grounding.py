@@ -156,8 +156,12 @@ def claim_requirements(claim: str, question: str = "") -> list[str]:
 
 
 _CURRENCIES = "$€£¥"
-# "€2,450", "$ 3.5m", "2,450 euros": a figure written as money
-_MONEY_FIGURE = re.compile(rf"([{_CURRENCIES}])\s?(\d(?:[\d,.]*\d)?)")
+# "€2,450", "$ 3.5m", "2,450 euros": a figure written as money (with its magnitude:
+# "€1.16m" needs 1.16 million, which a passage may write "€1.16 million")
+_MONEY_FIGURE = re.compile(
+    rf"([{_CURRENCIES}])\s?(\d(?:[\d,.]*\d)?(?:\s?(?:million|billion|mn|bn|m)\b)?)",
+    re.IGNORECASE,
+)
 _MONEY_MARK = re.compile(
     rf"[{_CURRENCIES}]|\b(?:euros?|dollars?|pounds?|eur|usd|gbp|cents?|pence)\b", re.IGNORECASE
 )

@@ -107,22 +107,42 @@ def squash(text: str) -> str:
     return re.sub(r"[^\w%]+|_", "", normalize_figures(_TAGS.sub("", text)).lower())
 
 
+# A magnitude after a figure, however abbreviated: "€1.16m" is "€1.16 million"
+_MAGNITUDES = {
+    word: pattern
+    for pattern, words in (
+        (r"(?:million|mn|m)", ("million", "mn", "m")),
+        (r"(?:billion|bn)", ("billion", "bn")),
+    )
+    for word in words
+}
+
+
 def _term_pattern(term: str) -> str:
     """Regex for ``term`` as whole words: case-, separator- and plural-insensitive,
-    digits and letters split ("300GB" = "300 GB", "98%" = "98+%")."""
+    digits and letters split ("300GB" = "300 GB", "98%" = "98+%"), a figure's
+    magnitude in any of its spellings ("1.16m" = "1.16 million", "2bn" = "2 billion")."""
     parts = re.findall(r"[^\W\d_]+|[0-9]+(?:[.,][0-9]+)*|%", normalize_figures(term).lower())
     if not parts:
         return ""
     last = parts[-1]
     if len(last) > 3 and last.endswith("s") and not last.endswith("ss") and last[-2].isalpha():
         parts[-1] = last[:-1]
-    body = r"[\s_./,’'+-]*".join(re.escape(p) for p in parts)
+    pieces = [
+        _MAGNITUDES[p] if i and p in _MAGNITUDES and parts[i - 1][0].isdigit() else re.escape(p)
+        for i, p in enumerate(parts)
+    ]
+    body = r"[\s_./,’'+-]*".join(pieces)
     plural = r"(?:e?s)?" if len(parts[-1]) >= 3 else ""
     return rf"(?<![^\W_]){body}{plural}(?![^\W_])"
 
 
+# "€1.16m": a magnitude written onto its figure, split off so that "1.16" is found
+_ATTACHED_MAGNITUDE = re.compile(r"(?<=\d)(mn|bn|m)(?![^\W_])")
+
+
 def _haystack(text: str) -> str:
-    return normalize_figures(_TAGS.sub("", text)).lower()
+    return _ATTACHED_MAGNITUDE.sub(r" \1", normalize_figures(_TAGS.sub("", text)).lower())
 
 
 _GLUE = frozenset("of and for the in on to a an".split())  # "Bureau of Labor Statistics"

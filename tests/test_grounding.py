@@ -63,6 +63,19 @@ def test_figures_match_in_any_spelling():
     assert not contains_term("served 1,450 requests", "145")
 
 
+def test_a_figures_magnitude_matches_in_any_spelling():
+    """ "€1.16m" is "€1.16 million": an answer copying the passage's figure was refused
+    because "1.16" was not found in "1.16m"."""
+    passage = "The expected annual spend under that arrangement is €1.16m, about 9 % less."
+    need = claim_requirements("Spending is expected to be €1.16m a year.")
+    assert "€1.16m" in need
+    assert not evidence_lacks(passage, need)
+    assert not evidence_lacks("The expected annual spend is €1.16 million.", need)
+    assert evidence_lacks("The expected annual spend is €1.17m.", need)
+    assert contains_term(passage, "1.16") and contains_term("a budget of 2bn", "2 billion")
+    assert not contains_term("12 H100 nodes", "100")  # a model name is no magnitude
+
+
 def test_names_are_found_with_accents_and_modifiers():
     assert key_terms("Did Zoë Lefèvre propose a Kestrel-like gateway?") == [
         "Zoë",
