@@ -45,7 +45,15 @@ from rag.grounding import (
 )
 from rag.lexical import tokenize
 from rag.questions import question_parts
-from rag.terms import key_terms, lead_in, near_spelling, number_digits, spells_out
+from rag.terms import (
+    contains_term,
+    key_terms,
+    lead_in,
+    near_spelling,
+    number_digits,
+    spells_out,
+    table_cells,
+)
 from rag.types import Citation, Hit
 
 __all__ = ["SentenceCheck", "Verifier"]
@@ -81,6 +89,105 @@ def _inflects(word: str, words: set[str]) -> bool:
         and (word.startswith(w) or w.startswith(word))
         for w in words
     )
+
+
+def _table_blocks(text: str) -> list[list[str]]:
+    """The tables of ``text``: runs of consecutive lines that are table rows."""
+    blocks: list[list[str]] = []
+    run: list[str] = []
+    for line in [*text.splitlines(), ""]:
+        if table_cells(line) is not None:
+            run.append(line)
+        elif run:
+            blocks.append(run)
+            run = []
+    return blocks
+
+
+def _continued_headers(hits: Sequence[Hit]) -> dict[int, str]:
+    """For each piece that starts inside a table whose header row is in an earlier piece
+    of the same section, that header row."""
+    out: dict[int, str] = {}
+    last: dict[tuple[str, str], list[str]] = {}  # (report, section) -> its last table
+    for h, hit in enumerate(hits):
+        key = (hit.chunk.source, hit.chunk.section)
+        lines = hit.chunk.text.strip().splitlines()
+        before = last.get(key)
+        first = table_cells(lines[0]) if lines else None
+        if before and first is not None and len(first) == len(table_cells(before[0]) or []):
+            if lines[0].strip() != before[0].strip():
+                out[h] = before[0]
+        blocks = _table_blocks(hit.chunk.text)
+        if blocks:
+            last[key] = [out[h], *blocks[-1]] if h in out and len(blocks) == 1 else blocks[-1]
+    return out
+
+
+def _row_headers(hits: Sequence[Hit], windows: list[tuple[int, int, int]]) -> dict[int, list[str]]:
+    """For each window that is one table row (not a header), its table's header cells."""
+    continued = _continued_headers(hits)
+    out: dict[int, list[str]] = {}
+    for i, (h, s, e) in enumerate(windows):
+        text = hits[h].chunk.text
+        line = text[s:e]
+        cells = table_cells(line)
+        if cells is None or "\n" in line.strip():
+            continue
+        lines = text[:s].splitlines()
+        j = len(lines) - 1
+        while j >= 0 and table_cells(lines[j]) is not None:
+            j -= 1
+        # the table starts above the window in this piece, or in an earlier piece
+        first = lines[j + 1] if j + 1 < len(lines) else None
+        head = continued.get(h, first) if j < 0 else first
+        header = table_cells(head) if head else None
+        if header is None or head is None or head.strip() == line.strip():
+            continue
+        if len(header) == len(cells):
+            out[i] = header
+    return out
+
+
+def _column_words(row: str, header: list[str] | None, figures: list[str]) -> set[str]:
+    """The words of the column labels over the cells of ``row`` that hold one of
+    ``figures``: "3.53" in the "Tessera Labels" column of "| Weighted total | 3.53 |"
+    is Tessera Labels' figure, and no other column's."""
+    cells = table_cells(row)
+    if header is None or cells is None:
+        return set()
+    return {
+        w
+        for cell, label in zip(cells, header, strict=False)
+        if any(contains_term(cell, f) for f in figures)
+        for w in _words(label)
+    }
+
+
+# a value: digits with their separators, sign, unit symbol or magnitude ("3.53",
+# "83.7%", "€1.16m"), not a code with letters in front ("STS-4", "H100")
+_NUMBER = re.compile(r"[$€£¥+-]?\d[\d,.]*\s?(?:%|[a-zA-Z]{1,2})?")
+
+
+def _misplaced(claim: str, figures: list[str], header: str, text: str) -> bool:
+    """Whether ``claim`` names a column of a table in ``text`` (``header``: the header
+    row of a table the text continues) and gives a figure that the table holds only
+    under other columns."""
+    for block in _table_blocks(f"{header}\n{text}" if header else text):
+        labels = table_cells(block[0]) or []
+        named = {j for j, label in enumerate(labels) if j and label and contains_term(claim, label)}
+        if not named:
+            continue
+        rows = [table_cells(line) or [] for line in block[1:]]
+        for figure in figures:
+            if not _NUMBER.fullmatch(figure):
+                continue  # a code ("STS-4") names a row; it is not a value
+            # the first column labels the rows: a figure there is no value either
+            columns = {
+                j for row in rows for j, cell in enumerate(row) if j and contains_term(cell, figure)
+            }
+            if columns and not columns & named:
+                return True
+    return False
 
 
 def _overlap(terms: set[str], window: set[str]) -> float:
@@ -192,6 +299,13 @@ class Verifier:
             f"{hits[h].chunk.section}\n{t}" for t, (h, _, _) in zip(wtext, windows, strict=True)
         ]
         haystacks = [passage_context(hit, context or {}) for hit in hits]
+        # a table row is read with its column labels: each row window's header cells,
+        # and the header of a table the piece continues (evidence pieces of one section
+        # are cut apart: "| Weighted total | 3.53 | 3.95 |" under a header two pieces up)
+        headers = _row_headers(hits, windows)
+        continued = _continued_headers(hits)
+        for h, line in continued.items():
+            haystacks[h] += "\n" + line
 
         def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
             terms = _words(claim)
@@ -205,7 +319,14 @@ class Verifier:
                 return SentenceCheck(claim, False, 0.0, None, ("(restates a heading)",))
             echoes = bool(terms & asked)
             terms -= asked
-            lexical = np.array([_overlap(terms, w) / len(terms) for w in wterms])
+            figures = [t for t in key_terms(claim) if any(c.isdigit() for c in t)]
+            lexical = np.array(
+                [
+                    _overlap(terms, w | _column_words(wtext[i], headers.get(i), figures))
+                    / len(terms)
+                    for i, w in enumerate(wterms)
+                ]
+            )
             if predicate and _bare(claim, terms, asked, who):
                 # rule 11: a bare figure or name counts only where its sentence says what
                 # is asked
@@ -223,6 +344,9 @@ class Verifier:
             other = functools.cache(
                 lambda h: figure_of_another(claim, hits[h].chunk.text, question)
             )
+            misplaced = functools.cache(
+                lambda h: _misplaced(claim, figures, continued.get(h, ""), hits[h].chunk.text)
+            )
             for i in np.flatnonzero(support >= self.threshold):
                 # the night's minimum does not support a daytime maximum
                 if contradicts(claim, about_text[i]):
@@ -230,6 +354,10 @@ class Verifier:
                 # rule 13: another subject's figure does not answer for this one, in
                 # any window of the passage stating it
                 elif other(windows[i][0]):
+                    support[i] = 0.0
+                # a table's figure belongs to its own column: "Kvist Annotation: 3.53"
+                # where 3.53 stands under "Tessera Labels"
+                elif misplaced(windows[i][0]):
                     support[i] = 0.0
             need = claim_requirements(claim, question)
             best, best_missing = None, tuple(need)

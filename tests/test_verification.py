@@ -285,3 +285,38 @@ def test_a_claim_about_the_question_needs_a_window_about_it(verifier):
     q = "Who chaired the board?"
     [check] = verifier.check("Åsa Lindqvist chaired the board [1].", [hit], question=q)
     assert check.supported and "Lindqvist" in check.citation.quote
+
+
+def test_a_table_figure_is_read_under_its_own_column(verifier: Verifier):
+    """A transposed table (subjects are columns) cut into two evidence pieces of one
+    section: a figure is its column's, read with that column's label, and no other
+    column's ("Halvard: 3.53" where 3.53 stands under Ostrava)."""
+    section = ("Vendor review", "SCORES")
+    head = (
+        "| Criterion | Ostrava Tagging | Halvard Annotation |\n|---|---|---|\n"
+        "| Quality | 3.5 | 4.5 |"
+    )
+    rest = "| Price | 3.0 | 2.5 |\n| Weighted total | 3.53 | 3.95 |"
+    pieces = [
+        Hit(Chunk("v.txt", section, head, 0, len(head)), 0.5, 1),
+        Hit(Chunk("v.txt", section, rest, 100, 100 + len(rest)), 0.5, 2),
+    ]
+    question = "What weighted total did each vendor get?"
+    [right] = verifier.check("Ostrava Tagging: 3.53", pieces, question=question)
+    assert right.supported and right.citation is not None
+    assert right.citation.quote == "| Weighted total | 3.53 | 3.95 |"
+    [wrong] = verifier.check("Halvard Annotation: 3.53", pieces, question=question)
+    assert not wrong.supported
+
+
+def test_a_row_code_is_no_misplaced_figure(verifier: Verifier):
+    """ "STS-4" in the first column names its row; its figure under "Availability" stands."""
+    table = (
+        "  Crane     Built   Availability   Status\n"
+        "  STS-3     2016    96.0%          In service\n"
+        "  STS-4     2016    83.7%          Spreader faults\n"
+    )
+    hit = _whole(table, "Port review", "Crane fleet")
+    question = "What was the availability of crane STS-4?"
+    assert _supported(verifier, "The availability of crane STS-4 was 83.7%.", hit, question)
+    assert not _supported(verifier, "The availability of crane STS-4 was 2016.", hit, question)
