@@ -22,7 +22,7 @@
   corpus2's evidence recall was 0.84: a tuning corpus at corpus2's size and formats.
 - ``dev4``: four technical documents of an invented data company (a feature-store
   migration post-mortem, a GPU capacity plan, a labelling vendor review, a serving SLO
-  report) with 40 questions (``dev4/``), 14 of them lists: a tuning corpus in the
+  report) with 43 questions (``dev4/``), 14 of them lists: a tuning corpus in the
   domain of ``corpus2``, whose list questions missed their section more often than any
   other kind's, written by a helper that did not read ``corpus2`` or run the service,
   one question per section drawn with ``random.Random(44)`` (``dev4/draw_sections.py``).

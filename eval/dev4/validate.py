@@ -36,8 +36,8 @@ KINDS = {
     "list": 14,
     "factoid": 8,
     "numeric": 6,
-    "two-part": 4,
-    "unanswerable": 8,
+    "two-part": 5,
+    "unanswerable": 10,
 }
 N_QUESTIONS = sum(KINDS.values())
 FIELDS = ["id", "question", "answer", "must_include", "sources", "section", "kind"]
