@@ -123,9 +123,11 @@ def _continued_headers(hits: Sequence[Hit]) -> dict[int, str]:
     return out
 
 
-def _row_headers(hits: Sequence[Hit], windows: list[tuple[int, int, int]]) -> dict[int, list[str]]:
-    """For each window that is one table row (not a header), its table's header cells."""
-    continued = _continued_headers(hits)
+def _row_headers(
+    hits: Sequence[Hit], windows: list[tuple[int, int, int]], continued: dict[int, str]
+) -> dict[int, list[str]]:
+    """For each window that is one table row (not a header), its table's header cells
+    (``continued``: the header rows of tables that pieces continue)."""
     out: dict[int, list[str]] = {}
     for i, (h, s, e) in enumerate(windows):
         text = hits[h].chunk.text
@@ -152,9 +154,9 @@ def _column_words(row: str, header: list[str] | None, figures: list[str]) -> set
     """The words of the column labels over the cells of ``row`` that hold one of
     ``figures``: "3.53" in the "Tessera Labels" column of "| Weighted total | 3.53 |"
     is Tessera Labels' figure, and no other column's."""
-    cells = table_cells(row)
-    if header is None or cells is None:
+    if header is None:  # most windows: no table row
         return set()
+    cells = table_cells(row) or []
     return {
         w
         for cell, label in zip(cells, header, strict=False)
@@ -168,11 +170,10 @@ def _column_words(row: str, header: list[str] | None, figures: list[str]) -> set
 _NUMBER = re.compile(r"[$€£¥+-]?\d[\d,.]*\s?(?:%|[a-zA-Z]{1,2})?")
 
 
-def _misplaced(claim: str, figures: list[str], header: str, text: str) -> bool:
-    """Whether ``claim`` names a column of a table in ``text`` (``header``: the header
-    row of a table the text continues) and gives a figure that the table holds only
-    under other columns."""
-    for block in _table_blocks(f"{header}\n{text}" if header else text):
+def _misplaced(claim: str, figures: list[str], tables: list[list[str]]) -> bool:
+    """Whether ``claim`` names a column of one of ``tables`` (rows of lines, the header
+    first) and gives a figure that the table holds only under other columns."""
+    for block in tables:
         labels = table_cells(block[0]) or []
         named = {j for j, label in enumerate(labels) if j and label and contains_term(claim, label)}
         if not named:
@@ -302,10 +303,14 @@ class Verifier:
         # a table row is read with its column labels: each row window's header cells,
         # and the header of a table the piece continues (evidence pieces of one section
         # are cut apart: "| Weighted total | 3.53 | 3.95 |" under a header two pieces up)
-        headers = _row_headers(hits, windows)
         continued = _continued_headers(hits)
+        headers = _row_headers(hits, windows, continued)
         for h, line in continued.items():
             haystacks[h] += "\n" + line
+        tables = [
+            _table_blocks(f"{continued[h]}\n{hit.chunk.text}" if h in continued else hit.chunk.text)
+            for h, hit in enumerate(hits)
+        ]
 
         def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
             terms = _words(claim)
@@ -344,9 +349,7 @@ class Verifier:
             other = functools.cache(
                 lambda h: figure_of_another(claim, hits[h].chunk.text, question)
             )
-            misplaced = functools.cache(
-                lambda h: _misplaced(claim, figures, continued.get(h, ""), hits[h].chunk.text)
-            )
+            misplaced = functools.cache(lambda h: _misplaced(claim, figures, tables[h]))
             for i in np.flatnonzero(support >= self.threshold):
                 # the night's minimum does not support a daytime maximum
                 if contradicts(claim, about_text[i]):
