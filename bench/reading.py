@@ -1,6 +1,6 @@
 """How far a saved run's reader is from a correctness target, from its records alone.
 
-    .venv/bin/python bench/reading.py eval/results/2026-11-27-5d21474.json
+    .venv/bin/python bench/reading.py eval/results/2026-11-28-9fe646f.json
     .venv/bin/python bench/reading.py eval/results/A.json --target 0.85
 
 An answerable question is right only when its evidence holds every key term and the

@@ -1,6 +1,6 @@
 """Replay verification: check a saved run's sentences again with the current rules.
 
-    .venv/bin/python bench/replay.py eval/results/2026-11-27-1580c8a-tuning.json
+    .venv/bin/python bench/replay.py eval/results/2026-11-27-964c85a-tuning.json
     .venv/bin/python bench/replay.py eval/results/A.json --set dev3
 
 A grounding rule changes which sentences are shown; the model's drafts do not change with
