@@ -200,7 +200,9 @@ def main(argv: list[str] | None = None) -> None:
         print(cmake_args(choose_options(flags)))
         return
     record = install(args.python, args.cpuinfo)
-    print(f"llama-cpp-python {LLAMA_VERSION}: {' '.join(map(str, record['enabled']))}")
+    enabled = record.get("enabled")
+    names = " ".join(map(str, enabled)) if isinstance(enabled, list) else ""
+    print(f"llama-cpp-python {LLAMA_VERSION}: {names}")
 
 
 if __name__ == "__main__":

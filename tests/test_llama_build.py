@@ -15,7 +15,10 @@ _AMX = f"{_AVX512} avx_vnni amx_bf16 amx_tile amx_int8"
 
 def _cpuinfo(flags: str) -> str:
     """Two processors, as the kernel writes them: the first one's flags are read."""
-    block = f"processor\t: {{n}}\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU\nflags\t\t: {flags}\n"
+    block = (
+        "processor\t: {n}\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU\n"
+        f"flags\t\t: {flags}\n"
+    )
     return "\n".join(block.format(n=n) for n in range(2))
 
 
