@@ -126,15 +126,27 @@ def models(
         bool, typer.Option("--path", help="Print only the model file's path (for scripts).")
     ] = False,
 ) -> None:
-    """Assemble and verify the default model (or check RAG_MODEL_PATH)."""
+    """Assemble and verify the default model (or check RAG_MODEL_PATH), then evaluate a
+    short prompt with it in a child process and show llama.cpp's CPU features."""
     from rag.models import resolve_model
+    from rag.selfcheck import run_selfcheck
 
     s = Settings()
     try:
         model = resolve_model(s.model_path, s.models_path, s.model_sha256)
+        if path:
+            typer.echo(str(model))
+            return
+        check = run_selfcheck(model, s.n_threads)
     except RagError as exc:
         _fail(exc)
-    typer.echo(str(model) if path else f"model ready: {model.name}")
+    typer.echo(f"model ready: {model.name}")
+    typer.echo(
+        f"llama.cpp {check.get('version')}: self-check passed in {check['seconds']} s; "
+        f"CPU features: {' '.join(check.get('cpu_features') or [])}"
+    )
+    if check.get("cmake_args"):
+        typer.echo(f"built with: {check['cmake_args']}")
 
 
 @app.command()

@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(
         120.0, gt=0, description="Longest wait for RAG_LLM_URL to send the next piece."
     )
+    selfcheck: bool = Field(
+        True,
+        description="Before loading the local model, evaluate a short prompt in a child "
+        "process, so a llama.cpp build that crashes on this CPU stops start-up with the fix.",
+    )
     n_ctx: int = Field(4096, ge=512, description="LLM context window in tokens.")
     n_threads: int = Field(
         max(1, os.cpu_count() or 1), ge=1, description="CPU threads used by llama.cpp."

@@ -9,6 +9,7 @@ RagError
 ├── IndexConflict        another writer switched the shared index during this build
 ├── ModelIntegrity       a GGUF file does not match its expected sha256
 ├── ModelNotFound        no model file and no way to assemble one
+├── ModelCrashed         the installed llama.cpp dies evaluating a prompt on this CPU
 ├── ModelUnavailable     the remote model server cannot be reached or failed
 ├── InvalidQuery         a question the pipeline refuses to process
 │   └── EmptyQuestion
@@ -35,6 +36,7 @@ __all__ = [
     "IndexNotFound",
     "IndexUnavailable",
     "InvalidQuery",
+    "ModelCrashed",
     "ModelIntegrity",
     "ModelNotFound",
     "ModelUnavailable",
@@ -74,6 +76,10 @@ class IndexConflict(RagError):
 
 class ModelIntegrity(RagError):
     """A model file's sha256 differs from the expected one: refusing to load it."""
+
+
+class ModelCrashed(RagError):
+    """The start-up self-check's child died evaluating a prompt (a build for the wrong CPU)."""
 
 
 class ModelNotFound(RagError):

@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
+from rag.selfcheck import build_info
+
 __all__ = ["Generator", "LlamaGenerator", "Message", "TextStream", "repeating_tail"]
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
@@ -71,6 +73,7 @@ class LlamaGenerator:
         self.concurrency = 1
         self.lock = threading.Lock()
         self.reused_tokens = 0  # prompt tokens the last generation took from the KV cache
+        self.build = build_info()  # CPU features llama.cpp was built with, for /readyz
         self._llm = Llama(
             model_path=str(model_path),
             n_ctx=n_ctx,

@@ -148,9 +148,10 @@ def _build_wheel(python: str, options: dict[str, bool], into: Path) -> Path:
     return into
 
 
-def install(python: str, cpuinfo_path: Path) -> dict[str, object]:
+def install(python: str, cpuinfo_path: Path, force: bool = False) -> dict[str, object]:
     """Install (building once per switch set) the llama-cpp-python wheel for this CPU into
-    the environment of ``python``; return the record written beside it."""
+    the environment of ``python``; return the record written beside it. ``force`` rebuilds
+    even when a wheel for these switches is cached."""
     flags = cpu_flags(cpuinfo_path.read_text()) if cpuinfo_path.is_file() else frozenset()
     options = choose_options(flags)
     key = build_key(options)
@@ -158,12 +159,12 @@ def install(python: str, cpuinfo_path: Path) -> dict[str, object]:
         [python, "-c", "import sys; print(sys.prefix)"], check=True, capture_output=True, text=True
     ).stdout.strip()
     current = installed_record(prefix)
-    if current and current.get("key") == key:
+    if current and current.get("key") == key and not force:
         probe = subprocess.run([python, "-c", "import llama_cpp"], capture_output=True)
         if probe.returncode == 0:
             return current
     folder = _cache_root() / key
-    if not (folder / "build.json").is_file():
+    if force or not (folder / "build.json").is_file():
         print(f"building llama-cpp-python {LLAMA_VERSION} for this CPU: {cmake_args(options)}")
         _build_wheel(python, options, folder)
     meta = json.loads((folder / "build.json").read_text())
@@ -194,12 +195,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--python", default=sys.executable, help="the environment's python")
     parser.add_argument("--cpuinfo", type=Path, default=Path("/proc/cpuinfo"))
     parser.add_argument("--print", action="store_true", help="only print the CMAKE_ARGS")
+    parser.add_argument("--force", action="store_true", help="rebuild even if cached")
     args = parser.parse_args(argv)
     if args.print:
         flags = cpu_flags(args.cpuinfo.read_text()) if args.cpuinfo.is_file() else frozenset()
         print(cmake_args(choose_options(flags)))
         return
-    record = install(args.python, args.cpuinfo)
+    record = install(args.python, args.cpuinfo, force=args.force)
     enabled = record.get("enabled")
     names = " ".join(map(str, enabled)) if isinstance(enabled, list) else ""
     print(f"llama-cpp-python {LLAMA_VERSION}: {names}")

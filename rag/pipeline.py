@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from rag import selfcheck
 from rag.admission import Admission, Cancelled
 from rag.cache import AnswerCache, normalize_question
 from rag.citations import sentence_spans, strip_markers, strip_unknown_markers
@@ -168,6 +169,8 @@ class Pipeline:
         manifest = store.manifest
         return {
             "model": self.generator.name,
+            # the local llama.cpp's CPU features and build switches; None for a model server
+            "llama_cpp": getattr(self.generator, "build", None),
             "embedding_model": manifest.get("embedding_model"),
             "build_id": manifest.get("build_id"),
             "built_at": manifest.get("built_at") or 0,
@@ -953,6 +956,8 @@ def load_generator(settings: Settings) -> Generator:
             api_key=settings.llm_api_key,
         )
     path = resolve_model(settings.model_path, settings.models_path, settings.model_sha256)
+    if settings.selfcheck and not selfcheck.passed(path, settings.n_threads):
+        selfcheck.run_selfcheck(path, settings.n_threads)  # a crash here, not mid-question
     return LlamaGenerator(path, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
 
 

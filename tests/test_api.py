@@ -57,6 +57,8 @@ def test_health_and_ready(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    built = ready.json()["llama_cpp"]
+    assert "AVX" in built["cpu_features"] and not [f for f in built["cpu_features"] if "AMX" in f]
     assert client.get("/docs").status_code == 200
 
 

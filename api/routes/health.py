@@ -32,7 +32,14 @@ async def readyz(request: Request) -> JSONResponse:
             "detail": None if status["chunks"] else NO_DOCUMENTS,
             **{
                 k: status[k]
-                for k in ("model", "embedding_model", "documents", "chunks", "build_id")
+                for k in (
+                    "model",
+                    "llama_cpp",
+                    "embedding_model",
+                    "documents",
+                    "chunks",
+                    "build_id",
+                )
             },
         }
     )
