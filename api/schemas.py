@@ -103,7 +103,11 @@ class AskResponse(BaseModel):
     refused: bool = Field(description="True when the reports don't cover the question.")
     refusal_reason: str = Field("", description="Why the answer was refused.")
     query: str = Field("", description="What retrieval searched for.")
-    finish_reason: str = Field("stop", description='"length" when the token cap was hit.')
+    finish_reason: str = Field(
+        "stop",
+        description='"length" when the token cap was hit; "busy" when a later generation '
+        "for the question found the model's queue full (the answer ends with a note).",
+    )
     draft: str = Field(
         "",
         description="The model's raw text before verification (empty when no model was "

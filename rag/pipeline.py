@@ -17,7 +17,7 @@ from collections import abc
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from rag.conversation import (
     validate_turns,
 )
 from rag.embedding import Embedder, SentenceTransformerEmbedder
-from rag.errors import EmptyQuestion, InvalidQuery, RagError
+from rag.errors import Busy, EmptyQuestion, InvalidQuery, RagError
 from rag.evidence import evidence_budget, has_words, named_reports, select_evidence
 from rag.figures import comparison_note
 from rag.generation import Generator, LlamaGenerator, Message, repeating_tail
@@ -78,6 +78,8 @@ __all__ = ["Options", "Pipeline", "answer", "default_pipeline", "load_generator"
 log = logging.getLogger(__name__)
 _RELOAD_CHECK_S = 2.0
 NO_DOCUMENTS = "no documents are indexed yet"
+_T = TypeVar("_T")
+BUSY_NOTE = "The rest of this answer could not be generated: the model is busy"
 
 
 @dataclass(frozen=True)
@@ -322,6 +324,8 @@ class Pipeline:
         gen = self.generator
         sampling = _Sampling(max_tokens, temperature, list(options.stop), cancel)
         n_tokens = 0
+        admitted = False  # from the first generation on, text may have reached the caller
+        busy: Busy | None = None
         try:
             for list_cue in (True, False):
                 hits, messages, n_prompt = fit_passages(
@@ -342,6 +346,7 @@ class Pipeline:
                     timings,
                     first=list_cue,  # the second pass is a retry of the first
                 )
+                admitted = True
                 n_tokens += more
                 if cancel is not None and cancel.is_set():
                     return
@@ -357,7 +362,17 @@ class Pipeline:
                 yield from self._report_look(retriever, drafts, source, clause, sampling, timings)
         except Cancelled:
             return
+        except Busy as exc:
+            if not admitted:  # nothing sent yet: the caller answers 503 with Retry-After
+                raise
+            busy = exc  # a later generation found the queue full: end what was sent
         if cancel is not None and cancel.is_set():
+            return
+        if busy is not None:
+            timings.answer_tokens += n_tokens
+            timings.verify_s = drafts.verify_s
+            timings.total_s = time.perf_counter() - t_start
+            yield from self._cut_short(question, query, drafts, timings, busy)
             return
         yield from map(Delta, drafts.gap_notes())
         hits = drafts.hits
@@ -385,6 +400,27 @@ class Pipeline:
         if temperature == 0 and time.perf_counter() - t_start < s.generation_deadline_s:
             self.cache.put(key, result)
         yield result
+
+    def _cut_short(
+        self, question: str, query: str, drafts: _Drafts, timings: Timings, busy: Busy
+    ) -> Iterator[StreamEvent]:
+        """The answer when a later generation for this question (a part asked again, a
+        list retried) could not get the model: the verified sentences already sent, then
+        a note that the rest could not be generated. Never cached: it is incomplete."""
+        note = f"{BUSY_NOTE} (retry in about {busy.retry_after_s} s)."
+        shown = drafts.text() if drafts.shown and not drafts.refusal_reason else ""
+        yield Delta(f" {note}" if shown else note)
+        yield Answer(
+            question,
+            f"{shown} {note}" if shown else note,
+            drafts.citations() if shown else [],
+            False,
+            drafts.hits,
+            timings,
+            drafts.sentences(),
+            query=query,
+            finish_reason="busy",
+        )
 
     def _generate(
         self,
@@ -452,7 +488,7 @@ class Pipeline:
         timings.select_s += t.select_s
         if reason:
             return
-        look = yield from self._look(retriever, drafts, hits, focus, query, sampling, timings)
+        look = self._look(retriever, drafts, hits, focus, query, sampling, timings)
         if look.refusal_reason:
             return
         yield from map(Delta, drafts.absorb(look, part))
@@ -466,7 +502,7 @@ class Pipeline:
         query: str,
         sampling: _Sampling,
         timings: Timings,
-    ) -> abc.Generator[StreamEvent, None, _Drafts]:
+    ) -> _Drafts:
         """Ask ``drafts``' question again over ``hits``, to answer only ``focus``;
         returns the look's drafts, verified as a question of its own (``focus``: its
         names are the ones the cited passages must hold)."""
@@ -478,7 +514,8 @@ class Pipeline:
         timings.prompt_tokens += n_prompt
         look = _Drafts(self, retriever, focus, query, hits)
         look.multipart = False
-        raw, n_tokens, _ = yield from self._generate(messages, look, sampling, timings)
+        # the look's own sentences are not streamed: only what ``absorb`` adds, renumbered
+        raw, n_tokens, _ = _drain(self._generate(messages, look, sampling, timings))
         timings.answer_tokens += n_tokens
         list(look.feed(raw, final=True))
         drafts.verify_s += look.verify_s
@@ -522,9 +559,7 @@ class Pipeline:
                 drafts.query,
             )
             timings.select_s += time.perf_counter() - t1
-        look = yield from self._look(
-            retriever, drafts, hits, clause, drafts.query, sampling, timings
-        )
+        look = self._look(retriever, drafts, hits, clause, drafts.query, sampling, timings)
         if look.refusal_reason or not look.shown:
             drafts.report_gaps.append(clause)
             return
@@ -939,6 +974,15 @@ def load_retriever(settings: Settings, embedder: Embedder) -> Retriever:
         lexical_weight=settings.lexical_weight,
         depth=settings.passages_read(),
     )
+
+
+def _drain(events: abc.Generator[StreamEvent, None, _T]) -> _T:
+    """Run ``events`` to its end without passing its events on; its return value."""
+    while True:
+        try:
+            next(events)
+        except StopIteration as stop:
+            return stop.value
 
 
 def load_generator(settings: Settings) -> Generator:

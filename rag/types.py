@@ -130,7 +130,7 @@ class Answer:
     sentences: list[Sentence] = field(default_factory=list)
     refusal_reason: str = ""
     query: str = ""  # what retrieval searched for (a chat follow-up joins earlier turns)
-    finish_reason: str = "stop"  # "length" when the answer hit the token cap
+    finish_reason: str = "stop"  # "length": hit the token cap; "busy": cut short, queue full
     draft: str = ""  # the model's raw text before verification (empty: no LLM call)
     cached: bool = False  # served from the answer cache (same question, same index build)
 

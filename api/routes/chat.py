@@ -86,7 +86,7 @@ async def chat_completions(
     if answer is None:
         return Response(status_code=499)  # the client is gone; nobody reads this
     message = {"role": "assistant", "content": answer.text}
-    choice = {"index": 0, "message": message, "finish_reason": answer.finish_reason}
+    choice = {"index": 0, "message": message, "finish_reason": _finish(answer)}
     return {
         **head,
         "object": "chat.completion",
@@ -94,6 +94,12 @@ async def chat_completions(
         "usage": _usage(answer),
         **_sources(answer),
     }
+
+
+def _finish(answer: Answer) -> str:
+    """OpenAI's finish reasons: an answer cut short because the model was busy is
+    incomplete, which chat clients know as "length" (its text says why)."""
+    return "length" if answer.finish_reason == "busy" else answer.finish_reason
 
 
 async def _chunks(stream: AsyncIterator[Event], head: dict[str, Any]) -> AsyncIterator[str]:
@@ -108,7 +114,7 @@ async def _chunks(stream: AsyncIterator[Event], head: dict[str, Any]) -> AsyncIt
     try:
         async for event in stream:
             if isinstance(event, Answer):
-                last = chunk({}, event.finish_reason)
+                last = chunk({}, _finish(event))
                 yield sse({**last, "usage": _usage(event), **_sources(event)})
             elif isinstance(event, Delta) and event.text:
                 yield sse(chunk({"content": event.text}))
