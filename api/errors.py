@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag import (
     Busy,
+    DocumentExists,
     DocumentNotFound,
     DocumentTooLarge,
     IndexConflict,
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 _STATUS: list[tuple[type[RagError], int, str]] = [
     (InvalidQuery, 422, "invalid_request_error"),
     (DocumentNotFound, 404, "not_found_error"),
+    (DocumentExists, 409, "conflict_error"),
     (DocumentTooLarge, 413, "request_too_large"),
     (UnsupportedDocument, 415, "unsupported_media_type"),
     (UnreadableDocument, 422, "unreadable_document"),

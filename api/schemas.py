@@ -255,6 +255,15 @@ class DocumentOut(BaseModel):
     chars: int = Field(0, description="Length of its extracted text (what offsets index).")
 
 
+class DocumentAdded(DocumentOut):
+    outcome: Literal["added", "replaced", "existing"] = Field(
+        description="added (201); replaced: a document of the same name, asked for with "
+        "replace=true (200); existing: these bytes were indexed already, under this record's "
+        "name, and nothing was written (200)."
+    )
+    replaced: DocumentOut | None = Field(None, description="The document it replaced.")
+
+
 class DocumentList(BaseModel):
     object: Literal["list"] = "list"
     data: list[DocumentOut]

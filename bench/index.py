@@ -121,7 +121,7 @@ def main() -> None:
         s = settings.model_copy(update={"seeds_dir": seeds, "index_dir": seeds_index})
         docs = Collection(seeds, seeds_index, embedder)
         t = time.perf_counter()
-        record, _ = docs.add("harbor.pdf", pdf.read_bytes())
+        record = docs.add("harbor.pdf", pdf.read_bytes()).record
         retriever = load_retriever(s, embedder)
         hit = retriever.search(f"maintenance window {args.pages * 7} of the harbor", 1)[0]
         upload = time.perf_counter() - t

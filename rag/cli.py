@@ -95,17 +95,27 @@ def documents_list() -> None:
 
 
 @documents_app.command("add")
-def documents_add(files: Annotated[list[Path], typer.Argument(help="Report files.")]) -> None:
-    """Copy reports into the corpus and index them (each answerable when this returns)."""
+def documents_add(
+    files: Annotated[list[Path], typer.Argument(help="Report files.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a document of the same name.")
+    ] = False,
+) -> None:
+    """Copy reports into the corpus and index them (each answerable when this returns);
+    a file already indexed is reported, not added twice."""
     docs = _collection()
     for path in files:
         try:
-            record, _ = docs.add(path.name, path.read_bytes())
+            upload = docs.add(path.name, path.read_bytes(), replace=replace)
         except OSError as exc:
             _fail(RagError(f"cannot read {path}: {exc.strerror}"))
         except RagError as exc:
             _fail(exc)
-        typer.echo(f"added {record['id']}  {record['name']} ({record['chunks']} chunks)")
+        record = upload.record
+        line = f"{upload.outcome} {record['id']}  {record['name']} ({record['chunks']} chunks)"
+        if upload.replaced:
+            line += f"; replaced {upload.replaced['id']}"
+        typer.echo(line)
 
 
 @documents_app.command("remove")

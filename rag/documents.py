@@ -14,6 +14,7 @@ can do it without the files (no corpus folder is written).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -21,12 +22,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from rag.embedding import Embedder
 from rag.errors import (
     ConfigError,
+    DocumentExists,
     DocumentNotFound,
     DocumentTooLarge,
     IndexConflict,
@@ -37,7 +40,7 @@ from rag.indexing import IndexResult, SourceFile, build_index
 from rag.loaders import SUFFIXES, load_document
 from rag.store import FileLocation, IndexLocation, Store
 
-__all__ = ["Collection", "safe_name"]
+__all__ = ["Collection", "Upload", "safe_name"]
 
 _CONFLICT_RETRIES = 3
 _STAGING = ".staging"  # inside the corpus folder; hidden, so never indexed
@@ -56,6 +59,17 @@ def safe_name(filename: str, kind: str = "text") -> str:
     if PurePosixPath(base).suffix.lower() not in SUFFIXES:
         base += _SUFFIX_OF[kind]
     return base[-200:]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What an upload did: ``added`` a new document, ``replaced`` one of the same name
+    (asked for), or found its bytes ``existing`` already (nothing written or built)."""
+
+    record: dict[str, Any]
+    outcome: Literal["added", "replaced", "existing"]
+    result: IndexResult | None = None  # the build, when there was one
+    replaced: dict[str, Any] | None = None  # the record of the document it replaced
 
 
 class Collection:
@@ -124,42 +138,58 @@ class Collection:
 
     # ---- writing ---------------------------------------------------------------
 
-    def add(self, filename: str, data: bytes) -> tuple[dict[str, Any], IndexResult]:
-        """Add (or replace) a report; returns its record once it is indexed.
+    def add(self, filename: str, data: bytes, replace: bool = False) -> Upload:
+        """Add a report; returns what happened once it is indexed.
 
-        Raises ``DocumentTooLarge``, ``InvalidQuery`` (no usable file name),
-        ``UnsupportedDocument`` or ``UnreadableDocument``: then nothing has changed.
+        Bytes already indexed (under any name) return that document, unchanged: never a
+        second copy. A new document whose name is taken raises ``DocumentExists`` unless
+        ``replace``. Also raises ``DocumentTooLarge``, ``InvalidQuery`` (no usable file
+        name), ``UnsupportedDocument`` or ``UnreadableDocument``: then nothing has changed.
         """
         if len(data) > self.max_bytes:
             raise DocumentTooLarge(f"file is {len(data)} bytes; the limit is {self.max_bytes}")
         # what the bytes are decides, before any write: unsupported or unreadable is refused
         kind = load_document(filename, data).kind
         name = safe_name(filename, kind)
-        if self.shared:
-            return self._add_shared(name, data)
-        with self._lock:
-            self.corpus.mkdir(parents=True, exist_ok=True)
-            staging = self.corpus / _STAGING
-            staging.mkdir(exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix="up-", dir=staging)) / name
-            try:
-                write_synced(tmp, data)
-                result = self._build(extra=[SourceFile(name, tmp)])
-                os.replace(tmp, self.corpus / name)  # now the corpus holds what the index does
-                fsync_dir(self.corpus)
-            finally:
-                shutil.rmtree(tmp.parent, ignore_errors=True)
-                _remove_if_empty(staging)
-        manifest = self.location.current_manifest() or {}
-        return dict(manifest.get("documents", {})[name]), result  # the new build's record
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:  # checked where writes are serialised, so two uploads cannot race
+            records = self.list()
+            same = [r for r in records if r.get("sha256") == digest]
+            if same:
+                return Upload(same[0], "existing")
+            taken = next((r for r in records if r["name"] == name), None)
+            if taken is not None and not replace:
+                raise DocumentExists(
+                    f"a different document named {name!r} is already indexed (id "
+                    f"{taken['id']}); upload with replace=true to replace it"
+                )
+            result = self._write(name, data)
+            manifest = self.location.current_manifest() or {}
+            record = dict(manifest.get("documents", {})[name])  # the new build's record
+        if taken is None:
+            return Upload(record, "added", result)
+        return Upload(record, "replaced", result, taken)
 
-    def _add_shared(self, name: str, data: bytes) -> tuple[dict[str, Any], IndexResult]:
-        with self._lock, tempfile.TemporaryDirectory(prefix="rag-up-") as tmp:
-            path = Path(tmp) / "upload"
-            path.write_bytes(data)
-            result = self._build(extra=[SourceFile(name, path)])
-        manifest = self.location.current_manifest() or {}
-        return dict(manifest.get("documents", {})[name]), result
+    def _write(self, name: str, data: bytes) -> IndexResult:
+        """Index ``data`` as ``name`` (under the lock)."""
+        if self.shared:
+            with tempfile.TemporaryDirectory(prefix="rag-up-") as tmp:
+                path = Path(tmp) / "upload"
+                path.write_bytes(data)
+                return self._build(extra=[SourceFile(name, path)])
+        self.corpus.mkdir(parents=True, exist_ok=True)
+        staging = self.corpus / _STAGING
+        staging.mkdir(exist_ok=True)
+        tmp_file = Path(tempfile.mkdtemp(prefix="up-", dir=staging)) / name
+        try:
+            write_synced(tmp_file, data)
+            result = self._build(extra=[SourceFile(name, tmp_file)])
+            os.replace(tmp_file, self.corpus / name)  # now the corpus holds what the index does
+            fsync_dir(self.corpus)
+        finally:
+            shutil.rmtree(tmp_file.parent, ignore_errors=True)
+            _remove_if_empty(staging)
+        return result
 
     def remove(self, doc_id: str) -> dict[str, Any]:
         """Remove a report from the corpus and the index; returns its last record."""

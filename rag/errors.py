@@ -17,6 +17,7 @@ RagError
 │   ├── UnsupportedDocument  not a report format (an image, an archive, a binary)
 │   ├── UnreadableDocument   corrupt, encrypted, empty or without a text layer
 │   ├── DocumentTooLarge     over the configured upload limit
+│   ├── DocumentExists       another document already has that name
 │   └── DocumentNotFound     no document with that id
 └── Busy                 the model's queue is full or the wait too long (retry later)
 """
@@ -27,6 +28,7 @@ __all__ = [
     "Busy",
     "ConfigError",
     "DocumentError",
+    "DocumentExists",
     "DocumentNotFound",
     "DocumentTooLarge",
     "EmptyQuestion",
@@ -112,6 +114,10 @@ class UnreadableDocument(DocumentError):
 
 class DocumentTooLarge(DocumentError):
     """The file exceeds the upload limit."""
+
+
+class DocumentExists(DocumentError):
+    """A different document already has the upload's name (replace it on purpose)."""
 
 
 class DocumentNotFound(DocumentError):

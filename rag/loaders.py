@@ -8,6 +8,11 @@ Word heading styles, HTML ``h1``-``h6``), one paragraph or list item per line an
 table row per line with its cells joined by `` | `` (a figure stays beside its label).
 Citations quote this text and point into it with offsets; for a PDF, ``pages`` maps an
 offset to its page.
+
+A small file may expand without bound (a Word zip inflating to gigabytes, thousands of
+PDF pages, HTML nested past the parser's recursion), so each loader checks what the
+document expands to, before the expensive step where it can (``Limits``), and refuses
+it with ``DocumentTooLarge`` naming the limit.
 """
 
 from __future__ import annotations
@@ -18,12 +23,22 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import PurePath
 from typing import Any
 
-from rag.errors import UnreadableDocument, UnsupportedDocument
+from rag.errors import DocumentTooLarge, UnreadableDocument, UnsupportedDocument
 
-__all__ = ["LOADER_VERSION", "SUFFIXES", "Document", "load_document", "page_of", "sniff"]
+__all__ = [
+    "LIMITS",
+    "LOADER_VERSION",
+    "SUFFIXES",
+    "Document",
+    "Limits",
+    "load_document",
+    "page_of",
+    "sniff",
+]
 
 LOADER_VERSION = 1  # bump when extraction changes the text of an existing document
 SUFFIXES = frozenset({".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"})
@@ -31,6 +46,21 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc, and the wrapper of en
 _MD_HEADING = re.compile(r"^#{1,4}[ \t]+\S", re.MULTILINE)
 _CELL_GAP = re.compile(r"\S( {3,})\S")
 _ITEM = re.compile(r"([-*•▪◦‣]|\(?\w{1,3}[.)])\s")  # a bullet or a numbered item
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far one document may expand. A thousand-page report extracts to about 3M
+    characters and its Word file to a few MB of XML; the limits sit above that."""
+
+    unpacked_bytes: int = 64 * 2**20  # a Word zip: all its members, uncompressed
+    xml_bytes: int = 16 * 2**20  # a Word zip: the XML parts the parser builds a tree of
+    pages: int = 1000  # a PDF
+    chars: int = 4_000_000  # extracted text, any format
+    html_depth: int = 256  # open elements (void and optional-end elements not counted)
+
+
+LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -91,23 +121,28 @@ def sniff(name: str, data: bytes) -> str:
     return "text"
 
 
-def load_document(name: str, data: bytes) -> Document:
+def load_document(name: str, data: bytes, limits: Limits = LIMITS) -> Document:
     """Extract ``data`` (the bytes of file ``name``) into a ``Document``.
 
-    Raises ``UnsupportedDocument`` (not a report format) or ``UnreadableDocument``
-    (corrupt, encrypted, empty, or a PDF without a text layer).
+    Raises ``UnsupportedDocument`` (not a report format), ``UnreadableDocument``
+    (corrupt, encrypted, empty, or a PDF without a text layer) or ``DocumentTooLarge``
+    (it expands past ``limits``).
     """
     kind = sniff(name, data)
     starts: tuple[int, ...] = ()
     if kind == "pdf":
-        text, pages = _pdf(name, data)
+        text, pages = _pdf(name, data, limits)
         starts = tuple(pages)
     elif kind == "docx":
-        text = _docx(name, data)
+        text = _docx(name, data, limits)
     elif kind == "html":
-        text = _html(_decode(name, data))
+        text = _html(name, _decode(name, data), limits)
     else:
         text = _decode(name, data)
+    if len(text) > limits.chars:
+        raise DocumentTooLarge(
+            f"{name}: {len(text)} characters of text; the limit is {limits.chars}"
+        )
     if not text.strip():
         what = "no text layer (a scanned PDF?)" if kind == "pdf" else "no text"
         raise UnreadableDocument(f"{name}: {what}")
@@ -127,20 +162,36 @@ def _decode(name: str, data: bytes) -> str:
 # ---- PDF -------------------------------------------------------------------------
 
 
-def _pdf(name: str, data: bytes) -> tuple[str, list[int]]:
+def _pdf(name: str, data: bytes, limits: Limits) -> tuple[str, list[int]]:
     """Text of each page in reading layout (a table row stays one line), with the
-    outline's entries marked as headings on the page they point to."""
+    outline's entries marked as headings on the page they point to. The page count is
+    checked before any page is read, the text's length after each page."""
     import pypdf
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableDocument(f"{name}: encrypted PDF (a password is needed)")
-        pages = [_pdf_lines(p.extract_text(extraction_mode="layout")) for p in reader.pages]
+        if len(reader.pages) > limits.pages:
+            raise DocumentTooLarge(
+                f"{name}: {len(reader.pages)} pages; the limit is {limits.pages}"
+            )
+        pages: list[list[str]] = []
+        chars = 0
+        for pdf_page in reader.pages:
+            pages.append(_pdf_lines(pdf_page.extract_text(extraction_mode="layout")))
+            chars += sum(len(line) + 1 for line in pages[-1])
+            if chars > limits.chars:
+                raise DocumentTooLarge(
+                    f"{name}: more than {limits.chars} characters of text by page "
+                    f"{len(pages)}; the limit is {limits.chars}"
+                )
         outline = list(_outline(reader, reader.outline, 1))
-    except UnreadableDocument:
+    except (UnreadableDocument, DocumentTooLarge):
         raise
+    except LimitReachedError as exc:  # pypdf's own cap on what one stream may inflate to
+        raise DocumentTooLarge(f"{name}: a PDF stream inflates past pypdf's limit ({exc})") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise UnreadableDocument(f"{name}: corrupt PDF ({exc})") from exc
     if reader.is_encrypted and not any(pages):
@@ -221,13 +272,35 @@ def _squash(s: str) -> str:
 # ---- Word ------------------------------------------------------------------------
 
 
-def _docx(name: str, data: bytes) -> str:
+def _unpacked_sizes(name: str, data: bytes, limits: Limits) -> None:
+    """Refuse a Word zip whose members inflate past the limits, from the sizes its
+    directory declares (a member cannot inflate past its declared size: zipfile stops
+    there and fails its CRC), before anything is inflated."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            members = z.infolist()
+    except zipfile.BadZipFile as exc:
+        raise UnreadableDocument(f"{name}: corrupt Word file ({exc})") from exc
+    total = sum(m.file_size for m in members)
+    xml = sum(m.file_size for m in members if m.filename.endswith((".xml", ".rels")))
+    if total > limits.unpacked_bytes:
+        raise DocumentTooLarge(
+            f"{name}: the Word file unpacks to {total} bytes; the limit is {limits.unpacked_bytes}"
+        )
+    if xml > limits.xml_bytes:
+        raise DocumentTooLarge(
+            f"{name}: the Word file holds {xml} bytes of XML; the limit is {limits.xml_bytes}"
+        )
+
+
+def _docx(name: str, data: bytes, limits: Limits) -> str:
     """Paragraphs and tables in body order; ``Title`` and ``Heading N`` styles become
     headings, list styles bullets."""
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    _unpacked_sizes(name, data, limits)
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = list(document.iter_inner_content())
@@ -300,9 +373,56 @@ _INLINE = {
 }
 
 
-def _html(html: str) -> str:
+# Elements that never hold others, or whose end tag may be left out (HTML's optional
+# end tags): an unclosed <p> or <li> is not nesting.
+_NO_DEPTH = frozenset(
+    "area base br col embed hr img input link meta param source track wbr "
+    "p li dt dd rt rp optgroup option colgroup caption thead tbody tfoot tr td th "
+    "html head body".split()
+)
+
+
+class _Depth(HTMLParser):
+    """The deepest nesting of open elements, read without building a tree."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.deepest = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag not in _NO_DEPTH:
+            self.open.append(tag)
+            self.deepest = max(self.deepest, len(self.open))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:  # close it and whatever was left open inside it
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+
+
+def _html_depth(html: str) -> int:
+    parser = _Depth()
+    parser.feed(html)
+    parser.close()
+    return parser.deepest
+
+
+def _html(name: str, html: str, limits: Limits) -> str:
     """The page's content: navigation, headers, footers, scripts and forms dropped; the
-    ``main`` or ``article`` element when there is one, else the body."""
+    ``main`` or ``article`` element when there is one, else the body. Nesting is
+    measured first: the walk below recurses once per level."""
+    depth = _html_depth(html)
+    if depth > limits.html_depth:
+        raise DocumentTooLarge(
+            f"{name}: HTML nested {depth} elements deep; the limit is {limits.html_depth}"
+        )
+    try:
+        return _html_text(html)
+    except RecursionError as exc:  # nesting the depth scan does not count (unclosed lists)
+        raise DocumentTooLarge(f"{name}: HTML nested too deep to read") from exc
+
+
+def _html_text(html: str) -> str:
     from bs4 import BeautifulSoup, NavigableString, Tag
 
     soup = BeautifulSoup(html, "html.parser")

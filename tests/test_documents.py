@@ -15,7 +15,7 @@ import pytest
 
 from rag.config import Settings
 from rag.documents import Collection
-from rag.errors import ConfigError, UnreadableDocument, UnsupportedDocument
+from rag.errors import ConfigError, DocumentExists, UnreadableDocument, UnsupportedDocument
 from rag.indexing import build_index, document_id
 from rag.store import Store
 from tests.report_files import NAV_PHRASE, make_docx, make_html, make_pdf
@@ -119,7 +119,9 @@ def test_add_then_remove_keeps_index_and_corpus_in_step(corpus, tmp_path, embedd
     index = tmp_path / "index"
     build_index(corpus, index, embedder)
     docs = Collection(corpus, index, embedder)
-    record, result = docs.add("../../osprey notes.md", b"# Osprey\n\nOsprey ships in 2032.\n")
+    upload = docs.add("../../osprey notes.md", b"# Osprey\n\nOsprey ships in 2032.\n")
+    record, result = upload.record, upload.result
+    assert upload.outcome == "added" and result is not None
     assert record["name"] == "osprey notes.md" and result.embedded == 1
     assert (corpus / "osprey notes.md").is_file()
     text = docs.text(record["id"], 0, 20)
@@ -129,6 +131,34 @@ def test_add_then_remove_keeps_index_and_corpus_in_step(corpus, tmp_path, embedd
     store = Store.load(index, embedder.name, embedder.dim)
     assert not any("Osprey ships" in c.text for c in store.chunks)
     _vectors_match_chunks(store, embedder)
+
+
+def test_a_taken_name_is_refused_unless_replaced_and_known_bytes_are_not_copied(
+    corpus, tmp_path, embedder
+):
+    index = tmp_path / "index"
+    build_index(corpus, index, embedder)
+    docs = Collection(corpus, index, embedder)
+    first = b"# Osprey\n\nOsprey ships in 2032.\n"
+    other = b"# Osprey\n\nA different report: Osprey was cancelled in 2031.\n"
+    added = docs.add("../../x/osprey.md", first)
+    build = Store.current_build(index)
+    with pytest.raises(DocumentExists, match="replace=true"):
+        docs.add("/etc/osprey.md", other)  # folders stripped: the same name, other bytes
+    assert Store.current_build(index) == build
+    assert (corpus / "osprey.md").read_bytes() == first
+    for name in ("osprey.md", "copy of osprey.md", "osprey.txt"):  # the same bytes again
+        again = docs.add(name, first)
+        assert again.outcome == "existing" and again.result is None
+        assert again.record == added.record
+    assert Store.current_build(index) == build
+    assert [d["name"] for d in docs.list()].count("osprey.md") == 1
+    assert not (corpus / "copy of osprey.md").exists()
+    replaced = docs.add("osprey.md", other, replace=True)
+    assert replaced.outcome == "replaced" and replaced.replaced == added.record
+    assert replaced.record["sha256"] != added.record["sha256"]
+    assert (corpus / "osprey.md").read_bytes() == other
+    assert [d["name"] for d in docs.list()].count("osprey.md") == 1
 
 
 # ---- over HTTP, with the real model ----------------------------------------------
@@ -228,6 +258,28 @@ def test_upload_errors_change_nothing(docs_client, tmp_path):
     r = docs_client.get(f"/v1/documents/{doc}/text", params={"start": 10, "end": 5})
     assert r.status_code == 422 and "start" in r.json()["error"]["message"]
     assert Store.current_build(index) == before
+
+
+def test_same_name_is_409_unless_replace_and_same_bytes_return_the_document(docs_client):
+    md = b"# Plover Radio Notes\n\nThe Plover radio transmits at 868 MHz.\n"
+    r = docs_client.post("/v1/documents", files={"file": ("../../x/evil.md", md)})
+    assert r.status_code == 201 and r.json()["outcome"] == "added"
+    first = r.json()
+    other = b"# Evil\n\nA different report that shares the name.\n"
+    r = docs_client.post("/v1/documents", files={"file": ("/etc/evil.md", other)})
+    assert r.status_code == 409, r.text
+    assert first["id"] in r.json()["error"]["message"]
+    assert "replace=true" in r.json()["error"]["message"]
+    r = docs_client.post("/v1/documents", files={"file": ("renamed.md", md)})
+    assert r.status_code == 200 and r.json()["outcome"] == "existing"
+    assert r.json()["id"] == first["id"]
+    r = docs_client.post(
+        "/v1/documents", params={"replace": "true"}, files={"file": ("/etc/evil.md", other)}
+    )
+    assert r.status_code == 200 and r.json()["outcome"] == "replaced"
+    assert r.json()["replaced"]["sha256"] == first["sha256"]
+    names = [d["name"] for d in docs_client.get("/v1/documents").json()["data"]]
+    assert names.count("evil.md") == 1 and "renamed.md" not in names
 
 
 def test_writes_are_off_by_default_and_keyed(client):

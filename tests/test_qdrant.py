@@ -156,8 +156,11 @@ def test_any_replica_adds_and_removes_documents_without_files(tmp_path, location
         )
         for n in (1, 2)
     ]
-    record, result = replica[0].add("notes.md", b"# Notes\n\nFLEET groups GPUs into a flotilla.\n")
-    assert result.embedded == 1  # the seeds came from the current build, not re-embedded
+    upload = replica[0].add("notes.md", b"# Notes\n\nFLEET groups GPUs into a flotilla.\n")
+    record, result = upload.record, upload.result
+    assert (
+        result is not None and result.embedded == 1
+    )  # the seeds came from the current build, not re-embedded
     assert not (tmp_path / "corpus1").exists()  # nothing written beside the index
     assert record["name"] in {d["name"] for d in replica[1].list()}
     assert replica[1].text(record["id"])["text"].startswith("# Notes")

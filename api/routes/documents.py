@@ -8,18 +8,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep
-from api.schemas import ERROR_RESPONSES, DocumentDeleted, DocumentList, DocumentOut, DocumentText
+from api.schemas import (
+    ERROR_RESPONSES,
+    DocumentAdded,
+    DocumentDeleted,
+    DocumentList,
+    DocumentOut,
+    DocumentText,
+)
 from rag import Collection, Pipeline
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
-    **dict.fromkeys((403, 404, 415), ERROR_RESPONSES[422]),
+    **dict.fromkeys((403, 404, 409, 415), ERROR_RESPONSES[422]),
 }
 _READ_ERRORS: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 404: ERROR_RESPONSES[422]}
 
@@ -82,21 +89,30 @@ async def document_text(
 
 @router.post(
     "",
-    response_model=DocumentOut,
+    response_model=DocumentAdded,
     status_code=201,
-    responses=_WRITE_ERRORS,
+    responses={**_WRITE_ERRORS, 200: {"model": DocumentAdded}},
     dependencies=[Depends(writes_allowed)],
 )
 async def add_document(
     file: Annotated[UploadFile, File(description="The report: PDF, DOCX, HTML, Markdown, text.")],
     pipeline: PipelineDep,
     collection: CollectionDep,
+    response: Response,
+    replace: Annotated[
+        bool, Query(description="Replace the document of the same name (else 409).")
+    ] = False,
 ) -> dict[str, Any]:
-    """Add (or replace, by file name) a report; it is indexed when this returns."""
+    """Add a report; it is indexed when this returns. A name already taken by other
+    content is 409 unless ``replace=true``; bytes already indexed return that document
+    (200), never a second copy."""
     data = await file.read()
-    record, _ = await run_in_threadpool(collection.add, file.filename or "", data)
-    await run_in_threadpool(_switch, pipeline)
-    return record
+    upload = await run_in_threadpool(collection.add, file.filename or "", data, replace)
+    if upload.result is not None:
+        await run_in_threadpool(_switch, pipeline)
+    if upload.outcome != "added":
+        response.status_code = 200
+    return {**upload.record, "outcome": upload.outcome, "replaced": upload.replaced}
 
 
 @router.delete(
