@@ -297,6 +297,7 @@ def _docx(name: str, data: bytes, limits: Limits) -> str:
     """Paragraphs and tables in body order; ``Title`` and ``Heading N`` styles become
     headings, list styles bullets."""
     import docx
+    from docx.enum.style import WD_STYLE_TYPE
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
@@ -304,6 +305,11 @@ def _docx(name: str, data: bytes, limits: Limits) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = list(document.iter_inner_content())
+        # style names by id, read once: python-docx's ``Paragraph.style`` scans every
+        # style for each paragraph (a minute for 30,000 paragraphs)
+        names = {st.style_id: st.name or "" for st in document.styles}
+        default_style = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+        default = default_style.style_id if default_style is not None else ""
     except Exception as exc:  # noqa: BLE001 - python-docx raises many types for bad files
         raise UnreadableDocument(f"{name}: corrupt Word file ({exc})") from exc
     lines: list[str] = []
@@ -316,7 +322,7 @@ def _docx(name: str, data: bytes, limits: Limits) -> str:
             text = re.sub(r"\s+", " ", block.text).strip()
             if not text:
                 continue
-            style = (block.style.name if block.style is not None else "") or ""
+            style = names.get(block._p.style or default, "")
             m = re.match(r"Heading (\d)", style)
             if style == "Title" or m:
                 level = 1 if style == "Title" else int(m.group(1)) + 1 if m else 1
@@ -382,39 +388,48 @@ _NO_DEPTH = frozenset(
 )
 
 
-class _Depth(HTMLParser):
-    """The deepest nesting of open elements, read without building a tree."""
+class _TooDeep(Exception):
+    pass
 
-    def __init__(self) -> None:
+
+class _Depth(HTMLParser):
+    """Tracks open elements without building a tree; raises ``_TooDeep`` past ``limit``
+    (so the scan costs at most ``limit`` per tag)."""
+
+    def __init__(self, limit: int) -> None:
         super().__init__(convert_charrefs=False)
+        self.limit = limit
         self.open: list[str] = []
-        self.deepest = 0
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if tag not in _NO_DEPTH:
             self.open.append(tag)
-            self.deepest = max(self.deepest, len(self.open))
+            if len(self.open) > self.limit:
+                raise _TooDeep
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.open:  # close it and whatever was left open inside it
             del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
 
 
-def _html_depth(html: str) -> int:
-    parser = _Depth()
-    parser.feed(html)
-    parser.close()
-    return parser.deepest
+def _too_deep(html: str, limit: int) -> bool:
+    parser = _Depth(limit)
+    try:
+        parser.feed(html)
+        parser.close()
+    except _TooDeep:
+        return True
+    return False
 
 
 def _html(name: str, html: str, limits: Limits) -> str:
     """The page's content: navigation, headers, footers, scripts and forms dropped; the
     ``main`` or ``article`` element when there is one, else the body. Nesting is
     measured first: the walk below recurses once per level."""
-    depth = _html_depth(html)
-    if depth > limits.html_depth:
+    if _too_deep(html, limits.html_depth):
         raise DocumentTooLarge(
-            f"{name}: HTML nested {depth} elements deep; the limit is {limits.html_depth}"
+            f"{name}: HTML nested more than {limits.html_depth} elements deep; "
+            f"the limit is {limits.html_depth}"
         )
     try:
         return _html_text(html)

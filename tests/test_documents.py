@@ -282,6 +282,13 @@ def test_same_name_is_409_unless_replace_and_same_bytes_return_the_document(docs
     assert names.count("evil.md") == 1 and "renamed.md" not in names
 
 
+def test_over_http_a_limit_is_413_naming_it(docs_client) -> None:
+    page = ("<html><body>" + "<section>" * 300 + "x" + "</section>" * 300).encode()
+    r = docs_client.post("/v1/documents", files={"file": ("deep.html", page, "text/html")})
+    assert r.status_code == 413, r.text
+    assert "the limit is 256" in r.json()["error"]["message"]
+
+
 def test_writes_are_off_by_default_and_keyed(client):
     r = client.post("/v1/documents", files={"file": ("a.md", b"# A\ntext\n", "text/markdown")})
     assert r.status_code == 403 and "RAG_DOCUMENT_WRITES" in r.json()["error"]["message"]
