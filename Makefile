@@ -7,7 +7,7 @@ PYTHON ?= python3
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup browser run test lint bench bench-load eval eval-chat eval-gate clean
+.PHONY: setup browser run test smoke lint bench bench-load eval eval-chat eval-gate clean
 
 $(STAMP): pyproject.toml rag/llama_build.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ browser:
 
 test: setup browser
 	$(BIN)/python -m pytest
+
+# One real question through the installed llama.cpp build (CI): no cited answer, no pass.
+SMOKE_Q := What does FrugalML do when the base API is not confident?
+smoke: setup
+	@out="$$($(BIN)/rag ask '$(SMOKE_Q)')"; echo "$$out"; \
+	grep -q '^Sources:' <<<"$$out" && grep -qiE '(2nd|second|another) API' <<<"$$out" \
+		|| { echo "smoke: no cited answer to '$(SMOKE_Q)'"; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check rag api tests bench eval
