@@ -14,13 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.report_files import make_blank_pdf  # noqa: E402
 from tests.test_upload_limits import _CHILD, _docx_bomb  # noqa: E402
 
 
 def main() -> None:
     import json
-
-    import pypdf
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -28,13 +27,7 @@ def main() -> None:
         nested = root / "nested.html"
         nested.write_text("<html><body>" + "<div>" * 100_000 + "x" + "</div>" * 100_000)
         files.append(nested)
-        writer = pypdf.PdfWriter()
-        for _ in range(3000):
-            writer.add_blank_page(width=595, height=842)
-        pdf = root / "blank.pdf"
-        with pdf.open("wb") as f:
-            writer.write(f)
-        files.append(pdf)
+        files.append(make_blank_pdf(root / "blank.pdf", pages=3000))
         for path in files:
             t0 = time.perf_counter()
             done = subprocess.run(

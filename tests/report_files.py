@@ -61,6 +61,18 @@ def make_pdf(path: Path, pages: int = 2) -> Path:
     return path
 
 
+def make_blank_pdf(path: Path, pages: int) -> Path:
+    """A PDF of ``pages`` empty A4 pages (pypdf): small on disk, long by page count."""
+    import pypdf
+
+    writer = pypdf.PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    with path.open("wb") as f:
+        writer.write(f)
+    return path
+
+
 def make_docx(path: Path) -> Path:
     import docx
 

@@ -16,7 +16,7 @@ import pytest
 
 from rag.errors import DocumentTooLarge
 from rag.loaders import LIMITS, load_document
-from tests.report_files import make_docx
+from tests.report_files import make_blank_pdf, make_docx
 
 _MAX_EXTRA_RSS_MB = 500
 
@@ -99,14 +99,7 @@ def test_unclosed_paragraphs_and_list_items_are_not_nesting() -> None:
 
 
 def test_a_pdf_of_thousands_of_empty_pages_is_refused_by_its_page_count(tmp_path: Path) -> None:
-    import pypdf
-
-    writer = pypdf.PdfWriter()
-    for _ in range(3000):
-        writer.add_blank_page(width=595, height=842)
-    pdf = tmp_path / "blank.pdf"
-    with pdf.open("wb") as f:
-        writer.write(f)
+    pdf = make_blank_pdf(tmp_path / "blank.pdf", pages=3000)
     result = _load_in_child(pdf)
     assert result["error"] and "3000 pages; the limit is 1000" in result["error"]
     assert result["extra_mb"] < _MAX_EXTRA_RSS_MB
