@@ -23,11 +23,11 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import PurePath
 from typing import Any
 
 from rag.errors import DocumentTooLarge, UnreadableDocument, UnsupportedDocument
+from rag.limits import LIMITS, Limits, check_unpacked, too_deep
 
 __all__ = [
     "LIMITS",
@@ -46,21 +46,6 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc, and the wrapper of en
 _MD_HEADING = re.compile(r"^#{1,4}[ \t]+\S", re.MULTILINE)
 _CELL_GAP = re.compile(r"\S( {3,})\S")
 _ITEM = re.compile(r"([-*•▪◦‣]|\(?\w{1,3}[.)])\s")  # a bullet or a numbered item
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How far one document may expand. A thousand-page report extracts to about 3M
-    characters and its Word file to a few MB of XML; the limits sit above that."""
-
-    unpacked_bytes: int = 64 * 2**20  # a Word zip: all its members, uncompressed
-    xml_bytes: int = 16 * 2**20  # a Word zip: the XML parts the parser builds a tree of
-    pages: int = 1000  # a PDF
-    chars: int = 4_000_000  # extracted text, any format
-    html_depth: int = 256  # open elements (void and optional-end elements not counted)
-
-
-LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -272,27 +257,6 @@ def _squash(s: str) -> str:
 # ---- Word ------------------------------------------------------------------------
 
 
-def _unpacked_sizes(name: str, data: bytes, limits: Limits) -> None:
-    """Refuse a Word zip whose members inflate past the limits, from the sizes its
-    directory declares (a member cannot inflate past its declared size: zipfile stops
-    there and fails its CRC), before anything is inflated."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            members = z.infolist()
-    except zipfile.BadZipFile as exc:
-        raise UnreadableDocument(f"{name}: corrupt Word file ({exc})") from exc
-    total = sum(m.file_size for m in members)
-    xml = sum(m.file_size for m in members if m.filename.endswith((".xml", ".rels")))
-    if total > limits.unpacked_bytes:
-        raise DocumentTooLarge(
-            f"{name}: the Word file unpacks to {total} bytes; the limit is {limits.unpacked_bytes}"
-        )
-    if xml > limits.xml_bytes:
-        raise DocumentTooLarge(
-            f"{name}: the Word file holds {xml} bytes of XML; the limit is {limits.xml_bytes}"
-        )
-
-
 def _docx(name: str, data: bytes, limits: Limits) -> str:
     """Paragraphs and tables in body order; ``Title`` and ``Heading N`` styles become
     headings, list styles bullets."""
@@ -301,7 +265,7 @@ def _docx(name: str, data: bytes, limits: Limits) -> str:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    _unpacked_sizes(name, data, limits)
+    check_unpacked(name, data, limits)
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = list(document.iter_inner_content())
@@ -379,54 +343,11 @@ _INLINE = {
 }
 
 
-# Elements that never hold others, or whose end tag may be left out (HTML's optional
-# end tags): an unclosed <p> or <li> is not nesting.
-_NO_DEPTH = frozenset(
-    "area base br col embed hr img input link meta param source track wbr "
-    "p li dt dd rt rp optgroup option colgroup caption thead tbody tfoot tr td th "
-    "html head body".split()
-)
-
-
-class _TooDeep(Exception):
-    pass
-
-
-class _Depth(HTMLParser):
-    """Tracks open elements without building a tree; raises ``_TooDeep`` past ``limit``
-    (so the scan costs at most ``limit`` per tag)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(convert_charrefs=False)
-        self.limit = limit
-        self.open: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag not in _NO_DEPTH:
-            self.open.append(tag)
-            if len(self.open) > self.limit:
-                raise _TooDeep
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.open:  # close it and whatever was left open inside it
-            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
-
-
-def _too_deep(html: str, limit: int) -> bool:
-    parser = _Depth(limit)
-    try:
-        parser.feed(html)
-        parser.close()
-    except _TooDeep:
-        return True
-    return False
-
-
 def _html(name: str, html: str, limits: Limits) -> str:
     """The page's content: navigation, headers, footers, scripts and forms dropped; the
     ``main`` or ``article`` element when there is one, else the body. Nesting is
     measured first: the walk below recurses once per level."""
-    if _too_deep(html, limits.html_depth):
+    if too_deep(html, limits.html_depth):
         raise DocumentTooLarge(
             f"{name}: HTML nested more than {limits.html_depth} elements deep; "
             f"the limit is {limits.html_depth}"
