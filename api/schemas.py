@@ -95,6 +95,7 @@ class TimingsOut(BaseModel):
     generation_s: float
     verify_s: float = Field(0.0, description="Checking the answer against the evidence.")
     total_s: float
+    generations: int = Field(0, description="Model calls the answer took (at most 3).")
 
 
 class AskResponse(BaseModel):

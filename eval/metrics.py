@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,9 +22,11 @@ __all__ = [
     "normalize",
     "percentile",
     "retrieval_ranks",
+    "stage_counts",
     "summarize",
 ]
 
+from eval.sets import SEALED  # noqa: E402
 from rag import normalize_figures  # noqa: E402
 
 Record = dict[str, Any]
@@ -171,6 +174,7 @@ def _latency(records: list[Record]) -> dict[str, float | None]:
     if not timed:
         return {}
     total = [t["total_s"] for t in timed]
+    generations = [t.get("generations", 0) for t in timed]
     ttft = [t["ttft_s"] for t in timed if t.get("ttft_s")]
     return {
         "p50_total_s": statistics.median(total),
@@ -179,6 +183,8 @@ def _latency(records: list[Record]) -> dict[str, float | None]:
         "p95_ttft_s": percentile(ttft, 0.95) if ttft else None,
         "mean_prompt_tokens": _mean(t["prompt_tokens"] for t in timed),
         "mean_answer_tokens": _mean(t["answer_tokens"] for t in timed),
+        "mean_generations": _mean(generations),
+        "max_generations": max(generations),
     }
 
 
@@ -203,7 +209,21 @@ def summarize(records: list[Record], retrieval_only: bool = False) -> dict[str, 
         "by_kind": {k: block([r for r in records if r["kind"] == k]) for k in kinds},
         "by_set": {s: block([r for r in records if r.get("set") == s]) for s in sets},
     }
-    dev, test = out["by_set"].get("dev", {}), out["by_set"].get("test", {})
-    if dev.get("correct") is not None and test.get("correct") is not None:
-        out["dev_test_gap"] = dev["correct"] - test["correct"]
+    sealed = [r for r in records if r.get("set") in SEALED]
+    if sealed:
+        tuning = [r for r in records if r.get("set") not in SEALED]
+        out["sealed"] = dict(block(sealed), stages=stage_counts(sealed))
+        out["sealed_by_kind"] = {
+            k: block([r for r in sealed if r["kind"] == k]) for k in kinds
+        }
+        if tuning and not retrieval_only:
+            out["tuning"] = block(tuning)
+            out["tuning_sealed_gap"] = out["tuning"]["correct"] - out["sealed"]["correct"]
     return out
+
+
+def stage_counts(records: list[Record]) -> dict[str, int]:
+    """How many answerable questions lost a key term at each stage (``failure_stage``),
+    and how many were right: what a sealed set may show of its failures."""
+    counts = Counter(failure_stage(r) or "right" for r in records if r["kind"] != "unanswerable")
+    return {k: counts.get(k, 0) for k in ("right", "retrieval", "reading", "grounding")}

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import answer_terms, failure_stage, is_right, summarize
-from eval.sets import HELD_OUT
+from eval.sets import SEALED
 
-__all__ = ["compare", "flips", "gate", "metric_table", "write_report"]
+__all__ = ["compare", "flips", "gate", "metric_table", "sealed_summary", "write_report"]
 
 _ORDER = [
     "n",
@@ -38,6 +38,8 @@ _ORDER = [
     "p95_ttft_s",
     "mean_prompt_tokens",
     "mean_answer_tokens",
+    "mean_generations",
+    "max_generations",
 ]
 # Shares (0..1) print with three decimals; the count, seconds and token means don't.
 _PCT = set(_ORDER[1 : _ORDER.index("lost_in_grounding") + 1])
@@ -46,9 +48,31 @@ _PCT = set(_ORDER[1 : _ORDER.index("lost_in_grounding") + 1])
 def _fmt(name: str, value: Any) -> str:
     if value is None:
         return "–"
-    if name == "n":
+    if name in ("n", "max_generations"):
         return str(value)
     return f"{value:.3f}" if name in _PCT else f"{value:.2f}"
+
+
+def sealed_summary(metrics: dict[str, Any]) -> list[str]:
+    """The sealed sets' aggregate lines: correctness by kind, where the wrong answers
+    lost their key terms (counts), and the tuning - sealed gap. Never an item."""
+    sealed = metrics.get("sealed")
+    if not sealed:
+        return []
+    by_kind = metrics.get("sealed_by_kind", {})
+    kinds = ", ".join(
+        f"{k} {_fmt('correct', b.get('correct') if k != 'unanswerable' else b.get('refused_unanswerable'))}"
+        for k, b in by_kind.items()
+    )
+    stages = ", ".join(f"{k} {n}" for k, n in sealed["stages"].items())
+    lines = [
+        f"sealed (n={sealed['n']}): correct {_fmt('correct', sealed.get('correct'))}, "
+        f"by kind (unanswerable: refused): {kinds}",
+        f"sealed answerable questions by stage: {stages}",
+    ]
+    if "tuning_sealed_gap" in metrics:
+        lines.append(f"tuning - sealed gap in correctness: {metrics['tuning_sealed_gap']:+.3f}")
+    return lines
 
 
 def metric_table(metrics: dict[str, Any], by: str = "by_kind") -> str:
@@ -66,11 +90,11 @@ def metric_table(metrics: dict[str, Any], by: str = "by_kind") -> str:
 
 
 def _failures(records: list[dict[str, Any]], limit: int = 12) -> list[str]:
-    """The worst answers of the dev set (or of a run without sets). Test and second-
-    corpus failures are never listed: whoever tunes the pipeline must not see them."""
+    """The worst answers of the tuning sets. A sealed set's are never listed (nor
+    saved): whoever changes the pipeline must not see them."""
     scored = []
     for r in records:
-        if "answer" not in r or r.get("set", "dev") != "dev":
+        if "answer" not in r or r.get("set") in SEALED:
             continue
         if r["kind"] == "unanswerable":
             if not r["refused"]:
@@ -145,7 +169,7 @@ def write_report(run: dict[str, Any], json_path: Path) -> Path:
         "",
         metric_table(run["metrics"], "by_set"),
         "",
-        f"dev - test gap in correctness: {run['metrics'].get('dev_test_gap', '–')}",
+        *sealed_summary(run["metrics"]),
         "",
         "## Metrics by kind",
         "",
@@ -175,8 +199,8 @@ def _key(record: dict[str, Any]) -> tuple[str, str]:
 
 def flips(a_records: list[dict[str, Any]], b_records: list[dict[str, Any]]) -> list[str]:
     """The questions of both runs whose verdict (``is_right``) differs, gains and losses:
-    listed for the tuning sets, only counted for the held-out ones (``HELD_OUT``), whose
-    failures nobody reads while changing the pipeline."""
+    listed for the tuning sets, only counted for the sealed ones (``SEALED``), whose
+    items nobody reads while changing the pipeline."""
     before = {_key(r): is_right(r) for r in a_records}
     counts: Counter[tuple[str, str]] = Counter()
     lines = []
@@ -186,7 +210,7 @@ def flips(a_records: list[dict[str, Any]], b_records: list[dict[str, Any]]) -> l
             continue
         change = "gain" if is_right(r) else "loss"
         counts[key[0], change] += 1
-        if key[0] not in HELD_OUT:
+        if key[0] not in SEALED:
             lines.append(f"{change:<6}{key[0]:<8}{r['id']:<12}{r['question']}")
     for (name, change), n in sorted(counts.items()):
         word = change if n == 1 else {"gain": "gains", "loss": "losses"}[change]

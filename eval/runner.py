@@ -22,6 +22,7 @@ from typing import Any
 from tqdm import tqdm
 
 from eval.metrics import summarize
+from eval.sets import SEALED
 from rag import Turn, standalone_query, write_atomic
 
 __all__ = [
@@ -289,7 +290,8 @@ def save_run(
             n=len(records),
         ),
         "metrics": summarize(records, retrieval_only=retrieval_only),
-        "records": records,
+        # a sealed set's items are never written down: its metrics above are all it keeps
+        "records": [r for r in records if r.get("set") not in SEALED],
     }
     suffix = ("-chat" if chat else "") + ("-retrieval" if retrieval_only else "")
     path = out_dir / f"{now:%Y-%m-%d}-{sha}{suffix}.json"

@@ -28,7 +28,14 @@
   one question per section drawn with ``random.Random(44)`` (``dev4/draw_sections.py``).
 - ``corpus2``: a second corpus in formats the seeds don't use (``corpus2/docs``, no
   ``#`` headings, tables, numbered lists, non-ASCII names) with its own questions.
-  Never tuned on either.
+- ``sealed`` (over the seeds) and ``sealed-docs`` (over four documents in Word, HTML,
+  PDF and Markdown, ``sealed/docs``): written by a helper session that never saw the
+  code or the service's answers, from sections drawn at random (``sealed/README.md``).
+  Nobody reads their items: ``rag eval`` reports them in aggregate only, and their
+  saved results hold no item (``SEALED``).
+
+``test`` and ``corpus2`` were held out once; their items have been read (rules and
+tests copied their names), so they are tuning sets now, listed like the others.
 
 Each split is stratified by kind and decided by a hash of the question id (see
 ``assign_splits``), so adding questions never moves existing ones between splits.
@@ -42,7 +49,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EVAL_DIR", "HELD_OUT", "SETS", "EvalSet", "assign_splits", "load_set"]
+__all__ = ["EVAL_DIR", "SEALED", "SETS", "EvalSet", "assign_splits", "load_set"]
 
 EVAL_DIR = Path(__file__).resolve().parent
 
@@ -75,11 +82,15 @@ SETS: dict[str, EvalSet] = {
     "corpus2": EvalSet(
         "corpus2", (EVAL_DIR / "corpus2" / "qa.jsonl",), None, EVAL_DIR / "corpus2" / "docs"
     ),
+    "sealed": EvalSet("sealed", (EVAL_DIR / "sealed" / "seeds.jsonl",)),
+    "sealed-docs": EvalSet(
+        "sealed-docs", (EVAL_DIR / "sealed" / "docs.jsonl",), None, EVAL_DIR / "sealed" / "docs"
+    ),
 }
 
 
-# the sets reported, never tuned on: their questions are counted, never listed
-HELD_OUT = frozenset({"test", "corpus2"})
+# the sets nobody reads: reported in aggregate only, never an item, never saved per item
+SEALED = frozenset({"sealed", "sealed-docs"})
 
 
 def _rows(path: Path) -> list[dict]:

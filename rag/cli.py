@@ -317,8 +317,8 @@ def eval_(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Eval sets to run: dev, test, dev2, dev3, dev4, corpus2 "
-            "(repeatable; default all).",
+            help="Eval sets to run: dev, test, dev2, dev3, dev4, corpus2, sealed, "
+            "sealed-docs (repeatable; default all; sealed sets report aggregates only).",
         ),
     ] = None,
     retrieval_only: Annotated[bool, typer.Option(help="No LLM: retrieval metrics only.")] = False,
@@ -340,7 +340,7 @@ def eval_(
     """Score the eval sets side by side: retrieval, answers, citations, refusals, latency,
     and where each wrong answer lost its key terms (retrieval, reading, grounding)."""
     from eval import report, runner
-    from eval.sets import SETS, EvalSet, load_set
+    from eval.sets import SEALED, SETS, EvalSet, load_set
 
     s = Settings()
     if compare:
@@ -362,6 +362,8 @@ def eval_(
     else:
         plan = [(SETS[n], load_set(SETS[n], kind, limit)) for n in set_ or list(SETS)]
     if id_:
+        if any(e.name in SEALED for e, _ in plan):
+            _fail(ValueError("a sealed set runs whole: its items are never picked or shown"))
         plan = [(e, [q for q in qs if q["id"] in id_]) for e, qs in plan]
         plan = [(e, qs) for e, qs in plan if qs]
         if not plan:
@@ -387,8 +389,8 @@ def eval_(
     path, run = runner.save_run(records, meta, s.resolve(Path(out)), retrieval_only, chat)
     md = report.write_report(run, path)
     typer.echo(report.metric_table(run["metrics"], "by_set"))
-    if "dev_test_gap" in run["metrics"]:
-        typer.echo(f"\ndev - test gap in correctness: {run['metrics']['dev_test_gap']:+.3f}")
+    for line in report.sealed_summary(run["metrics"]):
+        typer.echo(f"\n{line}")
     typer.echo(f"\nwrote {path} and {md.name}")
     if gate:
         problem = report.gate(s.resolve(Path(gate)), run)

@@ -441,6 +441,7 @@ class Pipeline:
         cancel = sampling.cancel
         with self.admission.slot(cancel):
             timings.queue_s += time.perf_counter() - t_queue
+            timings.generations += 1
             if first:
                 yield Admitted()
             t_gen = time.perf_counter()

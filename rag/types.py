@@ -100,6 +100,7 @@ class Timings:
     generation_s: float = 0.0
     verify_s: float = 0.0  # checking the answer's sentences against the evidence
     total_s: float = 0.0
+    generations: int = 0  # model calls this answer took (the budget is per question)
 
 
 @dataclass(frozen=True)

@@ -93,22 +93,48 @@ def test_latency_percentiles():
     assert m["mean_prompt_tokens"] == 10
 
 
-def test_verdict_flips_are_listed_for_tuning_sets_and_counted_for_held_out_ones():
+def test_verdict_flips_are_listed_for_tuning_sets_and_counted_for_sealed_ones():
     from eval.report import flips
 
-    def run(dev_right: bool, test_right: bool) -> list[dict]:
+    def run(dev_right: bool, sealed_right: bool) -> list[dict]:
         return [
             _rec(answer="it is 7 [1]" if dev_right else "", terms=["7"], refused=not dev_right)
             | {"id": "d-1", "set": "dev", "question": "How many tugs?"},
-            _rec(kind="unanswerable", refused=test_right)
-            | {"id": "t-1", "set": "test", "question": "Who chairs the forum?"},
+            _rec(kind="unanswerable", refused=sealed_right)
+            | {"id": "s-1", "set": "sealed", "question": "Who chairs the forum?"},
         ]
 
     lines = flips(run(False, True), run(True, False))
     assert lines[0].split() == ["gain", "dev", "d-1", "How", "many", "tugs?"]
-    assert "Who chairs" not in "\n".join(lines)  # a held-out question is never shown
-    assert "test: 1 loss" in lines and "dev: 1 gain" in lines
+    assert "Who chairs" not in "\n".join(lines)  # a sealed question is never shown
+    assert "sealed: 1 loss" in lines and "dev: 1 gain" in lines
     assert flips(run(True, True), run(True, True)) == ["no verdict changed"]
+
+
+def test_a_sealed_set_is_saved_and_printed_in_aggregate_only(tmp_path):
+    """Its metrics, stage counts and the tuning - sealed gap are kept; no item of it
+    (question, answer, id) reaches the saved run, its report or the printed summary."""
+    from eval.report import sealed_summary, write_report
+    from eval.runner import save_run
+
+    secret = "Which quay did the harbourmaster close first?"
+    records = [
+        _rec(answer="it is 7 [1]", terms=["7"]) | {"id": "d-1", "set": "dev"},
+        _rec(answer="it is 8 [1]", terms=["7"]) | {"id": "s-1", "set": "sealed"},
+        _rec(answer="it is 7 [1]", terms=["7"]) | {"id": "s-2", "set": "sealed"},
+    ]
+    for r in records[1:]:
+        r.update(question=secret, draft="it is 8", answer_passages=[{"text": "7 tugs"}])
+    path, run = save_run(records, {}, tmp_path, retrieval_only=False)
+    m = run["metrics"]
+    assert m["sealed"]["correct"] == 0.5 and m["tuning"]["correct"] == 1.0
+    assert m["sealed"]["stages"] == {"right": 1, "retrieval": 0, "reading": 1, "grounding": 0}
+    assert m["tuning_sealed_gap"] == 0.5
+    md = write_report(run, path).read_text()
+    printed = "\n".join(sealed_summary(m))
+    for text in (path.read_text(), md, printed):
+        assert secret not in text and "s-1" not in text and "it is 8" not in text
+    assert "reading 1" in printed and "+0.500" in printed
 
 
 def test_a_run_of_a_few_questions_is_compared_on_those_questions_only(tmp_path):
