@@ -213,9 +213,7 @@ def summarize(records: list[Record], retrieval_only: bool = False) -> dict[str, 
     if sealed:
         tuning = [r for r in records if r.get("set") not in SEALED]
         out["sealed"] = dict(block(sealed), stages=stage_counts(sealed))
-        out["sealed_by_kind"] = {
-            k: block([r for r in sealed if r["kind"] == k]) for k in kinds
-        }
+        out["sealed_by_kind"] = {k: block([r for r in sealed if r["kind"] == k]) for k in kinds}
         if tuning and not retrieval_only:
             out["tuning"] = block(tuning)
             out["tuning_sealed_gap"] = out["tuning"]["correct"] - out["sealed"]["correct"]

@@ -60,10 +60,11 @@ def sealed_summary(metrics: dict[str, Any]) -> list[str]:
     if not sealed:
         return []
     by_kind = metrics.get("sealed_by_kind", {})
-    kinds = ", ".join(
-        f"{k} {_fmt('correct', b.get('correct') if k != 'unanswerable' else b.get('refused_unanswerable'))}"
+    scores = {
+        k: b.get("refused_unanswerable" if k == "unanswerable" else "correct")
         for k, b in by_kind.items()
-    )
+    }
+    kinds = ", ".join(f"{k} {_fmt('correct', v)}" for k, v in scores.items())
     stages = ", ".join(f"{k} {n}" for k, n in sealed["stages"].items())
     lines = [
         f"sealed (n={sealed['n']}): correct {_fmt('correct', sealed.get('correct'))}, "
