@@ -12,7 +12,7 @@ whose key terms all reach the prompt; the ceiling of answer correctness), the me
 of key terms shown, answerable and unanswerable questions refused before the model, mean
 evidence tokens and the median selection time. It takes about a minute a set, against
 about 13 minutes for answers, so evidence selection is tuned here first. ``--failures``
-lists the missing terms per question, for the dev sets only: test and corpus2
+lists the missing terms per question, for the tuning sets only: the sealed sets
 are read in aggregate (see the README's "Evaluation"); ``--by-kind`` adds evidence
 recall per question kind, an aggregate every set may show, beside **passage recall**
 (the key terms are in the passages retrieved, before lines are chosen): where the two
@@ -27,7 +27,7 @@ import time
 
 from eval.metrics import normalize
 from eval.runner import InProcess, turns_for
-from eval.sets import HELD_OUT, SETS, load_set
+from eval.sets import SEALED, SETS, load_set
 from rag import standalone_query
 
 
@@ -72,7 +72,7 @@ def main() -> None:
                 all(normalize(t) in retrieved for t in q["must_include"])
             )
             shares.append(1 - len(missing) / max(1, len(q["must_include"])))
-            if missing and args.failures and name not in HELD_OUT:
+            if missing and args.failures and name not in SEALED:
                 why = f"refused early: {reason}" if reason else f"missing {missing}"
                 print(f"{q['id']:<10} {q['kind']:<10} {why}\n           {q['question']}")
         rows.append(

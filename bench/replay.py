@@ -8,9 +8,9 @@ it. So a rule can be judged in seconds on drafts already written, before an eval
 forty minutes: every sentence the saved run checked (the first answer's and its looks')
 is checked again against the passages that answer was shown, with the current
 ``Verifier`` and the record's question. Printed: the sentences whose verdict flips, for
-the sets one may read (dev, dev2, dev3, dev4), and per set the counts of flips on answerable
+the tuning sets (saved runs hold no sealed item), and per set the counts of flips on answerable
 and unanswerable questions. A flip to "supported" on an unanswerable question is a
-near-miss the new rule lets through. test and corpus2 are counted, never listed.
+near-miss the new rule lets through.
 
 A look's sentence was first checked against its part of the question, a passage is the
 evidence piece the model saw, not its whole section, and the documents' titles are not
@@ -26,7 +26,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from eval.sets import HELD_OUT
+from eval.sets import SEALED
 from rag import Chunk, Hit, SentenceTransformerEmbedder, Settings, Verifier
 
 
@@ -63,7 +63,7 @@ def main() -> None:
                 continue
             flip = "now supported" if now else "now unsupported"
             counts[(name, kind, flip)] += 1
-            if name not in HELD_OUT:
+            if name not in SEALED:
                 print(f"{record['id']:<10} {kind:<12} {flip:<16} {saved['text'][:100]}")
     print()
     for (name, kind, flip), n in sorted(counts.items()):
