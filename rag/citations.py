@@ -78,8 +78,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences (and bullet lines) of ``text``, trimmed.
 
     Splits after ., ! or ? and at line breaks, but not after abbreviations ("e.g.",
-    "Fig.", "et al."), initials, or before a word in lower case, so "Dr. Łukasz
-    Wróbel et al. report 3× gains, e.g. on ResNet." is one sentence.
+    "Fig.", "et al."), initials, or before a word in lower case, so "Dr. Łucjan
+    Wójcik et al. report 3× gains, e.g. on ResNet." is one sentence.
     """
     spans: list[tuple[int, int]] = []
     pos = 0

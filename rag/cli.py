@@ -362,8 +362,9 @@ def eval_(
     else:
         plan = [(SETS[n], load_set(SETS[n], kind, limit)) for n in set_ or list(SETS)]
     if id_:
-        if any(e.name in SEALED for e, _ in plan):
+        if any(n in SEALED for n in set_ or []):
             _fail(ValueError("a sealed set runs whole: its items are never picked or shown"))
+        plan = [(e, qs) for e, qs in plan if e.name not in SEALED]  # ids name tuning items
         plan = [(e, [q for q in qs if q["id"] in id_]) for e, qs in plan]
         plan = [(e, qs) for e, qs in plan if qs]
         if not plan:

@@ -41,7 +41,7 @@ def named_reports(question: str, hits: list[Hit], owners: dict[str, str]) -> dic
     """The retrieved reports ``question`` names, each with the question's terms that
     name it (``owners``: term -> the one report that term names), in question order.
 
-    A report is named by a name or code only it holds ("Trelby", "STS-2"), or by two
+    A report is named by a name or code only it holds ("Wexby", "QC-2"), or by two
     different words only it holds ("the clinic self-scheduling pilot"); a single plain
     word that happens to occur in one report ("come", "avoid") is a coincidence, not a
     subject, however often the question uses it ("how many ... how many").
@@ -52,7 +52,7 @@ def named_reports(question: str, hits: list[Hit], owners: dict[str, str]) -> dic
     words: dict[str, list[list[str]]] = {}
     seen: set[tuple[str, ...]] = set()
     for word in question.split():
-        # "Carrow's" is Carrow: a report that alone writes the possessive is not named
+        # "Dunmere's" is Dunmere: a report that alone writes the possessive is not named
         terms = [t for t in tokenize(_POSSESSIVE.sub("", word)) if owners.get(t) in found]
         if tuple(terms) in seen:
             continue  # a word used again is still one word
@@ -103,8 +103,8 @@ def select_evidence(
     A name or date of a report's best line that the other reports' passages lack is
     looked up with ``lookup`` (name, those reports -> a passage of one of them stating
     it) and the selection made again with that passage: the question may reach the
-    second report only through the first ("the chair of the Passenger Panel" is
-    Małgorzata Zielińska; her post is in the other report).
+    second report only through the first ("the chair of the Riders' Forum" is
+    Bożena Wiśniewska; her post is in the other report).
     """
     units = [
         (h, s, e)
@@ -252,7 +252,7 @@ def _linked(
     for a in anchors.values():
         terms = [t for t in link_terms(texts[a]) if not contains_term(question, t)]
         writers = {t: [i for i in range(len(units)) if written_as_name(texts[i], t)] for t in terms}
-        # the rarest first: a name on every other line ("Harrowdale Water" throughout
+        # the rarest first: a name on every other line ("Ashcombe Water" throughout
         # the heat-wave review) is what the reports are about, not what links them
         for term in sorted(terms, key=lambda t: len(writers[t])):
             holders = [i for i in writers[term] if source[i] != source[a]]

@@ -17,7 +17,7 @@ seed reports); none exists for one question:
    constraints met is enough: the other parts may be unanswered. An answer reached
    through another report may meet them there: in a shown passage of another report
    that the cited one meets in a name, code or date (``linked``): "the chief scientist
-   of cruise KW31" is named in the cruise report, what she did in the library's.
+   of cruise RV14" is named in the cruise report, what she did in the library's.
 3. **An amount question gets an amount.** "How many/much" is answered by a number, a
    number word or a formula ("O(N log N)"), not by prose; "how many X" by a count of
    X, not of other things, and not by a rate ("32 per GPU" says nothing of how many
@@ -44,8 +44,8 @@ seed reports); none exists for one question:
    that night") does not license the first clause's opposite.
 9. **A heading is what a passage is about, not what it says.** A sentence made only of
    a passage's heading words, when no line of the passages states them, restates the
-   heading ("- Water Quality > 4.1 Compliance with drinking water standards" as an
-   item of "Which standards were breached?"): it answers nothing.
+   heading ("- Air Quality > 3.2 Compliance with emission limits" as an
+   item of "Which limits were exceeded?"): it answers nothing.
 10. **A count is read where the passages bind it.** The figure written right before
    the things a how-many question counts ("640 tensor cores", "O(NlogN) hottest
    items") is the passages' count of them. When the model writes another figure
@@ -54,12 +54,12 @@ seed reports); none exists for one question:
    the question, that figure replaces the misread one (``rebind_count``); the
    sentence is then verified like any other.
 11. **A bare figure answers only where its sentence says what is asked.** When all
-   a sentence adds to the question is a figure ("Zielińska has worked at Harrowdale
+   a sentence adds to the question is a figure ("Wiśniewska has worked at Ashcombe
    Water for 4 years"), the passage sentence giving that figure must state what the
    question asks of it, a word of the question that is neither a name nor the thing
    counted ("worked"): "the four years assumed in the business case" is a figure of
    something else (``asked_predicate``). So with a bare name answering "who ...":
-   "Review facilitator: Søren Åkesson" does not say who chairs the forum the report
+   "Review facilitator: Jørgen Åstrand" does not say who chairs the forum the report
    was prepared for.
 12. **A measured quantity is given in its own units.** A question naming one measure
    (a temperature, a depth or distance, a weight, a duration, a speed) is not answered
@@ -67,8 +67,8 @@ seed reports); none exists for one question:
    was 212 metres"): the figure is real, the quantity is not the one asked for
    (``asks_measure``, ``other_measure``).
 13. **A figure stated of another subject answers only for it.** In a breakdown, a
-   sentence giving figures of one kind for several named subjects ("the older Halden
-   turbines, whose availability was 86.4%, while the Vantor turbines reached 96.9%"),
+   sentence giving figures of one kind for several named subjects ("the older Torvik
+   turbines, whose availability was 86.4%, while the Skarnes turbines reached 96.9%"),
    each figure is its subject's: it does not support a claim about a subject that
    neither the claim nor the question names ("the cluster's availability was 96.9%"),
    in any window of the passage (``figure_of_another``). A sentence giving one
@@ -388,7 +388,7 @@ def states_amount(sentence: str, question: str) -> bool:
 def asked_predicate(question: str) -> set[str]:
     """What ``question`` asks of its subject, as word stems: its words other than its
     names, the things it counts and "many"/"much" ("work" in "How many years has
-    Zielińska worked at Harrowdale Water?"); rule 11."""
+    Wiśniewska worked at Ashcombe Water?"); rule 11."""
     names = {w for t in key_terms(question) for w in tokenize(t)}
     counted = {w for t in counted_words(question) for w in tokenize(t)}
     words = set(tokenize(question)) - names - counted - {"many", "much"}
@@ -693,7 +693,7 @@ def figure_of_another(claim: str, window: str, question: str = "") -> bool:
     """Whether ``window`` gives a figure of ``claim`` (one the question does not give)
     only in breakdowns, sentences giving figures of one kind for several named subjects,
     and there only of subjects that neither the claim nor the question names (rule
-    13): "the older Halden turbines, whose availability was 86.4%, while the Vantor
+    13): "the older Torvik turbines, whose availability was 86.4%, while the Skarnes
     turbines reached 96.9%" does not say the cluster reached 96.9%. A sentence giving
     one subject's figures is the passage's ("the fallback is to lease a crane for North
     Quay at 0.9 million euros a year" is the port's lease), and a claim naming nothing

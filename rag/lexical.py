@@ -19,7 +19,7 @@ __all__ = ["LEXICAL_VERSION", "Bm25Index", "tokenize"]
 
 LEXICAL_VERSION = 4  # bump when ``tokenize`` changes: built BM25 indexes hold its terms
 
-# letters of any script: "François" is one term, not "fran" + "ois"; "王芳" is one term
+# letters of any script: "Marçal" is one term, not "mar" + "al"; "赵琳" is one term
 _TOKEN = re.compile(r"[^\W_]+(?:[-.'’/][^\W_]+)*%?")
 _STOP = frozenset(
     "a an the of and or to in on for with by from is are was were be been being it its this "
@@ -60,7 +60,7 @@ def tokenize(text: str) -> list[str]:
 def covers(question: str, text: str, share: float = 2 / 3) -> bool:
     """Whether ``text`` holds most (``share``) of the question's words, and at least two.
 
-    A passage that says "Ingrid Haugen voting against on cost grounds" is about "Who
+    A passage that says "Sigrun Moberg voting against on cost grounds" is about "Who
     voted against the extension and on what grounds?" however far its embedding sits
     from the question's (a long passage of minutes dilutes its vector); an off-topic
     question ("the best sourdough recipe") finds at most one of its words anywhere."""

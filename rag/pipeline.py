@@ -79,6 +79,9 @@ log = logging.getLogger(__name__)
 _RELOAD_CHECK_S = 2.0
 NO_DOCUMENTS = "no documents are indexed yet"
 _T = TypeVar("_T")
+# generations one question may take, first draft, list retry and looks together: each
+# costs seconds on a CPU, and the p95 is the questions that take the most
+MAX_GENERATIONS = 3
 BUSY_NOTE = "The rest of this answer could not be generated: the model is busy"
 
 
@@ -356,9 +359,14 @@ class Pipeline:
                     break
             yield from map(Delta, drafts.feed(raw, final=True))
             for i in drafts.missing_parts()[: s.second_looks]:
+                if timings.generations >= MAX_GENERATIONS:
+                    break  # the part stays named as a gap
                 yield from self._second_look(retriever, drafts, i, sampling, timings)
             yield from map(Delta, drafts.by_reports(named))
             for source, clause in drafts.missing_reports()[: s.second_looks]:
+                if timings.generations >= MAX_GENERATIONS:
+                    drafts.report_gaps.append(clause)
+                    continue
                 yield from self._report_look(retriever, drafts, source, clause, sampling, timings)
         except Cancelled:
             return

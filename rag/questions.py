@@ -281,9 +281,9 @@ def report_clause(question: str, terms: list[str], others: list[str]) -> str:
     """The words of ``question`` about one of the things it names: its pieces (between
     "or", "and", "than", commas, colons) holding one of ``terms`` and none of
     ``others`` (the words naming the other things), joined; "" when no piece is about
-    that thing alone. "Which was out longer: crane STS-2 while its gearbox was swapped,
-    or turbine T-03 after its bearing failed?" is about T-03 in "turbine T-03 after its
-    bearing failed"; "What did it cost Vell Valley Buses to run Carrow's shuttle?"
+    that thing alone. "Which was out longer: crane QC-2 while its gearbox was swapped,
+    or turbine W-17 after its bearing failed?" is about W-17 in "turbine W-17 after its
+    bearing failed"; "What did it cost Orm Valley Buses to run Dunmere's shuttle?"
     asks one thing of both."""
     mine, theirs = set(terms), set(others)
     pieces = []

@@ -170,7 +170,7 @@ class Store:
     @cached_property
     def titled(self) -> dict[str, str]:
         """The words of one document's title (its first heading) that no other title
-        has, figures aside, each with that document: "Harrowdale Water" names the water
+        has, figures aside, each with that document: "Ashcombe Water" names the water
         company's annual report, though other reports mention the company."""
         titles: dict[str, str] = {}
         for c in self.chunks:

@@ -64,7 +64,7 @@ _NUMBER_WORDS = {
 
 
 def dotless(text: str) -> str:
-    """``text`` with the dotted capital I ("İlkay Şahin") as I: lower-cased, "İ" becomes
+    """``text`` with the dotted capital I ("İpek Şener") as I: lower-cased, "İ" becomes
     "i" plus a combining dot, which splits the word in two for every word pattern
     ("lkay"), so the name matched nothing, not even itself."""
     return text.replace("İ", "I")
@@ -199,15 +199,15 @@ def key_terms(text: str) -> list[str]:
     """Numbers and names in ``text`` that a supporting passage must also contain:
     tokens with a digit, with two capitals (acronyms, CamelCase), or capitalised and
     not a word that commonly opens a sentence ("The", "However"). The text's first
-    word counts when it looks like a name there: possessive ("Quillon's p50 is ...")
-    or followed by another capitalised word ("Zoë Lefèvre"; not an acronym or code:
-    "Refurbishing STS-1 costs ..." opens with a verb). "Spark-like" yields "Spark"."""
+    word counts when it looks like a name there: possessive ("Ricasso's p50 is ...")
+    or followed by another capitalised word ("Chloë Mercière"; not an acronym or code:
+    "Refurbishing QC-1 costs ..." opens with a verb). "Spark-like" yields "Spark"."""
     return [tok for tok, _ in _key_words(fold_figures(text))]
 
 
 def name_phrases(text: str) -> list[str]:
     """The names of ``text`` whole: runs of its key terms (``key_terms``) with only
-    spaces or a name's own punctuation between them ("Dr. Tomás Ó Briain", "Mobile
+    spaces or a name's own punctuation between them ("Dr. Nicolás Ó Baoill", "Mobile
     Harbour"), figures left out."""
     text = fold_figures(text)
     runs: list[list[re.Match[str]]] = []
@@ -229,13 +229,13 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 DATE = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}})\b")
 
 
-# a route, ship or cruise code: letters and digits in one short token ("X4", "KW31")
+# a route, ship or cruise code: letters and digits in one short token ("Z7", "RV14")
 _CODE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w-]{2,8}")
 
 
 def link_terms(text: str) -> list[str]:
     """What can tie ``text`` to another report: its names of two or more words
-    ("Małgorzata Zielińska", "RV Guillemot"), its codes ("X4", "KW31") and its dates
+    ("Bożena Wiśniewska", "RV Puffinor"), its codes ("Z7", "RV14") and its dates
     ("18 July"). Two reports of one organisation meet in a person, a route, a ship or a
     day; a bare figure ties nothing (every report has a 12), nor does one capitalised
     word ("Present:", "City"), which may open a sentence or label a field, nor a lone
@@ -277,7 +277,7 @@ def _key_words(text: str) -> list[tuple[str, re.Match[str]]]:
             out.append((tok, m))
         elif tok[0].isupper() and tok not in _NOT_KEY and not tok.endswith("ly"):
             # the text's first word is capitalised anyway: a name only when it looks
-            # like one there ("Quillon's p50", "Zoë Lefèvre said"), not "Best recipe"
+            # like one there ("Ricasso's p50", "Chloë Mercière said"), not "Best recipe"
             nxt = words[i + 1].group(0) if i + 1 < len(words) else ""
             if i > 0 or raw != tok or (nxt[:1].isupper() and nxt[1:2].islower()):
                 out.append((tok, m))
@@ -442,7 +442,7 @@ LIST_ITEM = re.compile(r"\s*(?:[-*•]|\(?[0-9a-zA-Z]{1,2}[.)])\s+")
 
 def lead_in(text: str, start: int) -> str:
     """The line ending in ":" that introduces the list item at ``start`` of ``text``
-    ("The steering group's members were:" over "(c) Dr İlkay Şahin, representing ...");
+    ("The steering group's members were:" over "(c) Dr İpek Şener, representing ...");
     "" when ``start`` is not in a list item or nothing introduces its list. An item is
     about what its lead-in says, as a table row is about its column labels: a row's
     lead-in is its table's first row."""

@@ -71,7 +71,7 @@ _LEXICAL_WEIGHT = 0.6
 def _bare(claim: str, terms: set[str], asked: set[str], who: bool) -> bool:
     """Whether all ``claim`` adds to its question (``terms``, the question's words
     ``asked`` set aside) is figures, the question's words inflected ("chaired" for
-    "chairs") and, answering "who", names: "Søren Åkesson chaired it" states no word of
+    "chairs") and, answering "who", names: "Jørgen Åstrand chaired it" states no word of
     its own beyond the name (rule 11)."""
     asked_stems = {stem(w) for w in asked}
     names = {w for n in key_terms(claim) for w in _words(n)}
@@ -152,8 +152,8 @@ def _row_headers(
 
 def _column_words(row: str, header: list[str] | None, figures: list[str]) -> set[str]:
     """The words of the column labels over the cells of ``row`` that hold one of
-    ``figures``: "3.53" in the "Tessera Labels" column of "| Weighted total | 3.53 |"
-    is Tessera Labels' figure, and no other column's."""
+    ``figures``: "3.53" in the "Mosaica Labels" column of "| Weighted total | 3.53 |"
+    is Mosaica Labels' figure, and no other column's."""
     if header is None:  # most windows: no table row
         return set()
     cells = table_cells(row) or []
@@ -166,7 +166,7 @@ def _column_words(row: str, header: list[str] | None, figures: list[str]) -> set
 
 
 # a value: digits with their separators, sign, unit symbol or magnitude ("3.53",
-# "83.7%", "€1.16m"), not a code with letters in front ("STS-4", "H100")
+# "83.7%", "€1.16m"), not a code with letters in front ("QC-4", "H100")
 _NUMBER = re.compile(r"[$€£¥+-]?\d[\d,.]*\s?(?:%|[a-zA-Z]{1,2})?")
 
 
@@ -181,7 +181,7 @@ def _misplaced(claim: str, figures: list[str], tables: list[list[str]]) -> bool:
         rows = [table_cells(line) or [] for line in block[1:]]
         for figure in figures:
             if not _NUMBER.fullmatch(figure):
-                continue  # a code ("STS-4") names a row; it is not a value
+                continue  # a code ("QC-4") names a row; it is not a value
             # the first column labels the rows: a figure there is no value either
             columns = {
                 j for row in rows for j, cell in enumerate(row) if j and contains_term(cell, figure)
@@ -285,7 +285,7 @@ class Verifier:
         # what a window is about: its words and its section's own headings, not the
         # report's title (which every window of the report shares)
         subheads = [_words(" ".join(hit.chunk.heading_path[1:])) for hit in hits]
-        # ... and a list item's lead-in: "(c) Dr İlkay Şahin, representing ..." is about
+        # ... and a list item's lead-in: "(c) Dr İpek Şener, representing ..." is about
         # "The steering group's members were:"
         about = [
             said[i] | subheads[h] | _words(lead_in(hits[h].chunk.text, s))
@@ -360,8 +360,8 @@ class Verifier:
                 # any window of the passage stating it
                 elif other(windows[i][0]):
                     support[i] = 0.0
-                # a table's figure belongs to its own column: "Kvist Annotation: 3.53"
-                # where 3.53 stands under "Tessera Labels"
+                # a table's figure belongs to its own column: "Lindholm Annotation: 3.53"
+                # where 3.53 stands under "Mosaica Labels"
                 elif misplaced(windows[i][0]):
                     support[i] = 0.0
             need = claim_requirements(claim, question)

@@ -33,20 +33,20 @@ def make_pdf(path: Path, pages: int = 2) -> Path:
     story = [
         Heading("Harbor Systems Review 2031", 0),
         Paragraph(
-            "This review covers the Tidewater storage cluster run by the harbor IT team.", body
+            "This review covers the Brinefield storage cluster run by the harbor IT team.", body
         ),
         Heading("Introduction", 1),
-        Paragraph("The Tidewater cluster serves the port's shipping manifests. " * 6, body),
+        Paragraph("The Brinefield cluster serves the port's shipping manifests. " * 6, body),
         PageBreak(),
         Heading("Results", 1),
         Paragraph(
-            "The Kestrel scheduler reduced queueing delay by 41 percent on the Tidewater cluster.",
+            "The Merganser scheduler reduced queueing delay by 41 percent on the Brinefield cluster.",
             body,
         ),
         Table(
             [
                 ["System", "Latency (ms)", "Throughput"],
-                ["Kestrel", "12.5", "1,450 req/s"],
+                ["Merganser", "12.5", "1,450 req/s"],
                 ["Osprey", "19.0", "980 req/s"],
             ]
         ),

@@ -153,10 +153,10 @@ def test_a_part_answered_with_the_wrong_kind_of_thing_is_named_missing(counting)
 
 MINUTES = """LIBRARY COMMITTEE — MINUTES OF THE AUTUMN MEETING
 
-Present: Małgorzata Kowalczyk (chair); Oisín Mac Giolla (collections); Hannele Virtanen (finance); Rafael Peña (facilities).
+Present: Bożena Nowicki (chair); Oisín Mac Giolla (collections); Hannele Virtanen (finance); Ezequiel Peña (facilities).
 
 Item 1 — Opening hours
-The committee reviewed the footfall counts gathered by the facilities team over the summer term. Evening visits rose by a fifth after the reading room stayed open until ten, while Saturday mornings stayed quiet. The chair asked for the counts to be repeated in the spring before any further change is made to the timetable. Rafael Peña reported that the heating in the reading room had been serviced, that two of the self-service kiosks had been replaced under warranty, and that the lift to the upper stacks would be out of use for a week in November while its controller is replaced. Oisín Mac Giolla presented the acquisitions for the year, which were within the agreed budget, and noted that donations of local history material had doubled.
+The committee reviewed the footfall counts gathered by the facilities team over the summer term. Evening visits rose by a fifth after the reading room stayed open until ten, while Saturday mornings stayed quiet. The chair asked for the counts to be repeated in the spring before any further change is made to the timetable. Ezequiel Peña reported that the heating in the reading room had been serviced, that two of the self-service kiosks had been replaced under warranty, and that the lift to the upper stacks would be out of use for a week in November while its controller is replaced. Oisín Mac Giolla presented the acquisitions for the year, which were within the agreed budget, and noted that donations of local history material had doubled.
 
 Item 2 — Moving the map archive
 The proposal to move the map archive from the basement to the east wing was discussed at length, including the cost of new shelving, the humidity readings in the basement and the loss of two study rooms. Oisín Mac Giolla explained that the maps would be packed by the conservation staff over two weekends and that the reading room would keep a small reference set of the most requested sheets during the move. The move was approved by three votes to one, Hannele Virtanen voting against on budget grounds until the shelving quotes are in.

@@ -22,7 +22,7 @@ from rag.types import Answer, Delta
 # is refused, then each report is asked on its own (test_second_look shows this).
 QUESTION = (
     "Adding the days the Tarnby ferry terminal was shut for its ramp and the days the "
-    "Ostrand Grid's Hollin substation was out after the flood, how many days is that?"
+    "Ostrand Grid's Brackley substation was out after the flood, how many days is that?"
 )
 
 

@@ -97,7 +97,7 @@ def test_split_sections_ignores_deeper_and_non_headings():
     assert [s.heading_path for s in split_sections(text)] == [(), ("Four",)]
 
 
-PLAIN = """KESTREL GATEWAY REVIEW, MARCH 2025
+PLAIN = """MERGANSER GATEWAY REVIEW, MARCH 2025
 ==================================
 
 1. Summary
@@ -121,7 +121,7 @@ This line is a sentence, not a heading.
 
 def test_plain_text_headings_become_the_section_path(embedder):
     paths = [s.heading_path for s in split_sections(PLAIN)]
-    title = "KESTREL GATEWAY REVIEW, MARCH 2025"
+    title = "MERGANSER GATEWAY REVIEW, MARCH 2025"
     assert paths == [
         (title,),
         (title, "1. Summary"),
@@ -137,7 +137,7 @@ def test_plain_text_headings_become_the_section_path(embedder):
 
 MINUTES = """HARBOUR BOARD — MINUTES OF THE MAY MEETING
 
-Present: Åsa Lindqvist (chair); Joaquín Ibáñez; Nguyễn Thị Lan.
+Present: Åsa Sandqvist (chair); Agustín Muñoz; Nguyễn Thị Lan.
 
 Item 1 — Crane refurbishment
 
@@ -152,7 +152,7 @@ The feasibility study is late.
 
 Actions summary
   Owner            Action                  Due
-  Joaquín Ibáñez   Second quote            June
+  Agustín Muñoz   Second quote            June
 """
 
 

@@ -51,6 +51,8 @@ def test_eval_runs_only_the_questions_named_by_id(cli_env, tmp_path: Path):
     assert sorted((r["set"], r["id"]) for r in records) == [("dev", "m22t-04"), ("dev3", "d3-021")]
     unknown = cli_env.invoke(app, ["eval", "--retrieval-only", "--id", "no-such-question"])
     assert unknown.exit_code == 1 and "no-such-question" in unknown.output
+    sealed = cli_env.invoke(app, ["eval", "--retrieval-only", "--set", "sealed", "--id", "x"])
+    assert sealed.exit_code == 1 and "sealed set runs whole" in sealed.output
 
 
 def test_gate_fails_when_hit5_drops(cli_env, tmp_path: Path):

@@ -202,7 +202,7 @@ def _cited(body: dict, client) -> dict:
 
 @pytest.mark.llm
 def test_answers_cite_pdf_page_docx_section_and_html_body(docs_client):
-    body = _ask(docs_client, "By how much did the Kestrel scheduler reduce queueing delay?")
+    body = _ask(docs_client, "By how much did the Merganser scheduler reduce queueing delay?")
     c = _cited(body, docs_client)
     assert "41" in body["answer"]
     assert c["source"] == "q3/harbor/review.pdf" and c["page"] == 2 and "Results" in c["section"]
@@ -308,7 +308,7 @@ def test_empty_corpus_serves_and_says_so(tmp_path, embedder, pipeline):
     with TestClient(create_app(pipeline=p)) as c:
         ready = c.get("/readyz").json()
         assert ready["documents"] == 0 and "no documents" in ready["detail"]
-        body = c.post("/v1/ask", json={"question": "What is Kestrel?"}).json()
+        body = c.post("/v1/ask", json={"question": "What is Merganser?"}).json()
         assert body["refused"] and body["refusal_reason"] == "no documents are indexed yet"
         assert c.get("/v1/documents").json()["data"] == []
 

@@ -9,6 +9,7 @@ import pytest
 
 from eval.metrics import normalize
 from eval.sets import SETS, load_set
+from rag.loaders import load_document
 
 KINDS = {
     "factoid",
@@ -26,7 +27,8 @@ def _texts(name: str, seed_texts: dict[str, str]) -> dict[str, str]:
     corpus = SETS[name].corpus
     if corpus is None:
         return seed_texts
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(corpus.iterdir())}
+    # through the loaders: the sealed documents are Word, PDF and HTML files
+    return {p.name: load_document(p.name, p.read_bytes()).text for p in sorted(corpus.iterdir())}
 
 
 @pytest.mark.parametrize("name", list(SETS))

@@ -7,8 +7,8 @@ from rag.evidence import evidence_budget, named_reports, select_evidence
 from rag.types import Chunk, Hit
 
 REPORT = (
-    "## 3. Kestrel gateway\n"
-    "The gateway was rebuilt in 2024 by Zoë Lefèvre's team.\n"
+    "## 3. Merganser gateway\n"
+    "The gateway was rebuilt in 2024 by Chloë Mercière's team.\n"
     "It terminates TLS for every public endpoint.\n"
     "The admin listener has three safeguards:\n"
     "- a separate port bound to loopback\n"
@@ -17,7 +17,7 @@ REPORT = (
     "Dashboards were moved to the new observability stack.\n"
     "The team also replaced the office coffee machine in May.\n"
     "## 4. Office moves\n"
-    "The Brenmoor office moved to the fourth floor in June.\n"
+    "The Fennmarsh office moved to the fourth floor in June.\n"
     "Parking permits are renewed every January.\n"
 )
 
@@ -34,8 +34,8 @@ def _words(text: str) -> int:
 
 
 def test_selects_the_lines_that_answer_with_exact_spans(embedder):
-    hits = [_hit("3. Kestrel gateway", 1), _hit("4. Office moves", 2)]
-    q = "What safeguards does the Kestrel admin listener have?"
+    hits = [_hit("3. Merganser gateway", 1), _hit("4. Office moves", 2)]
+    q = "What safeguards does the Merganser admin listener have?"
     ev = select_evidence(q, hits, embedder.encode, _words, budget=40)
     text = "\n".join(h.chunk.text for h in ev)
     for item in ("separate port", "mutual TLS", "rate limit"):
@@ -44,7 +44,7 @@ def test_selects_the_lines_that_answer_with_exact_spans(embedder):
     assert "## 3." not in text  # the heading is in the passage header already
     for h in ev:
         assert REPORT[h.chunk.start : h.chunk.end] == h.chunk.text
-        assert h.chunk.heading_path == ("Review", "3. Kestrel gateway")
+        assert h.chunk.heading_path == ("Review", "3. Merganser gateway")
     assert [h.rank for h in ev] == list(range(1, len(ev) + 1))
     assert sum(_words(h.chunk.text) for h in ev) < 0.6 * sum(_words(h.chunk.text) for h in hits)
 
@@ -54,7 +54,7 @@ TABLE_REPORT = (
     "We measured every gateway of the fleet during the spring audit.\n"
     "| Gateway | p99 latency (ms) | Error rate |\n"
     "| --- | --- | --- |\n"
-    "| Kestrel | 12.5 | 0.2% |\n"
+    "| Merganser | 12.5 | 0.2% |\n"
     "| Osprey | 19.0 | 0.9% |\n"
     "| Gannet | 22.7 | 0.4% |\n"
     "| Heron | 15.2 | 0.3% |\n"
@@ -76,7 +76,7 @@ def test_a_table_row_comes_with_its_header_row(embedder):
     text = "\n".join(h.chunk.text for h in ev)
     assert "| Plover | 31.4 | 1.7% |" in text
     assert "| Gateway | p99 latency (ms) | Error rate |" in text
-    assert "Budgets" not in text and "Kestrel" not in text  # not the whole table
+    assert "Budgets" not in text and "Merganser" not in text  # not the whole table
     for h in ev:
         if h.chunk.source == "fleet.md" and h.chunk.section.endswith("results"):
             assert TABLE_REPORT[h.chunk.start : h.chunk.end] == h.chunk.text
@@ -91,7 +91,7 @@ OUTLINE_REPORT = (
     "  - Brightmoor, Kallisto Labs\n"
     "  - Venn Analytics\n"
     "- Silver\n"
-    "  - Harrowgate Systems, Pellucid AI\n"
+    "  - Ashgrove Systems, Pellucid AI\n"
     "  - Quorra\n"
     "Travel grants went to forty students from nine countries.\n"
     "The venue was booked two years ahead.\n"
@@ -108,7 +108,7 @@ def test_a_chosen_line_brings_the_lines_indented_under_it(embedder):
     q = "Which companies were Silver sponsors of the summit?"
     ev = select_evidence(q, hits, embedder.encode, _words, budget=60)
     text = "\n".join(h.chunk.text for h in ev)
-    assert "Harrowgate Systems, Pellucid AI" in text and "Quorra" in text
+    assert "Ashgrove Systems, Pellucid AI" in text and "Quorra" in text
     assert "Catering" not in text  # not the whole passage
     for h in ev:
         if h.chunk.source == "summit.md" and h.chunk.section.endswith("Sponsors"):
@@ -218,7 +218,7 @@ OSTRAND = (
     "The winter peak was 611 MW on 9 March, during the storm.\n\n"
     "Network planning\n\n"
     "The substation renewal programme covered eleven sites.\n"
-    "The programme was led by Inès Valtonen, Head of Network Planning, since 2021.\n"
+    "The programme was led by Inès Valtonen, Head of Route Planning, since 2021.\n"
     "Two of the sites were finished early.\n\n"
     "Staff\n\n"
     "Headcount rose to 212 by the end of the year.\n"
@@ -238,10 +238,10 @@ def test_a_name_the_other_reports_passages_lack_is_looked_up_in_them(tmp_path, i
         return retriever.passage_stating(q, term, sources)
 
     alone = select_evidence(q, hits, embedder.encode, _words, 60)
-    assert "Head of Network Planning" not in "\n".join(h.chunk.text for h in alone)
+    assert "Head of Route Planning" not in "\n".join(h.chunk.text for h in alone)
     ev = select_evidence(q, hits, embedder.encode, _words, 60, lookup=lookup)
     text = "\n".join(h.chunk.text for h in ev)
-    assert "Inès Valtonen, Head of Network Planning" in text
+    assert "Inès Valtonen, Head of Route Planning" in text
     assert "substation renewal programme" in text  # the line before says which programme
     assert "chaired by Inès Valtonen" in text
 

@@ -42,9 +42,9 @@ from rag.verification import Verifier
 TABLE = (
     "2.3 Latency results\n"
     "| Server | p50 ms | Cost per 1k |\n"
-    "| Quillon | 41 | 0.31 |\n"
-    "| Tessellate Serve | 55 | 0.22 |\n"
-    "Quillon does not provide GPU support on the Brenmoor cluster.\n"
+    "| Ricasso | 41 | 0.31 |\n"
+    "| Parquetry Serve | 55 | 0.22 |\n"
+    "Ricasso does not provide GPU support on the Fennmarsh cluster.\n"
 )
 
 
@@ -77,43 +77,43 @@ def test_a_figures_magnitude_matches_in_any_spelling():
 
 
 def test_names_are_found_with_accents_and_modifiers():
-    assert key_terms("Did Zoë Lefèvre propose a Kestrel-like gateway?") == [
-        "Zoë",
-        "Lefèvre",
-        "Kestrel",
+    assert key_terms("Did Chloë Mercière propose a Merganser-like gateway?") == [
+        "Chloë",
+        "Mercière",
+        "Merganser",
     ]
-    assert contains_term("proposed by Zoë Lefèvre", "Lefèvre")
-    assert not contains_term("proposed by Zoe Lefevre", "Lefèvre")
+    assert contains_term("proposed by Chloë Mercière", "Mercière")
+    assert not contains_term("proposed by Zoe Lefevre", "Mercière")
 
 
 def test_every_figure_and_name_of_a_claim_must_be_in_its_evidence():
-    need = claim_requirements("Quillon's p50 is 41 ms and it costs 0.45.")
-    assert {"Quillon", "41 ms", "0.45"} <= set(need)
+    need = claim_requirements("Ricasso's p50 is 41 ms and it costs 0.45.")
+    assert {"Ricasso", "41 ms", "0.45"} <= set(need)
     # the neighbour row's value and a number from nowhere are both caught
     assert evidence_lacks(TABLE, need) == ("0.45",)
     # names the question gives are checked against the question's evidence instead
-    assert "Quillon" not in claim_requirements("Quillon costs 0.31.", "What does Quillon cost?")
+    assert "Ricasso" not in claim_requirements("Ricasso costs 0.31.", "What does Ricasso cost?")
 
 
 def test_question_constraints_and_absent_names():
-    assert question_constraints("What was the p50 of Quillon in the 2025 evaluation?") == [
+    assert question_constraints("What was the p50 of Ricasso in the 2025 evaluation?") == [
         "p50",
-        "Quillon",
+        "Ricasso",
         "2025",
     ]
-    text = "Quillon and Tessellate Serve were compared."
-    assert absent_names("Was Quillon faster than Mistwood?", lambda t: contains_term(text, t)) == [
+    text = "Ricasso and Parquetry Serve were compared."
+    assert absent_names("Was Ricasso faster than Mistwood?", lambda t: contains_term(text, t)) == [
         "Mistwood"
     ]
 
 
 def test_a_refusal_speaks_about_the_sources_a_negative_claim_does_not():
-    assert is_refusal("The passages do not mention Quillon's GPU memory.")
+    assert is_refusal("The passages do not mention Ricasso's GPU memory.")
     assert is_refusal("The reports don't cover this.")
     assert is_refusal("No information is given about the rollout date.")
     assert is_refusal("This is not specified in the provided passages.")
-    assert not is_refusal("Quillon does not provide GPU support on the Brenmoor cluster [1].")
-    assert not is_refusal("Tessellate Serve was not tested with Corvid-3B.")
+    assert not is_refusal("Ricasso does not provide GPU support on the Fennmarsh cluster [1].")
+    assert not is_refusal("Parquetry Serve was not tested with Magpiro-3B.")
 
 
 def test_an_amount_question_needs_an_amount_formulas_count():
@@ -124,18 +124,18 @@ def test_an_amount_question_needs_an_amount_formulas_count():
 
 
 def test_qualifiers_are_never_cut_off():
-    assert leading_clauses("Quillon cut latency by 30%, but only for batches under 8") == []
-    assert leading_clauses("Quillon cut p50 latency, which means users wait less") == [
-        "Quillon cut p50 latency"
+    assert leading_clauses("Ricasso cut latency by 30%, but only for batches under 8") == []
+    assert leading_clauses("Ricasso cut p50 latency, which means users wait less") == [
+        "Ricasso cut p50 latency"
     ]
-    assert leading_clauses("Quillon cut latency, which helped (only for small batches)") == []
+    assert leading_clauses("Ricasso cut latency, which helped (only for small batches)") == []
 
 
 def test_sentences_split_unicode_text_correctly():
-    text = "Dr. Ülkü Aydın et al. chose Quillon, e.g. for cost. Søren Kjær disagreed."
+    text = "Dr. Ümran Aykın et al. chose Ricasso, e.g. for cost. Jørgen Bræmer disagreed."
     assert [text[s:e] for s, e in sentence_spans(text)] == [
-        "Dr. Ülkü Aydın et al. chose Quillon, e.g. for cost.",
-        "Søren Kjær disagreed.",
+        "Dr. Ümran Aykın et al. chose Ricasso, e.g. for cost.",
+        "Jørgen Bræmer disagreed.",
     ]
 
 
@@ -143,7 +143,7 @@ def test_document_metadata_holds_its_dated_headings():
     chunks = [
         Chunk("r.txt", ("Board Minutes",), "Board Minutes\nThe board met.", 0, 28),
         Chunk("r.txt", ("Board Minutes", "Vote of 12 June 2025"), "Seven voted for.", 30, 46),
-        Chunk("r.txt", ("Board Minutes", "Actions"), "Zoë owns the rollout.", 48, 69),
+        Chunk("r.txt", ("Board Minutes", "Actions"), "Chloë owns the rollout.", 48, 69),
     ]
     store = Store.from_vectors(chunks, np.zeros((3, 4), dtype=np.float32), {})
     assert "12 June 2025" in store.metadata["r.txt"]
@@ -157,14 +157,16 @@ def verifier(embedder) -> Verifier:
 
 def test_a_wrong_table_value_is_not_shown(verifier):
     hit = _hit(TABLE)
-    checks = verifier.check("Quillon has a p50 of 41 ms and costs 0.45 per 1k [1].", [hit])
+    checks = verifier.check("Ricasso has a p50 of 41 ms and costs 0.45 per 1k [1].", [hit])
     assert not any(c.supported for c in checks)
-    [ok] = verifier.check("Quillon has a p50 of 41 ms [1].", [hit])
+    [ok] = verifier.check("Ricasso has a p50 of 41 ms [1].", [hit])
     assert ok.supported and ok.citation is not None and "41" in ok.citation.quote
 
 
 def test_a_negative_statement_is_checked_like_any_claim(verifier):
-    [check] = verifier.check("Quillon does not provide GPU support on Brenmoor [1].", [_hit(TABLE)])
+    [check] = verifier.check(
+        "Ricasso does not provide GPU support on Fennmarsh [1].", [_hit(TABLE)]
+    )
     assert check.supported
 
 
@@ -239,11 +241,11 @@ def test_a_constraint_may_be_met_in_the_other_report_the_answer_went_through():
 
 
 def test_an_amount_must_count_what_was_asked():
-    q = "How many people attended the Brenmoor summit?"
+    q = "How many people attended the Fennmarsh summit?"
     assert not states_amount("- 212 talks submitted, 40 talks accepted", q)
     assert states_amount("About 1,450 people attended [1].", q)
     assert states_amount("1,450 attended in person [1].", q)
-    money = "How much did the Kestrel migration cost?"
+    money = "How much did the Merganser migration cost?"
     assert not states_amount("It took 3 sprints and 2x more hosts.", money)
     assert states_amount("It cost €48,000 in total.", money)
     # "per drone" says something about each drone, not how many there were
@@ -266,24 +268,24 @@ def test_a_reference_number_is_not_an_amount():
 
 
 def test_a_question_asking_for_a_name_or_year_needs_one():
-    q = "Which datasets were used to evaluate the Tessellate ranker?"
+    q = "Which datasets were used to evaluate the Parquetry ranker?"
     assert asks_name(q) == "name"
     assert not states_asked_name("The datasets used to evaluate it were mixed types.", q, "name")
-    assert not states_asked_name("The Tessellate ranker was evaluated on datasets.", q, "name")
+    assert not states_asked_name("The Parquetry ranker was evaluated on datasets.", q, "name")
     assert states_asked_name("It was evaluated on MS MARCO and TREC-COVID.", q, "name")
-    assert states_asked_name("Łukasz Wróbel's team built it.", "Who built Quillon?", "name")
-    assert asks_name("Which university is Søren Kjær from?") == "name"
+    assert states_asked_name("Łucjan Wójcik's team built it.", "Who built Ricasso?", "name")
+    assert asks_name("Which university is Jørgen Bræmer from?") == "name"
     # a one-word name is a name too, wherever it stands in the sentence
-    q = "Which university is Søren Kjær from?"
-    assert states_asked_name("Søren Kjær is from Univ of Aarhus, Denmark.", q, "name")
-    assert states_asked_name("Søren Kjær is from Aarhus.", q, "name")
-    assert not states_asked_name("Søren Kjær is from a university.", q, "name")
+    q = "Which university is Jørgen Bræmer from?"
+    assert states_asked_name("Jørgen Bræmer is from Univ of Aarhus, Denmark.", q, "name")
+    assert states_asked_name("Jørgen Bræmer is from Aarhus.", q, "name")
+    assert not states_asked_name("Jørgen Bræmer is from a university.", q, "name")
     assert states_asked_name("It was built by Kranwerk.", "Which company built K-7?", "name")
-    assert asks_name("In which year did Brenmoor open its lab?") == "year"
-    assert states_asked_name("It opened in 2019.", "In which year did Brenmoor open?", "year")
-    assert not states_asked_name("Brenmoor opened after 2 reviews.", "In which year?", "year")
+    assert asks_name("In which year did Fennmarsh open its lab?") == "year"
+    assert states_asked_name("It opened in 2019.", "In which year did Fennmarsh open?", "year")
+    assert not states_asked_name("Fennmarsh opened after 2 reviews.", "In which year?", "year")
     # descriptions answer "which model/method/system": no name needed
-    for q in ("Which model predicts the placement?", "What method does Quillon use?"):
+    for q in ("Which model predicts the placement?", "What method does Ricasso use?"):
         assert asks_name(q) == ""
 
 
@@ -291,8 +293,8 @@ def test_a_name_given_as_an_answer_is_written_as_a_name_in_its_evidence():
     """A name is capitalised where it is named; a common phrase the model capitalised
     ("Mobile Harbour" for the crane type "Mobile harbour") names no maker."""
     assert name_phrases("K-7 was built by Mobile Harbour in 2021.") == ["K-7", "Mobile Harbour"]
-    assert name_phrases("Dr. Íde Ní Bhriain chairs it; Port of Ålvik pays.") == [
-        "Dr. Íde Ní Bhriain",
+    assert name_phrases("Dr. Íde Ní Bhaoill chairs it; Port of Ålvik pays.") == [
+        "Dr. Íde Ní Bhaoill",
         "Port",
         "Ålvik",
     ]
@@ -300,7 +302,7 @@ def test_a_name_given_as_an_answer_is_written_as_a_name_in_its_evidence():
         "Crane   Berth        Type             Built\nK-7     Ålvik Pier   Mobile harbour   2021\n"
     )
     assert not written_as_name(table, "Mobile Harbour")
-    assert written_as_name("Present: Dr Íde Ní Bhriain (chair).", "Dr. Íde Ní Bhriain")
+    assert written_as_name("Present: Dr Íde Ní Bhaoill (chair).", "Dr. Íde Ní Bhaoill")
     q = "Who manufactured crane K-7?"
     assert states_asked_name("K-7 was manufactured by Mobile Harbour in 2021.", q, "name")
     assert not states_asked_name("K-7 was made by Mobile Harbour in 2021.", q, "name", table)
@@ -311,25 +313,25 @@ def test_a_name_given_as_an_answer_is_written_as_a_name_in_its_evidence():
 def test_coordinate_clauses_are_separate_claims():
     from rag.grounding import coordinate_clauses
 
-    assert coordinate_clauses("Kestrel runs on Lanternfish, and it was rebuilt in 2024.") == [
-        "Kestrel runs on Lanternfish",
+    assert coordinate_clauses("Merganser runs on Hatchetfish, and it was rebuilt in 2024.") == [
+        "Merganser runs on Hatchetfish",
         "It was rebuilt in 2024.",
     ]
-    assert coordinate_clauses("Quillon is fast, but only for small batches") == [
-        "Quillon is fast",
+    assert coordinate_clauses("Ricasso is fast, but only for small batches") == [
+        "Ricasso is fast",
         "But only for small batches",
     ]
-    assert coordinate_clauses("Quillon and Tessellate are fast") == [
-        "Quillon and Tessellate are fast"
+    assert coordinate_clauses("Ricasso and Parquetry are fast") == [
+        "Ricasso and Parquetry are fast"
     ]
 
 
 def test_a_compound_claim_is_supported_by_two_places(verifier):
-    first = _hit("Kestrel terminates TLS for every public endpoint.\n", ("Review", "Kestrel"))
-    second = _hit("Lanternfish hosts the gateway on 40 nodes.\n", ("Review", "Lanternfish"))
+    first = _hit("Merganser terminates TLS for every public endpoint.\n", ("Review", "Merganser"))
+    second = _hit("Hatchetfish hosts the gateway on 40 nodes.\n", ("Review", "Hatchetfish"))
     second = Hit(second.chunk, 0.4, 2)
     checks = verifier.check(
-        "Kestrel terminates TLS for every public endpoint, and Lanternfish hosts the gateway [1].",
+        "Merganser terminates TLS for every public endpoint, and Hatchetfish hosts the gateway [1].",
         [first, second],
     )
     assert [c.supported for c in checks] == [True, True]
@@ -339,19 +341,21 @@ def test_a_compound_claim_is_supported_by_two_places(verifier):
 def test_question_parts():
     from rag.questions import question_parts, retrieval_queries
 
-    assert question_parts("In Zoë's review, what does Quillon do, and which cluster runs it?") == [
-        "In Zoë's review, what does Quillon do?",
+    assert question_parts(
+        "In Chloë's review, what does Ricasso do, and which cluster runs it?"
+    ) == [
+        "In Chloë's review, what does Ricasso do?",
         "Which cluster runs it?",
     ]
     assert question_parts("At the 2025 board meeting, which proposal won?") == [
         "At the 2025 board meeting, which proposal won?"
     ]
-    assert question_parts("What are the pros and cons of Quillon, Tessellate and Corvid?") == [
-        "What are the pros and cons of Quillon, Tessellate and Corvid?"
+    assert question_parts("What are the pros and cons of Ricasso, Parquetry and Magpiro?") == [
+        "What are the pros and cons of Ricasso, Parquetry and Magpiro?"
     ]
-    assert retrieval_queries("What is Quillon? Who built it?") == [
-        "What is Quillon?",
-        "Who built it? Quillon",
+    assert retrieval_queries("What is Ricasso? Who built it?") == [
+        "What is Ricasso?",
+        "Who built it? Ricasso",
     ]
     assert retrieval_queries(" ,; ") == [" ,; "]  # nothing to split: searched as it is
 
@@ -380,10 +384,10 @@ def test_a_choice_between_two_things_searches_for_each():
             ],
         ),
         (
-            "Which cost more, Lantern's security audit or the Kestrel gateway rebuild?",
+            "Which cost more, Lantern's security audit or the Merganser gateway rebuild?",
             [
                 "How much did it cost: Lantern's security audit?",
-                "How much did it cost: the Kestrel gateway rebuild?",
+                "How much did it cost: the Merganser gateway rebuild?",
             ],
         ),
         (
@@ -417,10 +421,10 @@ def test_a_choice_between_two_things_searches_for_each():
             ],
         ),
         (  # "than the pilot did": the verb of the first side is the second's too
-            "How much more would a year of Lantern's lease cost than the Kestrel pilot did?",
+            "How much more would a year of Lantern's lease cost than the Merganser pilot did?",
             [
                 "How much would a year of Lantern's lease cost?",
-                "How much did the Kestrel pilot cost?",
+                "How much did the Merganser pilot cost?",
             ],
         ),
         (
@@ -428,7 +432,7 @@ def test_a_choice_between_two_things_searches_for_each():
             ["What was the Tarnby fare revenue?", "What was the Ostrand subsidy?"],
         ),
         ("Which is faster, red or blue?", []),  # short sides: no figures to look for
-        ("Which sampling methods was Quillon compared against?", []),
+        ("Which sampling methods was Ricasso compared against?", []),
         ("How many cranes does Velmar have, and who built them?", []),
     ],
 )
@@ -443,7 +447,7 @@ def test_what_a_question_about_two_things_asks_of_each():
 
     q = (
         "Which was shut longer: the Tarnby ferry terminal while its ramp was rebuilt, "
-        "or the Ostrand Grid's substation at Hollin after the flood?"
+        "or the Ostrand Grid's substation at Brackley after the flood?"
     )
     tarnby, ostrand = ["tarnby", "ferry", "ramp"], ["ostrand", "substation", "hollin"]
     assert (
@@ -451,26 +455,26 @@ def test_what_a_question_about_two_things_asks_of_each():
     )
     assert (
         report_clause(q, ostrand, tarnby)
-        == "the Ostrand Grid's substation at Hollin after the flood"
+        == "the Ostrand Grid's substation at Brackley after the flood"
     )
     # "than", "and" and commas turn from one thing to the other as well
-    q = "How much more did Lantern's audit cost than the Kestrel gateway rebuild?"
-    assert report_clause(q, ["kestrel"], ["lantern's"]) == "the Kestrel gateway rebuild"
+    q = "How much more did Lantern's audit cost than the Merganser gateway rebuild?"
+    assert report_clause(q, ["merganser"], ["lantern's"]) == "the Merganser gateway rebuild"
     # one thing asked of both: no piece is about either alone
-    q = "By how much did Lantern's audit bill exceed the total cost of the Kestrel rebuild?"
-    assert report_clause(q, ["kestrel", "rebuild"], ["lantern's"]) == ""
+    q = "By how much did Lantern's audit bill exceed the total cost of the Merganser rebuild?"
+    assert report_clause(q, ["merganser", "rebuild"], ["lantern's"]) == ""
 
 
 def test_what_ties_a_line_to_another_report():
     from rag.terms import link_terms
 
     line = (
-        "On 9 March Inès Valtonen moved route X4 of Ostrand Grid, about 40 % of the load, "
+        "On 9 March Inès Valtonen moved route Z7 of Ostrand Grid, about 40 % of the load, "
         "to Level 3 after the Present forecast."
     )
     # names of two words, codes and dates; not a bare figure, a percentage or one
     # capitalised word ("Level", "Present")
-    assert link_terms(line) == ["Inès Valtonen", "X4", "Ostrand Grid", "9 March"]
+    assert link_terms(line) == ["Inès Valtonen", "Z7", "Ostrand Grid", "9 March"]
 
 
 def test_a_part_no_sentence_answers_is_named(embedder):
@@ -479,11 +483,11 @@ def test_a_part_no_sentence_answers_is_named(embedder):
     def similarity(a, b):
         return embedder.encode(a) @ embedder.encode(b).T
 
-    parts = question_parts("Which team owns Kestrel, and how many nodes does Lanternfish have?")
+    parts = question_parts("Which team owns Merganser, and how many nodes does Hatchetfish have?")
     assert len(parts) == 2
-    answered = ["The edge team under Zoë Lefèvre owns Kestrel."]
+    answered = ["The edge team under Chloë Mercière owns Merganser."]
     assert unanswered_parts(parts, answered, similarity) == [parts[1]]
-    both = [*answered, "Lanternfish has 40 nodes."]
+    both = [*answered, "Hatchetfish has 40 nodes."]
     assert unanswered_parts(parts, both, similarity) == []
     assert question_parts("What do the notes on 'Where we are, and where we go?' say?") == [
         "What do the notes on 'Where we are, and where we go?' say?"
@@ -491,11 +495,11 @@ def test_a_part_no_sentence_answers_is_named(embedder):
     # a part asking for a name is not answered by a sentence that merely names its subject
     # (close in meaning, 0.7 cosine, but no name: it is about the operations, not who)
     parts = question_parts(
-        "How fast is Quillon, and who designed Quillon's two integer operations?"
+        "How fast is Ricasso, and who designed Ricasso's two integer operations?"
     )
-    said = ["Quillon uses only two integer operations: add and right-shift."]
+    said = ["Ricasso uses only two integer operations: add and right-shift."]
     assert unanswered_parts(parts, said, similarity)[-1:] == [parts[1]]
-    more = [*said, "Søren Kjær designed them in 2019."]
+    more = [*said, "Jørgen Bræmer designed them in 2019."]
     assert parts[1] not in unanswered_parts(parts, more, similarity)
     # when a part names nothing, a sentence naming the shared subject does not answer it
     parts = question_parts(
@@ -508,10 +512,10 @@ def test_a_part_no_sentence_answers_is_named(embedder):
 def test_a_name_is_unknown_only_if_no_spelling_of_it_is_indexed():
     from rag.grounding import unknown_names
 
-    vocabulary = {"kestrel", "lanternfish", "quillon", "issac"}
-    text = "Kestrel and Lanternfish were reviewed; Project Issac was paused."
+    vocabulary = {"merganser", "lanternfish", "quillon", "issac"}
+    text = "Merganser and Hatchetfish were reviewed; Project Issac was paused."
     found = lambda t: contains_term(text, t)  # noqa: E731
-    q = "What did the Kestrel review say about Mistwood, Isaac and its DSL?"
+    q = "What did the Merganser review say about Mistwood, Isaac and its DSL?"
     names = absent_names(q, lambda t: False)
     # Isaac: one typo from "Issac"; DSL: an acronym beside a known name; Mistwood: unknown
     assert unknown_names(names, found, vocabulary) == ["Mistwood"]
@@ -670,23 +674,23 @@ def test_a_figure_in_an_aligned_table_takes_its_unit_from_the_column_header():
     aligned by spaces as much as in a pipe table; another column's unit is not."""
     table = (
         "Turbine   Model   Outage cause            Days out   Lost MWh\n"
-        "  T-03      H90     Main bearing failure    41         1,150\n"
+        "  W-17      H90     Main bearing failure    41         1,150\n"
     )
     assert evidence_lacks(table, ["41 days", "1150 MWh"]) == ()
     assert evidence_lacks(table, ["41 weeks"]) == ("41 weeks",)
 
 
 def test_a_verb_opening_a_sentence_before_a_code_is_not_a_name():
-    assert key_terms("Refurbishing STS-1 would cost 6.2 million euros.") == ["STS-1", "6.2"]
-    assert key_terms("Zoë Lefèvre refurbished it.")[:2] == ["Zoë", "Lefèvre"]
+    assert key_terms("Refurbishing QC-1 would cost 6.2 million euros.") == ["QC-1", "6.2"]
+    assert key_terms("Chloë Mercière refurbished it.")[:2] == ["Chloë", "Mercière"]
 
 
 def test_terms_of_any_script_are_whole():
     from rag.lexical import tokenize
 
-    assert "bølgeværk" in tokenize("the Bølgeværk study")
-    assert "王芳" in tokenize("王芳 (Wang Fang)")
-    assert not {"fran", "ois"} & set(tokenize("François Dubois"))
+    assert "strømværk" in tokenize("the Strømværk study")
+    assert "赵琳" in tokenize("赵琳 (Zhao Lin)")
+    assert not {"mar", "al"} & set(tokenize("Marçal Duclos"))
 
 
 def test_a_question_word_after_a_preposition_starts_a_part():
@@ -733,7 +737,7 @@ def test_a_note_on_an_unanswered_part_quotes_only_its_question():
     first = question_parts(q)[0]
     assert first.startswith("Ines Varga spoke")  # kept whole for retrieval and the model
     assert asked_sentence(first) == "Which crane did she show in 2019?"
-    assert asked_sentence("What did Dr. Ó Briain say?") == "What did Dr. Ó Briain say?"
+    assert asked_sentence("What did Dr. Ó Baoill say?") == "What did Dr. Ó Baoill say?"
     assert (
         asked_sentence("Kelso won an award: who built it?") == "Kelso won an award: who built it?"
     )
@@ -741,16 +745,16 @@ def test_a_note_on_an_unanswered_part_quotes_only_its_question():
 
 def test_a_dotted_capital_i_is_a_letter_of_its_name():
     """Lower-cased, "İ" is "i" plus a combining dot, which no word pattern takes for a
-    letter: "İlkay" became "lkay" and was found nowhere, so every sentence naming Dr
-    İlkay Şahin was unsupported, even quoted word for word."""
+    letter: "İpek" became "lkay" and was found nowhere, so every sentence naming Dr
+    İpek Şener was unsupported, even quoted word for word."""
     from rag.lexical import tokenize
 
-    hay = "Members: (c) Dr İlkay Şahin, School of Ocean Sciences; (d) Ömer Işık."
-    claim = "Dr İlkay Şahin represented the School of Ocean Sciences."
+    hay = "Members: (c) Dr İpek Şener, School of Marine Studies; (d) Ömer Işık."
+    claim = "Dr İpek Şener represented the School of Marine Studies."
     assert evidence_lacks(hay, claim_requirements(claim)) == ()
-    assert contains_term(hay, "İlkay Şahin") and contains_term("ILKAY SAHIN", "İlkay")
+    assert contains_term(hay, "İpek Şener") and contains_term("IPEK SENER", "İpek")
     assert evidence_lacks(hay, ["İbrahim"]) == ("İbrahim",)
-    assert "ilkay" in tokenize(claim) and "lkay" not in tokenize(claim)
+    assert "ipek" in tokenize(claim) and "pek" not in tokenize(claim)
 
 
 def test_a_percentage_is_one_term_however_it_is_spaced(verifier):
@@ -768,28 +772,28 @@ def test_a_percentage_is_one_term_however_it_is_spaced(verifier):
 def test_a_price_asked_without_how_much_needs_money():
     """ "What was the contract value of ...?" asks for money as "how much did it cost?"
     does: a count of the things bought ("12 depot chargers") is not a price."""
-    q = "What was the contract value of the depot chargers Brenmoor installed at Ålvik?"
+    q = "What was the contract value of the depot chargers Fennmarsh installed at Ålvik?"
     assert asks_amount(q)
     assert not states_amount("The contract value was 12 depot chargers of 150 kW each.", q)
     assert states_amount("The contract was worth €41,000.", q)
     assert states_amount("The actual total cost was 587,400 euros.", "What was the total cost?")
-    for q in ("What is the cost model of Quillon?", "What was the fare policy?"):
+    for q in ("What is the cost model of Ricasso?", "What was the fare policy?"):
         assert not asks_amount(q)  # a cost model or a policy is not a price
 
 
 def test_a_list_item_is_about_what_its_lead_in_says(verifier):
     """A claim echoing the question must come from a window about it; a list item is
-    about its lead-in ("The review panel's members were:"), so the item naming Dr İlkay
-    Şahin supports what the question asks of the panel, though the item alone shares no
+    about its lead-in ("The review panel's members were:"), so the item naming Dr İpek
+    Şener supports what the question asks of the panel, though the item alone shares no
     word with the question."""
     text = (
         "The review panel met four times. The review panel's members were:\n\n"
-        "(a) Dr Henrik Thorsæth, chair;\n"
-        "(b) Dr İlkay Şahin, representing the School of Ocean Sciences;\n"
+        "(a) Dr Anders Bræland, chair;\n"
+        "(b) Dr İpek Şener, representing the School of Marine Studies;\n"
         "(c) a student nominated by the union.\n"
     )
     q = "Whom did the chief scientist of the Kittlaw cruise represent on the review panel?"
-    claim = "Dr İlkay Şahin represented the School of Ocean Sciences on the review panel [1]."
+    claim = "Dr İpek Şener represented the School of Marine Studies on the review panel [1]."
     [check] = verifier.check(claim, [_hit(text, ("Close-out", "5. Governance"))], {}, q)
     assert check.supported and "(b)" in check.citation.quote
     unled = text.replace("The review panel's members were:", "Dates were set in May.")
@@ -798,14 +802,14 @@ def test_a_list_item_is_about_what_its_lead_in_says(verifier):
 
 
 # rule 10, on an invented spec sheet: one line lists several counts of several things
-SPEC = "Kestrel K9 board\n12 lanes, 4096 cells 512 vector cells\nRetired: O(k log k) stale pages"
+SPEC = "Merganser Q5 board\n12 lanes, 4096 cells 512 vector cells\nRetired: O(k log k) stale pages"
 
 
 def test_a_misread_count_is_replaced_by_the_one_the_passage_binds():
-    q = "How many vector cells does the Kestrel K9 board have?"
+    q = "How many vector cells does the Merganser Q5 board have?"
     assert (
-        rebind_count("The Kestrel K9 board has 12 vector cells.", q, [SPEC])
-        == "The Kestrel K9 board has 512 vector cells."
+        rebind_count("The Merganser Q5 board has 12 vector cells.", q, [SPEC])
+        == "The Merganser Q5 board has 512 vector cells."
     )
     # a formula is a count too, and the counted words may follow "of the"
     q = "How many of the stale pages are retired?"
@@ -815,15 +819,15 @@ def test_a_misread_count_is_replaced_by_the_one_the_passage_binds():
 
 
 def test_a_count_is_kept_when_the_passages_do_not_settle_it():
-    q = "How many vector cells does the Kestrel K9 board have?"
-    right = "The Kestrel K9 board has 512 vector cells."
+    q = "How many vector cells does the Merganser Q5 board have?"
+    right = "The Merganser Q5 board has 512 vector cells."
     assert rebind_count(right, q, [SPEC]) == right
     # another board's count is not borrowed: the question's name is not in the passage
-    other = "How many vector cells does the Kestrel K7 board have?"
-    wrong = "The Kestrel K7 board has 12 vector cells."
+    other = "How many vector cells does the Merganser K7 board have?"
+    wrong = "The Merganser K7 board has 12 vector cells."
     assert rebind_count(wrong, other, [SPEC]) == wrong
     # two passages giving two counts: the model's reading is not overruled
-    two = [SPEC, "Kestrel K9 board, revision B: 640 vector cells"]
+    two = [SPEC, "Merganser Q5 board, revision B: 640 vector cells"]
     assert rebind_count("It has 12 vector cells.", q, two) == "It has 12 vector cells."
     # "cells" alone is bound to 4096 only: "512 vector cells" counts other cells
     assert rebind_count("It has 9 cells.", "How many cells does it have?", [SPEC]) == (
@@ -831,7 +835,7 @@ def test_a_count_is_kept_when_the_passages_do_not_settle_it():
     )
     # a sentence that binds no figure to the counted words, or a question counting nothing
     assert rebind_count("It has many vector cells.", q, [SPEC]) == "It has many vector cells."
-    assert rebind_count("It has 12 lanes.", "What is the K9?", [SPEC]) == "It has 12 lanes."
+    assert rebind_count("It has 12 lanes.", "What is the Q5?", [SPEC]) == "It has 12 lanes."
 
 
 def test_a_figure_belongs_to_the_subject_its_clause_names():

@@ -21,14 +21,14 @@ def _load(path: Path):
 def test_pdf_pages_outline_headings_and_table_rows(tmp_path: Path):
     doc = _load(make_pdf(tmp_path / "harbor.pdf", pages=3))
     assert doc.kind == "pdf" and doc.pages == 3
-    at = doc.text.index("The Kestrel scheduler")
+    at = doc.text.index("The Merganser scheduler")
     assert doc.page_of(at) == 2 and doc.page_of(0) == 1
     paths = {s.heading_path for s in split_sections(doc.text)}
     assert ("Harbor Systems Review 2031", "Results") in paths
     assert ("Harbor Systems Review 2031", "Appendix 3") in paths
     # a table row keeps its cells on one line, beside the header row
     lines = doc.text.splitlines()
-    row = next(i for i, line in enumerate(lines) if "Kestrel" in line and "12.5" in line)
+    row = next(i for i, line in enumerate(lines) if "Merganser" in line and "12.5" in line)
     assert "1,450 req/s" in lines[row]
     assert "Latency (ms)" in lines[row - 1]
 

@@ -38,20 +38,20 @@ def test_a_question_asking_for_several_things_is_asked_for_every_item():
 
     several = [
         "What are the three stages of the Vellmar kiln?",
-        "Which four risks did Ingrid Sæther's audit list?",
-        "Which ferries does Nordlys Line run to Ålvik?",
-        "What safety measures did the Brenmoor crews adopt?",
+        "Which four risks did Sigrun Sæther's audit list?",
+        "Which ferries does Havblik Line run to Ålvik?",
+        "What safety measures did the Fennmarsh crews adopt?",
         "Which categories of spare parts are held at the depot?",
         "What does the harbour board recommend for next year?",
-        "What main components does the Quillon toolkit have?",
+        "What main components does the Ricasso toolkit have?",
     ]
     one = [
-        "What problem does Quillon solve?",
+        "What problem does Ricasso solve?",
         "What does Chorus do?",
         "What was the availability of crane K-4?",
         "Who chairs the steering group?",
-        "What process does Brenmoor use to cure its bricks?",
-        "How many ferries does Nordlys Line run?",
+        "What process does Fennmarsh use to cure its bricks?",
+        "How many ferries does Havblik Line run?",
     ]
     assert all(asks_for_several(q) for q in several), [
         q for q in several if not asks_for_several(q)
@@ -61,7 +61,7 @@ def test_a_question_asking_for_several_things_is_asked_for_every_item():
     assert build_messages(several[0], hits)[-1]["content"].endswith(LIST_CUE)
     assert build_messages(one[0], hits)[-1]["content"].endswith(ANSWER_CUE)
     # one part of a compound question gets its own cue when asked on its own
-    compound = "Which ferries does Nordlys Line run, and who owns it?"
+    compound = "Which ferries does Havblik Line run, and who owns it?"
     assert build_messages(compound, hits)[-1]["content"].endswith(ANSWER_CUE)
-    focused = build_messages(compound, hits, focus="Which ferries does Nordlys Line run?")
+    focused = build_messages(compound, hits, focus="Which ferries does Havblik Line run?")
     assert focused[-1]["content"].endswith(LIST_CUE)

@@ -109,7 +109,7 @@ CONTENTS_DOC = (
     "## Community Awards\n"
     "- Quillwort: a streaming parser for lockfiles\n"
     "- Marlinspike: incremental linking for large monorepos\n"
-    "- Tessellate: a cache server for compiler outputs\n"
+    "- Parquetry: a cache server for compiler outputs\n"
     "## Build speed panel\n"
     "Panelists compared remote execution with local caching for projects of every size.\n"
     "## Closing remarks\n"

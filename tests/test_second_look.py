@@ -103,15 +103,15 @@ FERRY = (
 )
 GRID = (
     "# Ostrand Grid Review\n## Flood\n"
-    "The Hollin substation was out of service for 26 days after the flood.\n"
+    "The Brackley substation was out of service for 26 days after the flood.\n"
 )
 TWO = (
     "How long were the Tarnby ferry terminal while its ramp was rebuilt and the Ostrand "
-    "Grid's Hollin substation after the flood out of action?"
+    "Grid's Brackley substation after the flood out of action?"
 )
 COMPARED = (
     "Which was shut longer: the Tarnby ferry terminal while its ramp was rebuilt, "
-    "or the Ostrand Grid's Hollin substation after the flood?"
+    "or the Ostrand Grid's Brackley substation after the flood?"
 )
 
 
@@ -146,13 +146,13 @@ def test_a_report_the_answer_left_out_is_asked_on_its_own(two_reports):
     assert not first.refusal_reason
     missing = first.missing_reports()
     assert missing == [
-        ("grid.md", "the Ostrand Grid's Hollin substation after the flood out of action")
+        ("grid.md", "the Ostrand Grid's Brackley substation after the flood out of action")
     ]
 
     source, clause = missing[0]
     look = _Drafts(two_reports, retriever, clause, TWO, [_report_hit(two_reports, source, 1)])
     look.multipart = False
-    list(look.feed("The Hollin substation was out of service for 26 days [1].", final=True))
+    list(look.feed("The Brackley substation was out of service for 26 days [1].", final=True))
     added = "".join(first.absorb(look))
     assert "26 days [2]" in added  # the grid's passage is passage 2 of the answer
     assert not first.refusal_reason and first.missing_reports() == []
@@ -165,7 +165,7 @@ def test_a_refused_answer_is_replaced_by_what_one_report_supports(two_reports):
     hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
     named = _named(two_reports, hits)
     first = _Drafts(two_reports, retriever, TWO, TWO, hits)
-    list(first.feed("The Hollin substation was shut longer, 40 days against 19 [2].", True))
+    list(first.feed("The Brackley substation was shut longer, 40 days against 19 [2].", True))
     assert first.refusal_reason  # the invented 40 days is not supported
     assert list(first.by_reports(named)) == []
     missing = first.missing_reports()
@@ -180,7 +180,7 @@ def test_a_refused_answer_is_replaced_by_what_one_report_supports(two_reports):
     first.report_gaps.append(ferry_clause)
     look = _Drafts(two_reports, retriever, grid_clause, TWO, [_report_hit(two_reports, grid, 1)])
     look.multipart = False
-    list(look.feed("The Hollin substation was out of service for 26 days [1].", final=True))
+    list(look.feed("The Brackley substation was out of service for 26 days [1].", final=True))
     added = "".join(first.absorb(look))
     assert "26 days" in added
     # a partial answer stands, and says which part the reports' passages left open
@@ -196,7 +196,7 @@ def test_each_side_of_a_comparison_is_asked_alone_and_the_service_compares(two_r
     first = _Drafts(two_reports, retriever, COMPARED, COMPARED, hits[:1])
     assert first.sides and first.parts == [
         "How long was it shut: the Tarnby ferry terminal while its ramp was rebuilt?",
-        "How long was it shut: the Ostrand Grid's Hollin substation after the flood?",
+        "How long was it shut: the Ostrand Grid's Brackley substation after the flood?",
     ]
     list(first.feed("The ferry terminal was shut for 19 days [1].", True))
     assert first.missing_parts() == [1]
@@ -233,7 +233,7 @@ FERRY_REPORT = (
 GRID_REPORT = (
     "# Ostrand Grid Yearly Review 2024\n"
     "## Peak load\nThe winter peak was 611 MW on 9 March.\n"
-    "## Flood damage\nThe Hollin substation was out of service for 26 days after the "
+    "## Flood damage\nThe Brackley substation was out of service for 26 days after the "
     "October flood.\nIts switchgear was replaced and raised by one metre.\n"
     "## Headcount\nHeadcount rose to 212 by the end of the year.\n"
 )
@@ -250,9 +250,10 @@ def test_a_question_about_two_reports_is_answered_for_each(tmp_path, invented, c
     p = Pipeline(s, retriever, counting[0].generator)
     a = p.answer(
         "Adding the days the Tarnby ferry terminal was shut for its ramp and the days the "
-        "Ostrand Grid's Hollin substation was out after the flood, how many days is that?"
+        "Ostrand Grid's Brackley substation was out after the flood, how many days is that?"
     )
     assert not a.refused, a.to_dict()
+    assert a.timings.generations <= 3
     assert "19 days" in a.text and "26 days" in a.text, a.to_dict()
     assert {c.source for c in a.citations} == {"ferry.md", "grid.md"}
     texts = {"ferry.md": FERRY_REPORT, "grid.md": GRID_REPORT}
@@ -271,6 +272,46 @@ def test_a_comparison_is_answered_side_by_side_and_compared_by_the_service(
     s, retriever = invented(tmp_path, docs, answer_cache_size=0)
     a = Pipeline(s, retriever, counting[0].generator).answer(COMPARED)
     assert not a.refused, a.to_dict()
+    assert a.timings.generations <= 3
     assert "19 days" in a.text and "26 days" in a.text, a.to_dict()
     assert "26 days is more than 19 days, by 7 days" in a.text, a.to_dict()
     assert {c.source for c in a.citations} == {"ferry.md", "grid.md"}
+
+
+class _Misreading:
+    """The real model's tokenizer with a draft that always names a builder no passage
+    names: a reader that keeps misreading, so every part of a question is asked again.
+    It stands in for the model only to reach the generation budget; verification, the
+    evidence and the looks are the real ones."""
+
+    def __init__(self, inner) -> None:
+        self.name, self.n_ctx, self.concurrency = inner.name, inner.n_ctx, inner.concurrency
+        self.lock, self.inner, self.calls = inner.lock, inner, 0
+
+    def count_prompt(self, messages):
+        return self.inner.count_prompt(messages)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream(self, *args, **kwargs):
+        self.calls += 1
+        yield "The cranes were built by Brightwater Marine [1]."
+
+
+@pytest.mark.llm
+def test_a_question_takes_at_most_three_generations(tmp_path, invented, counting):
+    """Three parts, each refused, with looks to spare (``second_looks=4``): the first
+    draft and two looks are all a question gets, and the part left is named."""
+    from rag.pipeline import MAX_GENERATIONS
+
+    s, retriever = invented(
+        tmp_path, {"velmar.md": "# Velmar\n" + TEXT}, answer_cache_size=0, second_looks=4
+    )
+    gen = _Misreading(counting[0].generator)
+    a = Pipeline(s, retriever, gen).answer(  # type: ignore[arg-type]
+        "How many containers does the Velmar harbour handle? Who built its cranes? "
+        "On how many days a year does fog close it?"
+    )
+    assert gen.calls == a.timings.generations == MAX_GENERATIONS == 3
+    assert a.refused  # no look was supported

@@ -249,13 +249,13 @@ def test_sentence_that_only_echoes_the_question_is_not_an_answer(verifier, hits)
     # character recognition"), the question's own words still assert nothing
     text = (
         "The Tollbridge Archive digitised its parish registers with an optical character "
-        "recognition (OCR) engine called Kestrel, trained on 4,000 pages.\n"
+        "recognition (OCR) engine called Merganser, trained on 4,000 pages.\n"
     )
     hit = _whole(text, "Archive")
     q = "Which optical character recognition engine did the Tollbridge Archive use?"
     echo = "The Tollbridge Archive used an optical character recognition (OCR) engine [1]."
     assert not _supported(verifier, echo, hit, q)
-    assert _supported(verifier, "The Tollbridge Archive used Kestrel [1].", hit, q)
+    assert _supported(verifier, "The Tollbridge Archive used Merganser [1].", hit, q)
 
 
 def test_a_typo_in_the_report_does_not_block_support(verifier):
@@ -275,16 +275,16 @@ def test_a_claim_about_the_question_needs_a_window_about_it(verifier):
     is not supported by a list of attendees that says nothing of pilots."""
     text = (
         "# Board minutes\n"
-        "Attendees: Åsa Lindqvist (chair); Joaquín Ibáñez (engineering).\n"
+        "Attendees: Åsa Sandqvist (chair); Agustín Muñoz (engineering).\n"
         "The board approved the dredging budget.\n"
     )
     hit = _whole(text, "Board minutes")
     q = "Who leads the harbour pilots?"
-    [check] = verifier.check("Åsa Lindqvist leads the harbour pilots [1].", [hit], question=q)
+    [check] = verifier.check("Åsa Sandqvist leads the harbour pilots [1].", [hit], question=q)
     assert not check.supported
     q = "Who chaired the board?"
-    [check] = verifier.check("Åsa Lindqvist chaired the board [1].", [hit], question=q)
-    assert check.supported and "Lindqvist" in check.citation.quote
+    [check] = verifier.check("Åsa Sandqvist chaired the board [1].", [hit], question=q)
+    assert check.supported and "Sandqvist" in check.citation.quote
 
 
 def test_a_table_figure_is_read_under_its_own_column(verifier: Verifier):
@@ -310,16 +310,16 @@ def test_a_table_figure_is_read_under_its_own_column(verifier: Verifier):
 
 
 def test_a_row_code_is_no_misplaced_figure(verifier: Verifier):
-    """ "STS-4" in the first column names its row; its figure under "Availability" stands."""
+    """ "QC-4" in the first column names its row; its figure under "Availability" stands."""
     table = (
         "  Crane     Built   Availability   Status\n"
-        "  STS-3     2016    96.0%          In service\n"
-        "  STS-4     2016    83.7%          Spreader faults\n"
+        "  QC-3     2016    96.0%          In service\n"
+        "  QC-4     2016    83.7%          Spreader faults\n"
     )
     hit = _whole(table, "Port review", "Crane fleet")
-    question = "What was the availability of crane STS-4?"
-    assert _supported(verifier, "The availability of crane STS-4 was 83.7%.", hit, question)
-    assert not _supported(verifier, "The availability of crane STS-4 was 2016.", hit, question)
+    question = "What was the availability of crane QC-4?"
+    assert _supported(verifier, "The availability of crane QC-4 was 83.7%.", hit, question)
+    assert not _supported(verifier, "The availability of crane QC-4 was 2016.", hit, question)
 
 
 def test_an_order_in_a_passage_repeated_to_the_reader_is_not_an_answer(verifier):
