@@ -160,7 +160,8 @@ class Settings(BaseSettings):
         le=4,
         description="Parts of a compound question the answer left out (all of them when "
         "nothing was supported), or reports of a question about two reports it left out, "
-        "that are asked again on their own, each from evidence chosen for it (0: never; a question takes at most 3 generations in all, MAX_GENERATIONS).",
+        "that are asked again on their own, each from evidence chosen for it (0: never; "
+        "a question takes at most 3 generations in all, MAX_GENERATIONS).",
     )
     answer_cache_size: int = Field(
         256,

@@ -40,7 +40,8 @@ def make_pdf(path: Path, pages: int = 2) -> Path:
         PageBreak(),
         Heading("Results", 1),
         Paragraph(
-            "The Merganser scheduler reduced queueing delay by 41 percent on the Brinefield cluster.",
+            "The Merganser scheduler reduced queueing delay by 41 percent on the Brinefield "
+            "cluster.",
             body,
         ),
         Table(

@@ -331,7 +331,8 @@ def test_a_compound_claim_is_supported_by_two_places(verifier):
     second = _hit("Hatchetfish hosts the gateway on 40 nodes.\n", ("Review", "Hatchetfish"))
     second = Hit(second.chunk, 0.4, 2)
     checks = verifier.check(
-        "Merganser terminates TLS for every public endpoint, and Hatchetfish hosts the gateway [1].",
+        "Merganser terminates TLS for every public endpoint, and Hatchetfish hosts the "
+        "gateway [1].",
         [first, second],
     )
     assert [c.supported for c in checks] == [True, True]
