@@ -278,15 +278,16 @@ def test_a_comparison_is_answered_side_by_side_and_compared_by_the_service(
     assert {c.source for c in a.citations} == {"ferry.md", "grid.md"}
 
 
-class _Misreading:
-    """The real model's tokenizer with a draft that always names a builder no passage
-    names: a reader that keeps misreading, so every part of a question is asked again.
-    It stands in for the model only to reach the generation budget; verification, the
-    evidence and the looks are the real ones."""
+class _Scripted:
+    """The real model's tokenizer with drafts written here, one per generation (the
+    last repeated), and the temperature each was asked at. It stands in for the model
+    only where the test needs a given reading: verification, evidence and looks are
+    the real ones."""
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner, *drafts: str) -> None:
         self.name, self.n_ctx, self.concurrency = inner.name, inner.n_ctx, inner.concurrency
-        self.lock, self.inner, self.calls = inner.lock, inner, 0
+        self.lock, self.inner, self.drafts = inner.lock, inner, drafts
+        self.temperatures: list[float] = []
 
     def count_prompt(self, messages):
         return self.inner.count_prompt(messages)
@@ -294,9 +295,12 @@ class _Misreading:
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
-    def stream(self, *args, **kwargs):
-        self.calls += 1
-        yield "The cranes were built by Brightwater Marine [1]."
+    def stream(self, messages, max_tokens, temperature, *args, **kwargs):
+        self.temperatures.append(temperature)
+        yield self.drafts[min(len(self.temperatures), len(self.drafts)) - 1]
+
+
+MISREAD = "The cranes were built by Brightwater Marine [1]."
 
 
 @pytest.mark.llm
@@ -308,10 +312,44 @@ def test_a_question_takes_at_most_three_generations(tmp_path, invented, counting
     s, retriever = invented(
         tmp_path, {"velmar.md": "# Velmar\n" + TEXT}, answer_cache_size=0, second_looks=4
     )
-    gen = _Misreading(counting[0].generator)
+    gen = _Scripted(counting[0].generator, MISREAD)  # a reader that keeps misreading
     a = Pipeline(s, retriever, gen).answer(  # type: ignore[arg-type]
         "How many containers does the Velmar harbour handle? Who built its cranes? "
         "On how many days a year does fog close it?"
     )
-    assert gen.calls == a.timings.generations == MAX_GENERATIONS == 3
+    assert len(gen.temperatures) == a.timings.generations == MAX_GENERATIONS == 3
     assert a.refused  # no look was supported
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("redraws", [0, 2])
+def test_a_refused_draft_is_drawn_again_and_the_supported_one_kept(
+    tmp_path, invented, counting, redraws
+):
+    """Verification refuses a misread builder; a second draft at temperature 0.7 that
+    names the builder the passage names is kept (``redraws``); without redraws the
+    question is refused."""
+    s, retriever = invented(
+        tmp_path, {"velmar.md": "# Velmar\n" + TEXT}, answer_cache_size=0, redraws=redraws
+    )
+    right = "The Velmar cranes were built by Ostrander Heavy Works [1]."
+    gen = _Scripted(counting[0].generator, MISREAD, right)
+    a = Pipeline(s, retriever, gen).answer("Who built the Velmar cranes?")  # type: ignore[arg-type]
+    if not redraws:
+        assert a.refused and gen.temperatures == [0.0]
+        return
+    assert not a.refused and "Ostrander Heavy Works" in a.text, a.to_dict()
+    assert "Brightwater" not in a.text
+    assert gen.temperatures == [0.0, 0.7] and a.timings.generations == 2
+
+
+@pytest.mark.llm
+def test_a_draft_that_says_the_reports_are_silent_is_not_drawn_again(tmp_path, invented, counting):
+    """A redraw is for a misreading, not a way round the model's "not covered": the
+    question the model found unanswered stays refused after one generation."""
+    s, retriever = invented(
+        tmp_path, {"velmar.md": "# Velmar\n" + TEXT}, answer_cache_size=0, redraws=2
+    )
+    gen = _Scripted(counting[0].generator, "The reports don't cover this.", MISREAD)
+    a = Pipeline(s, retriever, gen).answer("Who painted the Velmar cranes?")  # type: ignore[arg-type]
+    assert a.refused and len(gen.temperatures) == 1
