@@ -163,14 +163,6 @@ class Settings(BaseSettings):
         "that are asked again on their own, each from evidence chosen for it (0: never; "
         "a question takes at most 3 generations in all, MAX_GENERATIONS).",
     )
-    redraws: int = Field(
-        0,
-        ge=0,
-        le=2,
-        description="Drafts drawn again (temperature 0.7, same prompt) when verification "
-        "refuses every claim of the first; the first it accepts is kept (0: never; within "
-        "the 3 generations a question may take).",
-    )
     answer_cache_size: int = Field(
         256,
         ge=0,

@@ -82,8 +82,6 @@ _T = TypeVar("_T")
 # generations one question may take, first draft, list retry and looks together: each
 # costs seconds on a CPU, and the p95 is the questions that take the most
 MAX_GENERATIONS = 3
-# the temperature of a redraw: varied enough to read a passage another way
-REDRAW_TEMPERATURE = 0.7
 BUSY_NOTE = "The rest of this answer could not be generated: the model is busy"
 
 
@@ -360,8 +358,6 @@ class Pipeline:
                 if has_words(raw) or not messages[-1]["content"].endswith(LIST_CUE):
                     break
             yield from map(Delta, drafts.feed(raw, final=True))
-            if len(named) < 2:  # a question about several reports is asked of each instead
-                yield from self._redraw(retriever, drafts, messages, sampling, timings)
             for i in drafts.missing_parts()[: s.second_looks]:
                 if timings.generations >= MAX_GENERATIONS:
                     break  # the part stays named as a gap
@@ -479,35 +475,6 @@ class Pipeline:
             if first:
                 timings.reused_prompt_tokens = getattr(gen, "reused_tokens", 0)
         return raw, n_tokens, finish
-
-    def _redraw(
-        self,
-        retriever: Retriever,
-        drafts: _Drafts,
-        messages: list[Message],
-        sampling: _Sampling,
-        timings: Timings,
-    ) -> Iterator[StreamEvent]:
-        """When verification refuses every claim of the first draft (the model answered;
-        it did not say the reports are silent), draw again from the same prompt at
-        ``REDRAW_TEMPERATURE`` and keep the first draft verification accepts. The greedy
-        reading is one of several the model might give, and one of them is often right:
-        verification, not the sampler, chooses. The prompt's KV cache is reused, so a
-        draw costs its answer tokens (``Settings.redraws``, within ``MAX_GENERATIONS``)."""
-        if not drafts.refusal_reason or drafts.first_is_refusal or drafts.shown:
-            return
-        draw = replace(sampling, temperature=REDRAW_TEMPERATURE)
-        for _ in range(self.settings.redraws):
-            if timings.generations >= MAX_GENERATIONS:
-                return
-            look = _Drafts(self, retriever, drafts.question, drafts.query, drafts.hits)
-            raw, n_tokens, _ = _drain(self._generate(messages, look, draw, timings))
-            timings.answer_tokens += n_tokens
-            list(look.feed(raw, final=True))
-            drafts.verify_s += look.verify_s
-            if look.shown and not look.refusal_reason and not look.first_is_refusal:
-                yield from map(Delta, drafts.absorb(look))
-                return
 
     def _second_look(
         self,

@@ -319,37 +319,3 @@ def test_a_question_takes_at_most_three_generations(tmp_path, invented, counting
     )
     assert len(gen.temperatures) == a.timings.generations == MAX_GENERATIONS == 3
     assert a.refused  # no look was supported
-
-
-@pytest.mark.llm
-@pytest.mark.parametrize("redraws", [0, 2])
-def test_a_refused_draft_is_drawn_again_and_the_supported_one_kept(
-    tmp_path, invented, counting, redraws
-):
-    """Verification refuses a misread builder; a second draft at temperature 0.7 that
-    names the builder the passage names is kept (``redraws``); without redraws the
-    question is refused."""
-    s, retriever = invented(
-        tmp_path, {"velmar.md": "# Velmar\n" + TEXT}, answer_cache_size=0, redraws=redraws
-    )
-    right = "The Velmar cranes were built by Ostrander Heavy Works [1]."
-    gen = _Scripted(counting[0].generator, MISREAD, right)
-    a = Pipeline(s, retriever, gen).answer("Who built the Velmar cranes?")  # type: ignore[arg-type]
-    if not redraws:
-        assert a.refused and gen.temperatures == [0.0]
-        return
-    assert not a.refused and "Ostrander Heavy Works" in a.text, a.to_dict()
-    assert "Brightwater" not in a.text
-    assert gen.temperatures == [0.0, 0.7] and a.timings.generations == 2
-
-
-@pytest.mark.llm
-def test_a_draft_that_says_the_reports_are_silent_is_not_drawn_again(tmp_path, invented, counting):
-    """A redraw is for a misreading, not a way round the model's "not covered": the
-    question the model found unanswered stays refused after one generation."""
-    s, retriever = invented(
-        tmp_path, {"velmar.md": "# Velmar\n" + TEXT}, answer_cache_size=0, redraws=2
-    )
-    gen = _Scripted(counting[0].generator, "The reports don't cover this.", MISREAD)
-    a = Pipeline(s, retriever, gen).answer("Who painted the Velmar cranes?")  # type: ignore[arg-type]
-    assert a.refused and len(gen.temperatures) == 1
