@@ -30,7 +30,9 @@
   ``#`` headings, tables, numbered lists, non-ASCII names) with its own questions.
 - ``sealed`` (over the seeds) and ``sealed-docs`` (over four documents in Word, HTML,
   PDF and Markdown, ``sealed/docs``): written by a helper session that never saw the
-  code or the service's answers, from sections drawn at random (``sealed/README.md``).
+  code or the service's answers, from sections drawn at random (``sealed/README.md``);
+  ``sealed/cross.jsonl`` adds 12 questions over two seed reports each, from pairs of
+  sections drawn with ``random.Random(2028)`` by another such helper.
   Nobody reads their items: ``rag eval`` reports them in aggregate only, and their
   saved results hold no item (``SEALED``).
 
@@ -82,7 +84,9 @@ SETS: dict[str, EvalSet] = {
     "corpus2": EvalSet(
         "corpus2", (EVAL_DIR / "corpus2" / "qa.jsonl",), None, EVAL_DIR / "corpus2" / "docs"
     ),
-    "sealed": EvalSet("sealed", (EVAL_DIR / "sealed" / "seeds.jsonl",)),
+    "sealed": EvalSet(
+        "sealed", (EVAL_DIR / "sealed" / "seeds.jsonl", EVAL_DIR / "sealed" / "cross.jsonl")
+    ),
     "sealed-docs": EvalSet(
         "sealed-docs", (EVAL_DIR / "sealed" / "docs.jsonl",), None, EVAL_DIR / "sealed" / "docs"
     ),

@@ -77,3 +77,14 @@ def test_gold_sections_exist(retriever):
             if r["section"]:
                 gold = normalize(r["section"])
                 assert any(src in r["sources"] and gold in sec for src, sec in sections), r["id"]
+
+
+def test_sealed_sets_hold_enough_of_every_hard_kind():
+    """Issue 33's floor: 100 sealed questions or more, at least 15 each of questions over
+    two reports, two-part questions, lists and near-miss unanswerable ones."""
+    from eval.sets import SEALED
+
+    rows = [r for name in SEALED for r in load_set(SETS[name])]
+    kinds = Counter(r["kind"] for r in rows)
+    assert len(rows) >= 100
+    assert all(kinds[k] >= 15 for k in ("multi-hop", "two-part", "list", "unanswerable"))

@@ -1,6 +1,6 @@
 """Random draw of sections for the sealed eval sets.
 
-Seeds: sections of /work/main/seeds/*.txt, shuffled with random.Random(2026).
+Seeds: sections of the checkout's seeds/*.txt, shuffled with random.Random(2026).
 Docs:  sections of the four generated documents (from make_docs.DOCS), shuffled
        with random.Random(2027).
 A section = text under a markdown heading line (starting with '#') up to the
@@ -15,7 +15,7 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SEEDS = "/work/main/seeds"
+SEEDS = os.path.join(HERE, "..", "..", "seeds")  # the checkout's seed reports
 
 
 def md_sections(text):
@@ -38,7 +38,7 @@ def n_sentences(body):
     if not txt:
         return 0
     ends = len(re.findall(r"[.!?](\s|$)", txt))
-    lines = len([l for l in txt.splitlines() if len(l.split()) >= 2])
+    lines = len([ln for ln in txt.splitlines() if len(ln.split()) >= 2])
     return max(ends, lines)
 
 
@@ -57,7 +57,13 @@ def doc_sections():
     out = []
     for d in make_docs.DOCS:
         for head, paras in d["sections"]:
-            body = "\n".join(p if isinstance(p, str) else " | ".join(map(str, p)) for p in paras)
+            parts = []
+            for p in paras:
+                if isinstance(p, str):
+                    parts.append(p)
+                else:  # {"table": rows}
+                    parts.extend(" | ".join(map(str, r)) for r in p["table"])
+            body = "\n".join(parts)
             out.append((d["file"], head, body))
     return out
 
