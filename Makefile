@@ -9,13 +9,13 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup browser run test smoke lint bench bench-load eval eval-chat eval-gate clean
 
-$(STAMP): pyproject.toml rag/llama_build.py
+$(STAMP): pyproject.toml rag/answer/llama_build.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: this CPU build lies on disk; any other spec pulls CUDA.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	# llama.cpp built for this CPU's features (never -march=native, never AMX), cached by them
-	$(BIN)/python -P rag/llama_build.py --python $(BIN)/python
+	$(BIN)/python -P rag/answer/llama_build.py --python $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[model,dev]'
 	touch $(STAMP)
 

@@ -47,39 +47,39 @@ from rag.types import (
 )
 
 _LAZY = {
-    "Pipeline": "rag.pipeline",
-    "Options": "rag.pipeline",
-    "NO_DOCUMENTS": "rag.pipeline",
-    "load_generator": "rag.pipeline",
-    "load_retriever": "rag.pipeline",
-    "answer": "rag.pipeline",
-    "Turn": "rag.conversation",
-    "validate_turns": "rag.conversation",
-    "standalone_query": "rag.conversation",
-    "llm_rewrite": "rag.conversation",
-    "Collection": "rag.documents",
-    "build_index": "rag.indexing",
-    "find_sources": "rag.indexing",
-    "read_sources": "rag.indexing",
-    "document_id": "rag.indexing",
-    "SentenceTransformerEmbedder": "rag.embedding",
-    "resolve_model": "rag.models",
-    "build_messages": "rag.prompt",
-    "REFUSAL": "rag.prompt",
+    "Pipeline": "rag.serving.pipeline",
+    "Options": "rag.serving.pipeline",
+    "NO_DOCUMENTS": "rag.serving.pipeline",
+    "load_generator": "rag.serving.pipeline",
+    "load_retriever": "rag.serving.pipeline",
+    "answer": "rag.serving.pipeline",
+    "Turn": "rag.serving.conversation",
+    "validate_turns": "rag.serving.conversation",
+    "standalone_query": "rag.serving.conversation",
+    "llm_rewrite": "rag.serving.conversation",
+    "Collection": "rag.ingest.documents",
+    "build_index": "rag.ingest.indexing",
+    "find_sources": "rag.ingest.indexing",
+    "read_sources": "rag.ingest.indexing",
+    "document_id": "rag.ingest.indexing",
+    "SentenceTransformerEmbedder": "rag.index.embedding",
+    "resolve_model": "rag.answer.models",
+    "build_messages": "rag.answer.prompt",
+    "REFUSAL": "rag.answer.prompt",
     "write_atomic": "rag.files",
-    "normalize_figures": "rag.terms",
-    "RemoteGenerator": "rag.remote",
-    "Document": "rag.loaders",
-    "load_document": "rag.loaders",
-    "Store": "rag.store",
-    "FileLocation": "rag.store",
-    "index_location": "rag.store",
-    "VectorIndex": "rag.vectors",
-    "FaissVectors": "rag.vectors",
-    "HNSW_ABOVE": "rag.vectors",
-    "QdrantLocation": "rag.qdrant",
-    "QdrantVectors": "rag.qdrant",
-    "Verifier": "rag.verification",
+    "normalize_figures": "rag.grounding.terms",
+    "RemoteGenerator": "rag.answer.remote",
+    "Document": "rag.ingest.loaders",
+    "load_document": "rag.ingest.loaders",
+    "Store": "rag.index.store",
+    "FileLocation": "rag.index.store",
+    "index_location": "rag.index.store",
+    "VectorIndex": "rag.index.vectors",
+    "FaissVectors": "rag.index.vectors",
+    "HNSW_ABOVE": "rag.index.vectors",
+    "QdrantLocation": "rag.index.qdrant",
+    "QdrantVectors": "rag.index.qdrant",
+    "Verifier": "rag.grounding.verification",
 }
 
 __all__ = [
@@ -161,14 +161,21 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and editors
-    from rag.conversation import Turn, llm_rewrite, standalone_query, validate_turns
-    from rag.documents import Collection
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.answer.models import resolve_model
+    from rag.answer.prompt import REFUSAL, build_messages
+    from rag.answer.remote import RemoteGenerator
     from rag.files import write_atomic
-    from rag.indexing import build_index, document_id, find_sources, read_sources
-    from rag.loaders import Document, load_document
-    from rag.models import resolve_model
-    from rag.pipeline import (
+    from rag.grounding.terms import normalize_figures
+    from rag.grounding.verification import Verifier
+    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.qdrant import QdrantLocation, QdrantVectors
+    from rag.index.store import FileLocation, Store, index_location
+    from rag.index.vectors import HNSW_ABOVE, FaissVectors, VectorIndex
+    from rag.ingest.documents import Collection
+    from rag.ingest.indexing import build_index, document_id, find_sources, read_sources
+    from rag.ingest.loaders import Document, load_document
+    from rag.serving.conversation import Turn, llm_rewrite, standalone_query, validate_turns
+    from rag.serving.pipeline import (
         NO_DOCUMENTS,
         Options,
         Pipeline,
@@ -176,10 +183,3 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
         load_generator,
         load_retriever,
     )
-    from rag.prompt import REFUSAL, build_messages
-    from rag.qdrant import QdrantLocation, QdrantVectors
-    from rag.remote import RemoteGenerator
-    from rag.store import FileLocation, Store, index_location
-    from rag.terms import normalize_figures
-    from rag.vectors import HNSW_ABOVE, FaissVectors, VectorIndex
-    from rag.verification import Verifier

@@ -15,7 +15,7 @@ from rag.errors import RagError
 from rag.types import Answer, Delta, StreamEvent
 
 if TYPE_CHECKING:
-    from rag.documents import Collection
+    from rag.ingest.documents import Collection
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Question answering over reports."
@@ -39,9 +39,9 @@ def index(
 
     Only new or changed documents are extracted and embedded; deleted ones are dropped.
     """
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.indexing import build_index
-    from rag.store import index_location
+    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.store import index_location
+    from rag.ingest.indexing import build_index
 
     s = Settings()
     try:
@@ -69,9 +69,9 @@ app.add_typer(documents_app, name="documents")
 
 
 def _collection() -> Collection:
-    from rag.documents import Collection
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.store import index_location
+    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.store import index_location
+    from rag.ingest.documents import Collection
 
     s = Settings()
     embedder = SentenceTransformerEmbedder(s.embedding_model)
@@ -138,8 +138,8 @@ def models(
 ) -> None:
     """Assemble and verify the default model (or check RAG_MODEL_PATH), then evaluate a
     short prompt with it in a child process and show llama.cpp's CPU features."""
-    from rag.models import resolve_model
-    from rag.selfcheck import run_selfcheck
+    from rag.answer.models import resolve_model
+    from rag.answer.selfcheck import run_selfcheck
 
     s = Settings()
     try:
@@ -162,8 +162,8 @@ def models(
 @app.command()
 def search(query: str, k: Annotated[int, typer.Option("--k", "-k", min=1, max=50)] = 5) -> None:
     """Show the passages retrieval ranks highest for QUERY (no LLM)."""
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.pipeline import load_retriever
+    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.serving.pipeline import load_retriever
 
     s = Settings()
     try:
@@ -214,7 +214,7 @@ def ask(
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=20)] = None,
 ) -> None:
     """Answer QUESTION from the reports and list the sources it cites."""
-    from rag.pipeline import Pipeline
+    from rag.serving.pipeline import Pipeline
 
     try:
         pipeline = Pipeline.from_settings(Settings())
@@ -233,8 +233,8 @@ def chat(
     Answers stream in sentence by sentence, each verified, then their sources.
     Type /new to start over, /quit (or Ctrl-D) to leave.
     """
-    from rag.conversation import Turn
-    from rag.pipeline import Pipeline
+    from rag.serving.conversation import Turn
+    from rag.serving.pipeline import Pipeline
 
     try:
         pipeline = Pipeline.from_settings(Settings())
@@ -274,7 +274,7 @@ def serve(
 
     from api import logs
     from api.app import create_app
-    from rag.pipeline import Pipeline
+    from rag.serving.pipeline import Pipeline
 
     s = Settings()
     try:

@@ -14,8 +14,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from rag.config import REPO_ROOT, Settings  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
-from rag.indexing import build_index  # noqa: E402
+from rag.index.embedding import SentenceTransformerEmbedder  # noqa: E402
+from rag.ingest.indexing import build_index  # noqa: E402
 
 SEEDS = REPO_ROOT / "seeds"
 
@@ -42,14 +42,14 @@ def settings(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:
 
 @pytest.fixture(scope="session")
 def retriever(settings: Settings, embedder):
-    from rag.pipeline import load_retriever
+    from rag.serving.pipeline import load_retriever
 
     return load_retriever(settings, embedder)
 
 
 @pytest.fixture(scope="session")
 def pipeline(settings: Settings, retriever):
-    from rag.pipeline import Pipeline, load_generator
+    from rag.serving.pipeline import Pipeline, load_generator
 
     return Pipeline(settings, retriever, load_generator(settings))
 
@@ -81,7 +81,7 @@ class CountingGenerator:
 @pytest.fixture(scope="session")
 def counting(pipeline):
     """A pipeline over the real model whose generator counts calls and tokens."""
-    from rag.pipeline import Pipeline
+    from rag.serving.pipeline import Pipeline
 
     gen = CountingGenerator(pipeline.generator)
     return Pipeline(pipeline.settings, pipeline.retriever, gen), gen
@@ -145,7 +145,7 @@ def invented(embedder):
     """``invented(folder, {name: text}, **settings)`` -> (Settings, Retriever): an index of
     invented documents written into ``folder`` (a rule is tested on text that is not
     from the seeds), with any settings overridden."""
-    from rag.pipeline import load_retriever
+    from rag.serving.pipeline import load_retriever
 
     def build(folder: Path, docs: dict[str, str], **overrides):
         (folder / "docs").mkdir()

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from rag.admission import Admission, Cancelled
 from rag.errors import Busy
+from rag.serving.admission import Admission, Cancelled
 
 
 @contextmanager

@@ -72,8 +72,8 @@ def test_a_named_system_is_answered_from_its_own_section(counting, seed_texts, q
 def test_a_how_many_follow_up_answered_with_a_formula_is_kept(pipeline):
     """The NetCache follow-up: retrieval finds the section from the conversation, and an
     answer stating the formula is supported and counts as an amount."""
-    from rag.conversation import Turn, standalone_query
-    from rag.grounding import states_amount
+    from rag.grounding.policy import states_amount
+    from rag.serving.conversation import Turn, standalone_query
 
     turns = [
         Turn("user", "What is NetCache?"),
@@ -95,7 +95,7 @@ def test_a_how_many_follow_up_answered_with_a_formula_is_kept(pipeline):
 def test_the_netcache_follow_up_is_answered_with_the_count_its_passage_binds(counting, seed_texts):
     """The third probe: the default model writes a figure of its own before "hottest
     items" ("100", "0"); the passage binds "O(NlogN)" to them (grounding rule 10)."""
-    from rag.conversation import Turn
+    from rag.serving.conversation import Turn
 
     p, _ = counting
     turns = [
@@ -113,7 +113,7 @@ def test_the_netcache_follow_up_is_answered_with_the_count_its_passage_binds(cou
 @pytest.mark.llm
 @pytest.mark.parametrize("mode", ["bm25", "dense"])
 def test_every_retrieval_mode_answers(pipeline, mode):
-    from rag.pipeline import Pipeline, load_retriever
+    from rag.serving.pipeline import Pipeline, load_retriever
 
     s = pipeline.settings.model_copy(update={"retrieval_mode": mode})
     p = Pipeline(s, load_retriever(s, pipeline.retriever.embedder), pipeline.generator)
@@ -170,8 +170,8 @@ def test_a_question_naming_nothing_is_looked_at_when_a_passage_holds_its_words(
     most of its words: minutes diluted by other items sit far from the question in
     embedding space, yet say who voted against and why. An off-topic question finds
     none of its words and is still refused early."""
-    from rag.lexical import covers
-    from rag.pipeline import Pipeline
+    from rag.index.lexical import covers
+    from rag.serving.pipeline import Pipeline
 
     s, retriever = invented(tmp_path, {"minutes.txt": MINUTES})
     p = Pipeline(s, retriever, pipeline.generator)

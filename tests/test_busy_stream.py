@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from test_second_look import FERRY_REPORT, GRID_REPORT
 
-from rag.pipeline import BUSY_NOTE, Pipeline
+from rag.serving.pipeline import BUSY_NOTE, Pipeline
 from rag.types import Answer, Delta
 
 # Answered in three generations: the first (a sum of two reports' figures in one line)

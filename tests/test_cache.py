@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cache import AnswerCache, normalize_question
+from rag.serving.cache import AnswerCache, normalize_question
 from rag.types import Answer
 
 
@@ -38,7 +38,7 @@ def test_cache_is_bounded_least_recently_used_first():
 @pytest.fixture(scope="module")
 def cached(counting):
     """The suite's pipeline (real index and model) with an answer cache."""
-    from rag.pipeline import Pipeline
+    from rag.serving.pipeline import Pipeline
 
     p, gen = counting
     return Pipeline(p.settings.model_copy(update={"answer_cache_size": 8}), p.retriever, gen), gen

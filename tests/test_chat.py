@@ -12,7 +12,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from rag.pipeline import Pipeline
+from rag.serving.pipeline import Pipeline
 
 RIPTIDE = "Which two integer operations does Riptide use?"
 CATANZARO = [

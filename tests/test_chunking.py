@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunking import chunk_report, split_sections
+from rag.ingest.chunking import chunk_report, split_sections
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rag.citations import (
+from rag.grounding.citations import (
     cited_numbers,
     sentence_spans,
     strip_unknown_markers,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.conversation import (
+from rag.errors import InvalidQuery
+from rag.serving.conversation import (
     Turn,
     caller_instructions,
     fit_history,
@@ -12,7 +13,6 @@ from rag.conversation import (
     standalone_query,
     validate_turns,
 )
-from rag.errors import InvalidQuery
 
 ADAMS = [
     Turn("user", "Who talked about machine learning for mechanical engineering at MLSys 2022?"),

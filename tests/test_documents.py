@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.documents import Collection
 from rag.errors import ConfigError, DocumentExists, UnreadableDocument, UnsupportedDocument
-from rag.indexing import build_index, document_id
-from rag.store import Store
+from rag.index.store import Store
+from rag.ingest.documents import Collection
+from rag.ingest.indexing import build_index, document_id
 from tests.report_files import NAV_PHRASE, make_docx, make_html, make_pdf
 
 
@@ -169,7 +169,7 @@ def docs_client(corpus, tmp_path, embedder, pipeline):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from rag.pipeline import Pipeline, load_retriever
+    from rag.serving.pipeline import Pipeline, load_retriever
 
     s = Settings(
         seeds_dir=corpus,
@@ -299,7 +299,7 @@ def test_empty_corpus_serves_and_says_so(tmp_path, embedder, pipeline):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from rag.pipeline import Pipeline, load_retriever
+    from rag.serving.pipeline import Pipeline, load_retriever
 
     (tmp_path / "empty").mkdir()
     s = Settings(seeds_dir=tmp_path / "empty", index_dir=tmp_path / "index")

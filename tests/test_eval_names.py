@@ -30,7 +30,7 @@ _GENERIC_RUNS = frozenset({"Open Questions", "Retry-After"})
 
 
 def _eval_texts() -> str:
-    from rag.loaders import load_document
+    from rag.ingest.loaders import load_document
 
     texts = []
     for path in sorted(ROOT.glob("eval/*/docs/*")):

@@ -9,7 +9,7 @@ import pytest
 
 from eval.metrics import normalize
 from eval.sets import SETS, load_set
-from rag.loaders import load_document
+from rag.ingest.loaders import load_document
 
 KINDS = {
     "factoid",

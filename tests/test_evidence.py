@@ -3,7 +3,7 @@ question, exact spans of the report, lists kept whole, unrelated passages droppe
 
 from __future__ import annotations
 
-from rag.evidence import evidence_budget, named_reports, select_evidence
+from rag.answer.evidence import evidence_budget, named_reports, select_evidence
 from rag.types import Chunk, Hit
 
 REPORT = (

@@ -1,4 +1,4 @@
-"""Figures the service compares itself (``rag.figures``), on invented text."""
+"""Figures the service compares itself (``rag.answer.figures``), on invented text."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from rag.figures import comparison_note, figures
+from rag.answer.figures import comparison_note, figures
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
 from api.app import create_app
-from rag.pipeline import Pipeline
+from rag.serving.pipeline import Pipeline
 
 
 @pytest.fixture(scope="module")

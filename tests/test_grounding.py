@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.citations import sentence_spans
-from rag.grounding import (
+from rag.grounding.citations import sentence_spans
+from rag.grounding.policy import (
     absent_names,
     asks_amount,
     asks_measure,
@@ -28,16 +28,16 @@ from rag.grounding import (
     states_name,
     year_from_text,
 )
-from rag.store import Store
-from rag.terms import (
+from rag.grounding.terms import (
     contains_term,
     key_terms,
     name_phrases,
     normalize_figures,
     written_as_name,
 )
+from rag.grounding.verification import Verifier
+from rag.index.store import Store
 from rag.types import Chunk, Hit
-from rag.verification import Verifier
 
 TABLE = (
     "2.3 Latency results\n"
@@ -311,7 +311,7 @@ def test_a_name_given_as_an_answer_is_written_as_a_name_in_its_evidence():
 
 
 def test_coordinate_clauses_are_separate_claims():
-    from rag.grounding import coordinate_clauses
+    from rag.grounding.policy import coordinate_clauses
 
     assert coordinate_clauses("Merganser runs on Hatchetfish, and it was rebuilt in 2024.") == [
         "Merganser runs on Hatchetfish",
@@ -340,7 +340,7 @@ def test_a_compound_claim_is_supported_by_two_places(verifier):
 
 
 def test_question_parts():
-    from rag.questions import question_parts, retrieval_queries
+    from rag.answer.asks import question_parts, retrieval_queries
 
     assert question_parts(
         "In Chloë's review, what does Ricasso do, and which cluster runs it?"
@@ -362,7 +362,7 @@ def test_question_parts():
 
 
 def test_a_choice_between_two_things_searches_for_each():
-    from rag.questions import question_parts, retrieval_queries
+    from rag.answer.asks import question_parts, retrieval_queries
 
     q = "Which opened first: the Tarnby ferry terminal, or the Ostrand Grid's new control room?"
     # each side is a question of its own, searched on its own: the date of each
@@ -438,13 +438,13 @@ def test_a_choice_between_two_things_searches_for_each():
     ],
 )
 def test_a_comparison_of_two_figures_asks_for_each(question, sides):
-    from rag.questions import compared_figures
+    from rag.answer.asks import compared_figures
 
     assert compared_figures(question) == sides
 
 
 def test_what_a_question_about_two_things_asks_of_each():
-    from rag.questions import report_clause
+    from rag.answer.asks import report_clause
 
     q = (
         "Which was shut longer: the Tarnby ferry terminal while its ramp was rebuilt, "
@@ -467,7 +467,7 @@ def test_what_a_question_about_two_things_asks_of_each():
 
 
 def test_what_ties_a_line_to_another_report():
-    from rag.terms import link_terms
+    from rag.grounding.terms import link_terms
 
     line = (
         "On 9 March Inès Valtonen moved route Z7 of Ostrand Grid, about 40 % of the load, "
@@ -479,7 +479,7 @@ def test_what_ties_a_line_to_another_report():
 
 
 def test_a_part_no_sentence_answers_is_named(embedder):
-    from rag.questions import question_parts, unanswered_parts
+    from rag.answer.asks import question_parts, unanswered_parts
 
     def similarity(a, b):
         return embedder.encode(a) @ embedder.encode(b).T
@@ -511,7 +511,7 @@ def test_a_part_no_sentence_answers_is_named(embedder):
 
 
 def test_a_name_is_unknown_only_if_no_spelling_of_it_is_indexed():
-    from rag.grounding import unknown_names
+    from rag.grounding.policy import unknown_names
 
     vocabulary = {"merganser", "lanternfish", "quillon", "issac"}
     text = "Merganser and Hatchetfish were reviewed; Project Issac was paused."
@@ -553,7 +553,7 @@ def test_a_year_asked_for_comes_from_the_text_not_the_reports_title():
 def _refusal_of(invented, folder, name: str, doc: str):
     """A function (question, draft) -> the pipeline's refusal reason for that draft
     ("" when it stands), over an index of one invented document; no model is loaded."""
-    from rag.pipeline import Pipeline, _Drafts
+    from rag.serving.pipeline import Pipeline, _Drafts
 
     s, retriever = invented(folder, {name: doc})
     pipeline = Pipeline(s, retriever, None)  # type: ignore[arg-type]
@@ -687,7 +687,7 @@ def test_a_verb_opening_a_sentence_before_a_code_is_not_a_name():
 
 
 def test_terms_of_any_script_are_whole():
-    from rag.lexical import tokenize
+    from rag.index.lexical import tokenize
 
     assert "strømværk" in tokenize("the Strømværk study")
     assert "赵琳" in tokenize("赵琳 (Zhao Lin)")
@@ -695,7 +695,7 @@ def test_terms_of_any_script_are_whole():
 
 
 def test_a_question_word_after_a_preposition_starts_a_part():
-    from rag.questions import question_parts
+    from rag.answer.asks import question_parts
 
     q = "Which two crews staffed the Velmar dredger, and on which quay was it moored?"
     assert question_parts(q) == [
@@ -711,7 +711,7 @@ def test_a_question_word_after_a_preposition_starts_a_part():
 def test_a_closing_why_is_a_part_answered_by_a_reason(embedder):
     """ "How long was X out, and why?" asks two things; the small model answered the
     first alone. The reason is a part of its own, answered by a sentence giving one."""
-    from rag.questions import question_parts, retrieval_queries, unanswered_parts
+    from rag.answer.asks import question_parts, retrieval_queries, unanswered_parts
 
     def similarity(a, b):
         return embedder.encode(a) @ embedder.encode(b).T
@@ -732,7 +732,7 @@ def test_a_closing_why_is_a_part_answered_by_a_reason(embedder):
 def test_a_note_on_an_unanswered_part_quotes_only_its_question():
     """A statement before the question is context, not what was asked: the gap note
     quotes the question alone; abbreviations and a colon do not cut it."""
-    from rag.questions import asked_sentence, question_parts
+    from rag.answer.asks import asked_sentence, question_parts
 
     q = "Ines Varga spoke at both expos. Which crane did she show in 2019, and who built it?"
     first = question_parts(q)[0]
@@ -748,7 +748,7 @@ def test_a_dotted_capital_i_is_a_letter_of_its_name():
     """Lower-cased, "İ" is "i" plus a combining dot, which no word pattern takes for a
     letter: "İpek" became "lkay" and was found nowhere, so every sentence naming Dr
     İpek Şener was unsupported, even quoted word for word."""
-    from rag.lexical import tokenize
+    from rag.index.lexical import tokenize
 
     hay = "Members: (c) Dr İpek Şener, School of Marine Studies; (d) Ömer Işık."
     claim = "Dr İpek Şener represented the School of Marine Studies."
@@ -761,7 +761,7 @@ def test_a_dotted_capital_i_is_a_letter_of_its_name():
 def test_a_percentage_is_one_term_however_it_is_spaced(verifier):
     """ "grew by 7%" is what "up 7 % on the previous year" says: the spaced sign made
     "7%" a term the passage lacked, and the sentence fell below the threshold."""
-    from rag.lexical import tokenize
+    from rag.index.lexical import tokenize
 
     assert set(tokenize("up 7 % and 40 per cent")) >= {"7%", "40%"}
     text = "Ridership. Total boardings reached 9.8 million, up 7 % on the previous year."

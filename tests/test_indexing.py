@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import REPO_ROOT
-from rag.indexing import build_index, read_sources
-from rag.store import Store
+from rag.index.store import Store
+from rag.ingest.indexing import build_index, read_sources
 
 
 def _copy_two_seeds(dest: Path) -> None:
@@ -70,8 +70,8 @@ _INDEX_IN_TMP = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.indexing import build_index
+    from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.ingest.indexing import build_index
     print("ready", flush=True)
     build_index(Path(sys.argv[1]), Path(sys.argv[2]), SentenceTransformerEmbedder(), force=True)
     """

@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
+from rag.answer.prompt import build_messages
 from rag.config import REPO_ROOT
-from rag.indexing import build_index
-from rag.pipeline import Pipeline, load_retriever
-from rag.prompt import build_messages
+from rag.ingest.indexing import build_index
+from rag.serving.pipeline import Pipeline, load_retriever
 from rag.types import Chunk, Hit
 
 PLANTED_NAME = "999_facilities_notice.md"

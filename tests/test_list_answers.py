@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.pipeline import Pipeline
-from rag.prompt import ANSWER_CUE, LIST_CUE
+from rag.answer.prompt import ANSWER_CUE, LIST_CUE
+from rag.serving.pipeline import Pipeline
 
 DOC = (
     "# Velmar harbour festival\n\n## Sponsors\n\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.llama_build import build_key, choose_options, cmake_args, cpu_flags
+from rag.answer.llama_build import build_key, choose_options, cmake_args, cpu_flags
 
 _BASE = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx fma f16c bmi1 bmi2 popcnt"
 _AVX2 = f"{_BASE} avx2"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import split_sections
 from rag.errors import UnreadableDocument, UnsupportedDocument
-from rag.loaders import load_document, sniff
+from rag.ingest.chunking import split_sections
+from rag.ingest.loaders import load_document, sniff
 from tests.report_files import NAV_PHRASE, make_docx, make_html, make_pdf
 
 

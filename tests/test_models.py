@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.models import DEFAULT_GGUF_NAME, assemble_default_model, resolve_model
 from rag.errors import ModelIntegrity, ModelNotFound
-from rag.models import DEFAULT_GGUF_NAME, assemble_default_model, resolve_model
 
 
 def test_wrong_sha_default_model_is_refused(tmp_path: Path):

@@ -52,8 +52,8 @@ def browser() -> Iterator:
 def site(tmp_path_factory, settings: Settings, embedder, pipeline) -> Iterator[tuple[str, Path]]:
     """The app with document writes on, over a copy of the seeds and their index."""
     from api.app import create_app
-    from rag.indexing import build_index
-    from rag.pipeline import Pipeline, load_retriever
+    from rag.ingest.indexing import build_index
+    from rag.serving.pipeline import Pipeline, load_retriever
 
     root = tmp_path_factory.mktemp("site")
     shutil.copytree(settings.seeds_path, root / "corpus")
@@ -176,7 +176,7 @@ def test_upload_ask_delete(browser, site, tmp_path):
 
 def test_the_page_asks_for_a_key_when_keys_are_on(browser, pipeline):
     from api.app import create_app
-    from rag.pipeline import Pipeline
+    from rag.serving.pipeline import Pipeline
 
     keyed = pipeline.settings.model_copy(update={"api_keys": "page-test-key"})
     app = create_app(pipeline=Pipeline(keyed, pipeline.retriever, pipeline.generator))

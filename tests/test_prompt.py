@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.prompt import build_messages, format_passages
+from rag.answer.prompt import build_messages, format_passages
 from rag.types import Chunk, Hit
 
 
@@ -33,8 +33,8 @@ def test_reports_are_named_by_a_letter_in_order_of_appearance_not_by_file_name()
 def test_a_question_asking_for_several_things_is_asked_for_every_item():
     """Asked for "a sentence that states the answer", the small model gave the first
     item of a list and stopped; a question asking for several things asks for all."""
-    from rag.prompt import ANSWER_CUE, LIST_CUE
-    from rag.questions import asks_for_several
+    from rag.answer.asks import asks_for_several
+    from rag.answer.prompt import ANSWER_CUE, LIST_CUE
 
     several = [
         "What are the three stages of the Vellmar kiln?",

@@ -21,7 +21,7 @@ from rag import (
     build_index,
     load_retriever,
 )
-from rag.store import Store
+from rag.index.store import Store
 
 TEXTS = [
     ("a.md", "Riptide binarizes networks and replaces multiplication with popcount."),

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from rag.indexing import build_index
-from rag.pipeline import Pipeline, load_retriever
+from rag.ingest.indexing import build_index
+from rag.serving.pipeline import Pipeline, load_retriever
 
 
 @pytest.fixture
 def small(tmp_seeds: Path, tmp_path: Path, embedder, pipeline, monkeypatch) -> Pipeline:
-    monkeypatch.setattr("rag.pipeline._RELOAD_CHECK_S", 0.0)
+    monkeypatch.setattr("rag.serving.pipeline._RELOAD_CHECK_S", 0.0)
     (tmp_seeds / "kettles.md").write_text("# Kettles\nQuantum tea kettles boil at 42 degrees.\n")
     index = tmp_path / "index"
     build_index(tmp_seeds, index, embedder)

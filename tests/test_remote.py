@@ -15,11 +15,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from rag.answer.models import resolve_model
+from rag.answer.prompt import fit_passages
+from rag.answer.remote import RemoteGenerator
 from rag.errors import Busy, ModelUnavailable
-from rag.models import resolve_model
-from rag.pipeline import Pipeline
-from rag.prompt import fit_passages
-from rag.remote import RemoteGenerator
+from rag.serving.pipeline import Pipeline
 
 QUESTIONS = [
     "What does FrugalML do when the base API is not confident?",

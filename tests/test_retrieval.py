@@ -72,8 +72,8 @@ DOCS = {
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, embedder):
     from rag.config import Settings
-    from rag.indexing import build_index
-    from rag.pipeline import load_retriever
+    from rag.ingest.indexing import build_index
+    from rag.serving.pipeline import load_retriever
 
     seeds = tmp_path_factory.mktemp("docs")
     for name, text in DOCS.items():
@@ -120,8 +120,8 @@ CONTENTS_DOC = (
 @pytest.fixture(scope="module")
 def with_contents(tmp_path_factory, embedder):
     from rag.config import Settings
-    from rag.indexing import build_index
-    from rag.pipeline import load_retriever
+    from rag.ingest.indexing import build_index
+    from rag.serving.pipeline import load_retriever
 
     seeds = tmp_path_factory.mktemp("docs")
     (seeds / "summit.md").write_text(CONTENTS_DOC, encoding="utf-8")

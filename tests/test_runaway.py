@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.generation import repeating_tail
-from rag.pipeline import Pipeline
+from rag.answer.generation import repeating_tail
+from rag.serving.pipeline import Pipeline
 
 DOC = (
     "# Harbour sponsors\n\n## Silver sponsors\n\n"

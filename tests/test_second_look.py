@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.pipeline import Pipeline, _Drafts
+from rag.serving.pipeline import Pipeline, _Drafts
 from rag.types import Chunk, Hit
 
 PORTS = "## Harbour\nThe Velmar harbour handles 2.4 million containers a year.\n"
@@ -29,8 +29,8 @@ def _hit(section: str, rank: int) -> Hit:
 @pytest.fixture(scope="module")
 def velmar(tmp_path_factory, embedder):
     from rag.config import Settings
-    from rag.indexing import build_index
-    from rag.pipeline import load_retriever
+    from rag.ingest.indexing import build_index
+    from rag.serving.pipeline import load_retriever
 
     docs = tmp_path_factory.mktemp("docs")
     (docs / "velmar.md").write_text("# Velmar\n" + TEXT, encoding="utf-8")
@@ -128,7 +128,7 @@ def _report_hit(pipeline, source: str, rank: int) -> Hit:
 
 
 def _named(pipeline, hits):
-    from rag.evidence import named_reports
+    from rag.answer.evidence import named_reports
 
     return named_reports(TWO, hits, pipeline.current().store.owners)
 
@@ -214,7 +214,7 @@ def test_one_thing_asked_of_two_reports_is_not_split(two_reports):
     retriever = two_reports.current()
     hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
     q = "How many days did the Tarnby ferry ramp works shut the Ostrand Grid substation?"
-    from rag.evidence import named_reports
+    from rag.answer.evidence import named_reports
 
     named = named_reports(q, hits, retriever.store.owners)
     assert len(named) == 2  # both named, in one breath
@@ -307,7 +307,7 @@ MISREAD = "The cranes were built by Brightwater Marine [1]."
 def test_a_question_takes_at_most_three_generations(tmp_path, invented, counting):
     """Three parts, each refused, with looks to spare (``second_looks=4``): the first
     draft and two looks are all a question gets, and the part left is named."""
-    from rag.pipeline import MAX_GENERATIONS
+    from rag.serving.pipeline import MAX_GENERATIONS
 
     s, retriever = invented(
         tmp_path, {"velmar.md": "# Velmar\n" + TEXT}, answer_cache_size=0, second_looks=4

@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
+from rag.answer.selfcheck import CRASH_SWITCH, cpu_features, run_selfcheck
 from rag.errors import ModelCrashed
-from rag.selfcheck import CRASH_SWITCH, cpu_features, run_selfcheck
 
 _INFO = (
     "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | AVX512 = 1 | AVX_VNNI = 0 | AMX_INT8 = 1 | "
@@ -51,7 +51,7 @@ def test_models_shows_the_features_and_passes(settings) -> None:
 def test_a_child_killed_by_a_signal_is_one_line_with_cause_and_fix(
     signal_name: str, settings, monkeypatch
 ) -> None:
-    from rag.models import resolve_model
+    from rag.answer.models import resolve_model
 
     monkeypatch.setenv(CRASH_SWITCH, signal_name)
     model = resolve_model(settings.model_path, settings.models_path, settings.model_sha256)

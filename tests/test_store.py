@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexCorrupt, IndexMismatch, IndexNotFound
-from rag.store import FORMAT_VERSION, Store
+from rag.index.store import FORMAT_VERSION, Store
 from rag.types import Chunk
 
 
@@ -67,7 +67,7 @@ _WRITER = textwrap.dedent(
     """
     import sys, numpy as np
     from pathlib import Path
-    from rag.store import FORMAT_VERSION, Store
+    from rag.index.store import FORMAT_VERSION, Store
     from rag.types import Chunk
     n, dim = 30000, 128
     rng = np.random.default_rng(1)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import DocumentTooLarge
-from rag.loaders import LIMITS, load_document
+from rag.ingest.loaders import LIMITS, load_document
 from tests.report_files import make_blank_pdf, make_docx
 
 _MAX_EXTRA_RSS_MB = 500
@@ -25,7 +25,7 @@ import json, resource, sys
 from pathlib import Path
 import bs4, docx, pypdf  # imported before measuring: their size is not the file's cost
 from rag.errors import DocumentTooLarge
-from rag.loaders import load_document
+from rag.ingest.loaders import load_document
 path = Path(sys.argv[1])
 data = path.read_bytes()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.grounding import asks_amount, leading_clauses, states_amount
-from rag.terms import contains_quantity, contains_term, key_terms, quantities
+from rag.grounding.policy import asks_amount, leading_clauses, states_amount
+from rag.grounding.terms import contains_quantity, contains_term, key_terms, quantities
+from rag.grounding.verification import Verifier
 from rag.types import Chunk, Hit
-from rag.verification import Verifier
 
 REPORT = (
     "# Notes\n## FrugalML\n"

@@ -1,4 +1,4 @@
-"""/v1/documents: list, read, upload and delete reports (thin over ``rag.documents``).
+"""/v1/documents: list, read, upload and delete reports (thin over ``rag.ingest.documents``).
 
 Reading is open to every caller the keys let in; adding and deleting also need
 ``RAG_DOCUMENT_WRITES=true``. An upload is answerable when its response returns.

@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from rag.citations import sentence_spans
-from rag.grounding import asks_amount, asks_name, states_amount, states_asked_name
-from rag.lexical import tokenize
-from rag.terms import key_terms
+from rag.grounding.citations import sentence_spans
+from rag.grounding.policy import asks_amount, asks_name, states_amount, states_asked_name
+from rag.grounding.terms import key_terms
+from rag.index.lexical import tokenize
 
 __all__ = [
     "asked_sentence",
@@ -300,7 +300,7 @@ def retrieval_queries(question: str) -> list[str]:
     comparison of two figures is searched for each (``compared_figures``).
 
     A query of several lines is a chat follow-up joined with the turns it leans on
-    (``rag.conversation.standalone_query``): it is searched whole, as its lines are
+    (``rag.serving.conversation.standalone_query``): it is searched whole, as its lines are
     context for one question, not separate questions."""
     if "\n" in question.strip():
         return [question]

@@ -1,7 +1,7 @@
 """Reading model output: citation markers ``[n]`` and sentence boundaries.
 
 A marker that names no passage is removed from the text and never shown; which
-passage really supports a sentence is decided by ``rag.verification``.
+passage really supports a sentence is decided by ``rag.grounding.verification``.
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from rag.citations import sentence_spans
-from rag.lexical import tokenize
-from rag.questions import retrieval_queries
-from rag.terms import contains_term, key_terms, link_terms, table_cells, written_as_name
+from rag.answer.asks import retrieval_queries
+from rag.grounding.citations import sentence_spans
+from rag.grounding.terms import contains_term, key_terms, link_terms, table_cells, written_as_name
+from rag.index.lexical import tokenize
 from rag.types import Chunk, Hit
 
 __all__ = ["evidence_budget", "has_words", "named_reports", "select_evidence"]

@@ -42,10 +42,10 @@ def cpu_features(system_info: str) -> list[str]:
 
 def build_info() -> dict[str, Any]:
     """What the loaded llama.cpp was built with: its CPU features, and the switches
-    ``rag/llama_build.py`` recorded when it installed the wheel (None if it did not)."""
+    ``rag/answer/llama_build.py`` recorded when it installed the wheel (None if it did not)."""
     import llama_cpp
 
-    from rag.llama_build import installed_record
+    from rag.answer.llama_build import installed_record
 
     record = installed_record()
     return {
@@ -82,7 +82,7 @@ def run_selfcheck(model_path: Path, n_threads: int = 2) -> dict[str, Any]:
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "rag.selfcheck", str(model_path), str(n_threads)],
+            [sys.executable, "-m", "rag.answer.selfcheck", str(model_path), str(n_threads)],
             capture_output=True,
             text=True,
             timeout=_TIMEOUT_S,
@@ -104,7 +104,7 @@ def run_selfcheck(model_path: Path, n_threads: int = 2) -> dict[str, Any]:
         raise ModelCrashed(
             f"llama.cpp self-check died by {name}{detail}: likely cause: {cause} "
             f"(built with CPU features: {features}); fix: rebuild it for this CPU with "
-            "`python -P rag/llama_build.py --force` (what `make setup` runs), "
+            "`python -P rag/answer/llama_build.py --force` (what `make setup` runs), "
             "or answer with a model server (RAG_LLM_URL)"
         )
     with _lock:

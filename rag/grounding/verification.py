@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.citations import sentence_spans, strip_markers
-from rag.embedding import Embedder
-from rag.grounding import (
+from rag.answer.asks import question_parts
+from rag.grounding.citations import sentence_spans, strip_markers
+from rag.grounding.policy import (
     asked_predicate,
     claim_requirements,
     contradicts,
@@ -43,9 +43,7 @@ from rag.grounding import (
     restates_heading,
     stem,
 )
-from rag.lexical import tokenize
-from rag.questions import question_parts
-from rag.terms import (
+from rag.grounding.terms import (
     contains_term,
     key_terms,
     lead_in,
@@ -54,6 +52,8 @@ from rag.terms import (
     spells_out,
     table_cells,
 )
+from rag.index.embedding import Embedder
+from rag.index.lexical import tokenize
 from rag.types import Citation, Hit
 
 __all__ = ["SentenceCheck", "Verifier"]

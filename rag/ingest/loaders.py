@@ -27,7 +27,7 @@ from pathlib import PurePath
 from typing import Any
 
 from rag.errors import DocumentTooLarge, UnreadableDocument, UnsupportedDocument
-from rag.limits import LIMITS, Limits, check_unpacked, too_deep
+from rag.ingest.limits import LIMITS, Limits, check_unpacked, too_deep
 
 __all__ = [
     "LIMITS",

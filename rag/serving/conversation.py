@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.citations import strip_markers
+from rag.answer.generation import Generator, Message
 from rag.errors import InvalidQuery
-from rag.generation import Generator, Message
+from rag.grounding.citations import strip_markers
 
 __all__ = [
     "ROLES",

@@ -25,13 +25,13 @@ from typing import Literal
 
 import numpy as np
 
-from rag.embedding import Embedder
-from rag.lexical import tokenize
-from rag.questions import retrieval_queries
-from rag.store import Store
-from rag.terms import contains_term, key_terms, written_as_name
+from rag.answer.asks import retrieval_queries
+from rag.grounding.terms import contains_term, key_terms, written_as_name
+from rag.index.embedding import Embedder
+from rag.index.lexical import tokenize
+from rag.index.store import Store
+from rag.index.vectors import rrf
 from rag.types import Chunk, Hit
-from rag.vectors import rrf
 
 __all__ = ["Mode", "Retriever", "rrf"]
 

@@ -28,7 +28,7 @@ seed reports); none exists for one question:
    a trailing elaboration (", which means ..."), never a restriction ("but only ...",
    "except ...", "unless ..."): cutting those changes what is claimed.
 6. **Names are looked for before they are refused.** Retrieval brings in a passage for
-   every name of the question the corpus has (``rag.retrieval``); only a name the
+   every name of the question the corpus has (``rag.index.retrieval``); only a name the
    whole corpus lacks refuses before the model is called.
 7. **A question asking for a name or a year gets one.** "Who ...", "which university /
    company / dataset / conference ..." is answered by a name the question does not
@@ -80,9 +80,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 
-from rag.citations import sentence_spans
-from rag.lexical import tokenize
-from rag.terms import (
+from rag.grounding.citations import sentence_spans
+from rag.grounding.terms import (
     acronym,
     contains_quantity,
     contains_term,
@@ -97,6 +96,7 @@ from rag.terms import (
     table_cells,
     written_as_name,
 )
+from rag.index.lexical import tokenize
 from rag.types import Hit
 
 __all__ = [

@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
+from rag.answer.generation import Message, TextStream
 from rag.errors import Busy, ModelUnavailable
-from rag.generation import Message, TextStream
 
 __all__ = ["RemoteGenerator"]
 

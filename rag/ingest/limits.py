@@ -1,7 +1,7 @@
 """How far one document may expand, and the checks that read it before extraction.
 
 A small file may expand without bound (a Word zip inflating to gigabytes, thousands of
-PDF pages, HTML nested past the reader's recursion); ``rag.loaders`` refuses such a file
+PDF pages, HTML nested past the reader's recursion); ``rag.ingest.loaders`` refuses such a file
 with ``DocumentTooLarge`` naming the limit, checked before the expensive step.
 """
 

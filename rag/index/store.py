@@ -1,9 +1,9 @@
 """The chunk catalogue over a vector index, and its builds on disk (the FAISS backend).
 
 ``Store`` is what retrieval and answering read: the chunks, each document's text and
-record, sections and metadata, plus a ``VectorIndex`` (``rag/vectors.py``) to search.
+record, sections and metadata, plus a ``VectorIndex`` (``rag/index/vectors.py``) to search.
 Where a build lives is an ``IndexLocation``: ``FileLocation`` (this module: FAISS +
-bm25s files) or ``QdrantLocation`` (``rag/qdrant.py``: one collection per build).
+bm25s files) or ``QdrantLocation`` (``rag/index/qdrant.py``: one collection per build).
 
 Layout under the index directory::
 
@@ -38,10 +38,10 @@ import numpy as np
 
 from rag.errors import IndexConflict, IndexCorrupt, IndexMismatch, IndexNotFound
 from rag.files import file_sha256, fsync_dir, write_atomic, write_synced
-from rag.lexical import Bm25Index, tokenize
-from rag.loaders import page_of
+from rag.index.lexical import Bm25Index, tokenize
+from rag.index.vectors import FaissVectors, VectorIndex
+from rag.ingest.loaders import page_of
 from rag.types import Chunk
-from rag.vectors import FaissVectors, VectorIndex
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -310,7 +310,7 @@ class Store:
 
 class IndexLocation(Protocol):
     """Where builds live and which one is current: files (``FileLocation``) or a
-    Qdrant collection alias (``rag.qdrant.QdrantLocation``)."""
+    Qdrant collection alias (``rag.index.qdrant.QdrantLocation``)."""
 
     @property
     def cache_root(self) -> Path:
@@ -388,7 +388,7 @@ def check_parent(manifest: dict[str, Any], current: str | None) -> None:
 def index_location(settings: Settings) -> IndexLocation:
     """The index location ``RAG_VECTOR_STORE`` names."""
     if settings.vector_store == "qdrant":
-        from rag.qdrant import QdrantLocation
+        from rag.index.qdrant import QdrantLocation
 
         return QdrantLocation.from_settings(settings)
     return FileLocation(settings.index_path)

@@ -3,7 +3,7 @@
 Asked "Which lasted longer: the cruise, or the heat wave?", the 1.5B model reads both
 figures and then names the wrong winner ("lasted longer, 14 days compared to 16
 days") or subtracts wrongly ("by 1,000 dollars"). Each side is asked on its own
-(``rag.questions.compared_figures``) and verified; when the answer then states
+(``rag.answer.asks.compared_figures``) and verified; when the answer then states
 exactly two figures in one unit, the comparison is arithmetic, done here, and shown
 as a note that names both figures it was computed from.
 """
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from rag.terms import DATE, singular
+from rag.grounding.terms import DATE, singular
 
 __all__ = ["Figure", "comparison_note", "figures"]
 

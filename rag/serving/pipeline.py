@@ -21,24 +21,24 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from rag import selfcheck
-from rag.admission import Admission, Cancelled
-from rag.cache import AnswerCache, normalize_question
-from rag.citations import sentence_spans, strip_markers, strip_unknown_markers
-from rag.config import Settings
-from rag.conversation import (
-    Turn,
-    caller_instructions,
-    fit_history,
-    standalone_query,
-    validate_turns,
+from rag.answer import selfcheck
+from rag.answer.asks import (
+    asked_sentence,
+    compared_figures,
+    question_parts,
+    report_clause,
+    retrieval_queries,
+    unanswered_parts,
 )
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.answer.evidence import evidence_budget, has_words, named_reports, select_evidence
+from rag.answer.figures import comparison_note
+from rag.answer.generation import Generator, LlamaGenerator, Message, repeating_tail
+from rag.answer.models import resolve_model
+from rag.answer.prompt import LIST_CUE, REFUSAL, fit_passages
+from rag.config import Settings
 from rag.errors import Busy, EmptyQuestion, InvalidQuery, RagError
-from rag.evidence import evidence_budget, has_words, named_reports, select_evidence
-from rag.figures import comparison_note
-from rag.generation import Generator, LlamaGenerator, Message, repeating_tail
-from rag.grounding import (
+from rag.grounding.citations import sentence_spans, strip_markers, strip_unknown_markers
+from rag.grounding.policy import (
     absent_names,
     asks_amount,
     asks_measure,
@@ -55,22 +55,22 @@ from rag.grounding import (
     unknown_names,
     year_from_text,
 )
-from rag.lexical import covers
-from rag.models import resolve_model
-from rag.prompt import LIST_CUE, REFUSAL, fit_passages
-from rag.questions import (
-    asked_sentence,
-    compared_figures,
-    question_parts,
-    report_clause,
-    retrieval_queries,
-    unanswered_parts,
+from rag.grounding.terms import LIST_ITEM, contains_term
+from rag.grounding.verification import SentenceCheck, Verifier
+from rag.index.embedding import Embedder, SentenceTransformerEmbedder
+from rag.index.lexical import covers
+from rag.index.retrieval import Retriever
+from rag.index.store import Store, index_location
+from rag.serving.admission import Admission, Cancelled
+from rag.serving.cache import AnswerCache, normalize_question
+from rag.serving.conversation import (
+    Turn,
+    caller_instructions,
+    fit_history,
+    standalone_query,
+    validate_turns,
 )
-from rag.retrieval import Retriever
-from rag.store import Store, index_location
-from rag.terms import LIST_ITEM, contains_term
 from rag.types import Admitted, Answer, Citation, Delta, Hit, Sentence, StreamEvent, Timings
-from rag.verification import SentenceCheck, Verifier
 
 __all__ = ["Options", "Pipeline", "answer", "default_pipeline", "load_generator", "load_retriever"]
 
@@ -998,7 +998,7 @@ def load_generator(settings: Settings) -> Generator:
     """The LLM the settings name: a remote OpenAI-compatible server (``RAG_LLM_URL``), or
     the local GGUF, verified before it is loaded."""
     if settings.llm_url:
-        from rag.remote import RemoteGenerator
+        from rag.answer.remote import RemoteGenerator
 
         return RemoteGenerator(
             settings.llm_url,

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.errors import ConfigError, IndexNotFound, IndexUnavailable
-from rag.lexical import tokenize
-from rag.store import Store, check_manifest, check_parent
+from rag.index.lexical import tokenize
+from rag.index.store import Store, check_manifest, check_parent
 from rag.types import Chunk
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class QdrantVectors:
 
         Qdrant's weighted RRF scores rank ``r`` of a list with weight ``w`` as
         ``1 / (k - 1 + r / w)`` (a weight stretches ranks; ours scales scores, see
-        ``rag.vectors.rrf``), so its ``k`` is a setting of its own,
+        ``rag.index.vectors.rrf``), so its ``k`` is a setting of its own,
         ``RAG_QDRANT_RRF_K``, chosen on the dev split (an integer in Qdrant)."""
         from qdrant_client import models
 

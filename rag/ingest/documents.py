@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from rag.embedding import Embedder
 from rag.errors import (
     ConfigError,
     DocumentExists,
@@ -36,9 +35,10 @@ from rag.errors import (
     InvalidQuery,
 )
 from rag.files import fsync_dir, write_synced
-from rag.indexing import IndexResult, SourceFile, build_index
-from rag.loaders import SUFFIXES, load_document
-from rag.store import FileLocation, IndexLocation, Store
+from rag.index.embedding import Embedder
+from rag.index.store import FileLocation, IndexLocation, Store
+from rag.ingest.indexing import IndexResult, SourceFile, build_index
+from rag.ingest.loaders import SUFFIXES, load_document
 
 __all__ = ["Collection", "Upload", "safe_name"]
 

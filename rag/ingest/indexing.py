@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.chunking import chunk_report
-from rag.embedding import Embedder
 from rag.errors import ConfigError, DocumentError
 from rag.files import fsync_dir, write_synced
-from rag.lexical import LEXICAL_VERSION
-from rag.loaders import LOADER_VERSION, SUFFIXES, Document, load_document
-from rag.store import FORMAT_VERSION, FileLocation, IndexLocation, Store
+from rag.index.embedding import Embedder
+from rag.index.lexical import LEXICAL_VERSION
+from rag.index.store import FORMAT_VERSION, FileLocation, IndexLocation, Store
+from rag.ingest.chunking import chunk_report
+from rag.ingest.loaders import LOADER_VERSION, SUFFIXES, Document, load_document
 from rag.types import Chunk
 
 __all__ = [

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from rag.generation import Message
-from rag.questions import asks_for_several, question_parts
+from rag.answer.asks import asks_for_several, question_parts
+from rag.answer.generation import Message
 from rag.types import Hit
 
 __all__ = [
@@ -27,7 +27,7 @@ REFUSAL = "The reports don't cover this."
 
 # No "reply exactly X when unsure" rule and no example answer: with both, the 1.5B model
 # refused a quarter of answerable questions and copied the example verbatim. Refusals
-# come from verifying the answer against the passages (rag.verification), not from here.
+# come from verifying the answer against the passages (rag.grounding.verification), not from here.
 SYSTEM_PROMPT = """You answer questions about a collection of reports, using only the \
 numbered passages you are given.
 Rules:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bm25s
 
-from rag.terms import dotless, fold_percent
+from rag.grounding.terms import dotless, fold_percent
 
 __all__ = ["LEXICAL_VERSION", "Bm25Index", "tokenize"]
 

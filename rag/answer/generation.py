@@ -1,5 +1,5 @@
 """Chat messages -> streamed answer text: the protocol, and one llama.cpp model per
-process (``rag.remote`` serves it from an OpenAI-compatible server instead).
+process (``rag.answer.remote`` serves it from an OpenAI-compatible server instead).
 
 llama.cpp contexts are not thread-safe, so every generation holds ``lock`` from its
 first to its last token; callers run ``stream`` in a worker thread, off the event loop.
@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
-from rag.selfcheck import build_info
+from rag.answer.selfcheck import build_info
 
 __all__ = ["Generator", "LlamaGenerator", "Message", "TextStream", "repeating_tail"]
 

@@ -6,7 +6,7 @@ Two implementations, chosen by ``RAG_VECTOR_STORE``:
   bm25s for the lexical side, fused here by reciprocal rank fusion. Exact search
   (``IndexFlatIP``) up to ``HNSW_ABOVE`` chunks, HNSW above (see ``bench/scale.py``
   and the README for the measurements that set the threshold).
-- ``QdrantVectors`` (``rag/qdrant.py``): dense and sparse BM25-style vectors in one
+- ``QdrantVectors`` (``rag/index/qdrant.py``): dense and sparse BM25-style vectors in one
   Qdrant collection, fused server-side.
 
 The chunk catalogue (texts, sections, documents) and build management are not here:
@@ -22,7 +22,7 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from rag.lexical import Bm25Index
+from rag.index.lexical import Bm25Index
 
 __all__ = ["HNSW_ABOVE", "FaissVectors", "VectorIndex", "rrf"]
 
