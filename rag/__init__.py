@@ -50,8 +50,8 @@ _LAZY = {
     "Pipeline": "rag.serving.pipeline",
     "Options": "rag.serving.pipeline",
     "NO_DOCUMENTS": "rag.serving.pipeline",
-    "load_generator": "rag.serving.pipeline",
-    "load_retriever": "rag.serving.pipeline",
+    "load_generator": "rag.serving.loading",
+    "load_retriever": "rag.serving.loading",
     "answer": "rag.serving.pipeline",
     "Turn": "rag.serving.conversation",
     "validate_turns": "rag.serving.conversation",
@@ -175,11 +175,5 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.ingest.indexing import build_index, document_id, find_sources, read_sources
     from rag.ingest.loaders import Document, load_document
     from rag.serving.conversation import Turn, llm_rewrite, standalone_query, validate_turns
-    from rag.serving.pipeline import (
-        NO_DOCUMENTS,
-        Options,
-        Pipeline,
-        answer,
-        load_generator,
-        load_retriever,
-    )
+    from rag.serving.loading import load_generator, load_retriever
+    from rag.serving.pipeline import NO_DOCUMENTS, Options, Pipeline, answer

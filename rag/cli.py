@@ -163,7 +163,7 @@ def models(
 def search(query: str, k: Annotated[int, typer.Option("--k", "-k", min=1, max=50)] = 5) -> None:
     """Show the passages retrieval ranks highest for QUERY (no LLM)."""
     from rag.index.embedding import SentenceTransformerEmbedder
-    from rag.serving.pipeline import load_retriever
+    from rag.serving.loading import load_retriever
 
     s = Settings()
     try:

@@ -42,14 +42,15 @@ def settings(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:
 
 @pytest.fixture(scope="session")
 def retriever(settings: Settings, embedder):
-    from rag.serving.pipeline import load_retriever
+    from rag.serving.loading import load_retriever
 
     return load_retriever(settings, embedder)
 
 
 @pytest.fixture(scope="session")
 def pipeline(settings: Settings, retriever):
-    from rag.serving.pipeline import Pipeline, load_generator
+    from rag.serving.loading import load_generator
+    from rag.serving.pipeline import Pipeline
 
     return Pipeline(settings, retriever, load_generator(settings))
 
@@ -145,7 +146,7 @@ def invented(embedder):
     """``invented(folder, {name: text}, **settings)`` -> (Settings, Retriever): an index of
     invented documents written into ``folder`` (a rule is tested on text that is not
     from the seeds), with any settings overridden."""
-    from rag.serving.pipeline import load_retriever
+    from rag.serving.loading import load_retriever
 
     def build(folder: Path, docs: dict[str, str], **overrides):
         (folder / "docs").mkdir()

@@ -113,7 +113,8 @@ def test_the_netcache_follow_up_is_answered_with_the_count_its_passage_binds(cou
 @pytest.mark.llm
 @pytest.mark.parametrize("mode", ["bm25", "dense"])
 def test_every_retrieval_mode_answers(pipeline, mode):
-    from rag.serving.pipeline import Pipeline, load_retriever
+    from rag.serving.loading import load_retriever
+    from rag.serving.pipeline import Pipeline
 
     s = pipeline.settings.model_copy(update={"retrieval_mode": mode})
     p = Pipeline(s, load_retriever(s, pipeline.retriever.embedder), pipeline.generator)

@@ -169,7 +169,8 @@ def docs_client(corpus, tmp_path, embedder, pipeline):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from rag.serving.pipeline import Pipeline, load_retriever
+    from rag.serving.loading import load_retriever
+    from rag.serving.pipeline import Pipeline
 
     s = Settings(
         seeds_dir=corpus,
@@ -299,7 +300,8 @@ def test_empty_corpus_serves_and_says_so(tmp_path, embedder, pipeline):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from rag.serving.pipeline import Pipeline, load_retriever
+    from rag.serving.loading import load_retriever
+    from rag.serving.pipeline import Pipeline
 
     (tmp_path / "empty").mkdir()
     s = Settings(seeds_dir=tmp_path / "empty", index_dir=tmp_path / "index")

@@ -553,13 +553,16 @@ def test_a_year_asked_for_comes_from_the_text_not_the_reports_title():
 def _refusal_of(invented, folder, name: str, doc: str):
     """A function (question, draft) -> the pipeline's refusal reason for that draft
     ("" when it stands), over an index of one invented document; no model is loaded."""
-    from rag.serving.pipeline import Pipeline, _Drafts
+    from rag.answer.drafts import Drafts
+    from rag.serving.pipeline import Pipeline
 
     s, retriever = invented(folder, {name: doc})
     pipeline = Pipeline(s, retriever, None)  # type: ignore[arg-type]
 
     def verdict(question: str, draft: str) -> str:
-        drafts = _Drafts(pipeline, retriever, question, question, retriever.search(question, 2))
+        drafts = Drafts(
+            pipeline.verifier, retriever.store, question, question, retriever.search(question, 2)
+        )
         list(drafts.feed(draft, final=True))
         return drafts.refusal_reason
 

@@ -9,7 +9,8 @@ import pytest
 from rag.answer.prompt import build_messages
 from rag.config import REPO_ROOT
 from rag.ingest.indexing import build_index
-from rag.serving.pipeline import Pipeline, load_retriever
+from rag.serving.loading import load_retriever
+from rag.serving.pipeline import Pipeline
 from rag.types import Chunk, Hit
 
 PLANTED_NAME = "999_facilities_notice.md"

@@ -53,7 +53,8 @@ def site(tmp_path_factory, settings: Settings, embedder, pipeline) -> Iterator[t
     """The app with document writes on, over a copy of the seeds and their index."""
     from api.app import create_app
     from rag.ingest.indexing import build_index
-    from rag.serving.pipeline import Pipeline, load_retriever
+    from rag.serving.loading import load_retriever
+    from rag.serving.pipeline import Pipeline
 
     root = tmp_path_factory.mktemp("site")
     shutil.copytree(settings.seeds_path, root / "corpus")

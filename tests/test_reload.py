@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from rag.ingest.indexing import build_index
-from rag.serving.pipeline import Pipeline, load_retriever
+from rag.serving.loading import load_retriever
+from rag.serving.pipeline import Pipeline
 
 
 @pytest.fixture

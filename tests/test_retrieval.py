@@ -73,7 +73,7 @@ DOCS = {
 def tiny(tmp_path_factory, embedder):
     from rag.config import Settings
     from rag.ingest.indexing import build_index
-    from rag.serving.pipeline import load_retriever
+    from rag.serving.loading import load_retriever
 
     seeds = tmp_path_factory.mktemp("docs")
     for name, text in DOCS.items():
@@ -121,7 +121,7 @@ CONTENTS_DOC = (
 def with_contents(tmp_path_factory, embedder):
     from rag.config import Settings
     from rag.ingest.indexing import build_index
-    from rag.serving.pipeline import load_retriever
+    from rag.serving.loading import load_retriever
 
     seeds = tmp_path_factory.mktemp("docs")
     (seeds / "summit.md").write_text(CONTENTS_DOC, encoding="utf-8")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.serving.pipeline import Pipeline, _Drafts
+from rag.answer.drafts import Drafts
+from rag.serving.pipeline import Pipeline
 from rag.types import Chunk, Hit
 
 PORTS = "## Harbour\nThe Velmar harbour handles 2.4 million containers a year.\n"
@@ -30,7 +31,7 @@ def _hit(section: str, rank: int) -> Hit:
 def velmar(tmp_path_factory, embedder):
     from rag.config import Settings
     from rag.ingest.indexing import build_index
-    from rag.serving.pipeline import load_retriever
+    from rag.serving.loading import load_retriever
 
     docs = tmp_path_factory.mktemp("docs")
     (docs / "velmar.md").write_text("# Velmar\n" + TEXT, encoding="utf-8")
@@ -44,13 +45,15 @@ QUESTION = "How many containers does the Velmar harbour handle, and who built it
 
 def test_the_missing_part_is_found_and_its_answer_joins_with_renumbered_citations(velmar):
     retriever = velmar.current()
-    first = _Drafts(velmar, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
+    first = Drafts(velmar.verifier, retriever.store, QUESTION, QUESTION, [_hit("## Harbour", 1)])
     shown = "".join(first.feed("The harbour handles 2.4 million containers a year [1].", True))
     assert "2.4 million" in shown
     assert first.missing_parts() == [1]  # nobody said who built the cranes
 
     focus = first.parts[1]
-    look = _Drafts(velmar, retriever, focus, first.part_queries[1], [_hit("## Cranes", 1)])
+    look = Drafts(
+        velmar.verifier, retriever.store, focus, first.part_queries[1], [_hit("## Cranes", 1)]
+    )
     look.multipart = False
     draft = (
         "The harbour handles 2.4 million containers a year [1]. "
@@ -69,10 +72,14 @@ def test_the_missing_part_is_found_and_its_answer_joins_with_renumbered_citation
 
 def test_an_unsupported_second_look_leaves_the_gap_named(velmar):
     retriever = velmar.current()
-    first = _Drafts(velmar, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
+    first = Drafts(velmar.verifier, retriever.store, QUESTION, QUESTION, [_hit("## Harbour", 1)])
     list(first.feed("The harbour handles 2.4 million containers a year [1].", True))
-    look = _Drafts(
-        velmar, retriever, first.parts[1], first.part_queries[1], [_hit("## Weather", 1)]
+    look = Drafts(
+        velmar.verifier,
+        retriever.store,
+        first.parts[1],
+        first.part_queries[1],
+        [_hit("## Weather", 1)],
     )
     look.multipart = False
     list(look.feed("The cranes were built by Brightwater Marine [1].", final=True))
@@ -83,10 +90,16 @@ def test_an_unsupported_second_look_leaves_the_gap_named(velmar):
 
 def test_when_nothing_was_supported_each_part_is_asked_and_a_partial_answer_stands(velmar):
     retriever = velmar.current()
-    first = _Drafts(velmar, retriever, QUESTION, QUESTION, [_hit("## Harbour", 1)])
+    first = Drafts(velmar.verifier, retriever.store, QUESTION, QUESTION, [_hit("## Harbour", 1)])
     list(first.feed("The harbour handles 9 million containers, built by Brightwater [1].", True))
     assert first.refusal_reason and first.missing_parts() == [0, 1]
-    look = _Drafts(velmar, retriever, first.parts[1], first.part_queries[1], [_hit("## Cranes", 1)])
+    look = Drafts(
+        velmar.verifier,
+        retriever.store,
+        first.parts[1],
+        first.part_queries[1],
+        [_hit("## Cranes", 1)],
+    )
     look.multipart = False
     list(look.feed("Ostrander Heavy Works built the Velmar cranes in 2019 [1].", final=True))
     added = "".join(first.absorb(look, 1))
@@ -138,7 +151,7 @@ def test_a_report_the_answer_left_out_is_asked_on_its_own(two_reports):
     hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
     named = _named(two_reports, hits)
     assert list(named) == ["ferry.md", "grid.md"]
-    first = _Drafts(two_reports, retriever, TWO, TWO, hits[:1])
+    first = Drafts(two_reports.verifier, retriever.store, TWO, TWO, hits[:1])
     assert list(first.feed("The ferry terminal was shut for 19 days [1].", True)) == []
     assert first.refusal_reason  # its passage never names the grid: held back
     # taken report by report, the ferry's answer stands; the grid is asked on its own
@@ -150,7 +163,9 @@ def test_a_report_the_answer_left_out_is_asked_on_its_own(two_reports):
     ]
 
     source, clause = missing[0]
-    look = _Drafts(two_reports, retriever, clause, TWO, [_report_hit(two_reports, source, 1)])
+    look = Drafts(
+        two_reports.verifier, retriever.store, clause, TWO, [_report_hit(two_reports, source, 1)]
+    )
     look.multipart = False
     list(look.feed("The Brackley substation was out of service for 26 days [1].", final=True))
     added = "".join(first.absorb(look))
@@ -164,7 +179,7 @@ def test_a_refused_answer_is_replaced_by_what_one_report_supports(two_reports):
     retriever = two_reports.current()
     hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
     named = _named(two_reports, hits)
-    first = _Drafts(two_reports, retriever, TWO, TWO, hits)
+    first = Drafts(two_reports.verifier, retriever.store, TWO, TWO, hits)
     list(first.feed("The Brackley substation was shut longer, 40 days against 19 [2].", True))
     assert first.refusal_reason  # the invented 40 days is not supported
     assert list(first.by_reports(named)) == []
@@ -173,12 +188,20 @@ def test_a_refused_answer_is_replaced_by_what_one_report_supports(two_reports):
 
     # the ferry's look finds nothing it can support; the grid's look answers
     (ferry, ferry_clause), (grid, grid_clause) = missing
-    look = _Drafts(two_reports, retriever, ferry_clause, TWO, [_report_hit(two_reports, ferry, 1)])
+    look = Drafts(
+        two_reports.verifier,
+        retriever.store,
+        ferry_clause,
+        TWO,
+        [_report_hit(two_reports, ferry, 1)],
+    )
     look.multipart = False
     list(look.feed("The ferry terminal was shut for 45 days [1].", final=True))
     assert look.refusal_reason
     first.report_gaps.append(ferry_clause)
-    look = _Drafts(two_reports, retriever, grid_clause, TWO, [_report_hit(two_reports, grid, 1)])
+    look = Drafts(
+        two_reports.verifier, retriever.store, grid_clause, TWO, [_report_hit(two_reports, grid, 1)]
+    )
     look.multipart = False
     list(look.feed("The Brackley substation was out of service for 26 days [1].", final=True))
     added = "".join(first.absorb(look))
@@ -193,7 +216,7 @@ def test_a_refused_answer_is_replaced_by_what_one_report_supports(two_reports):
 def test_each_side_of_a_comparison_is_asked_alone_and_the_service_compares(two_reports):
     retriever = two_reports.current()
     hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
-    first = _Drafts(two_reports, retriever, COMPARED, COMPARED, hits[:1])
+    first = Drafts(two_reports.verifier, retriever.store, COMPARED, COMPARED, hits[:1])
     assert first.sides and first.parts == [
         "How long was it shut: the Tarnby ferry terminal while its ramp was rebuilt?",
         "How long was it shut: the Ostrand Grid's Brackley substation after the flood?",
@@ -201,7 +224,9 @@ def test_each_side_of_a_comparison_is_asked_alone_and_the_service_compares(two_r
     list(first.feed("The ferry terminal was shut for 19 days [1].", True))
     assert first.missing_parts() == [1]
     part = first.parts[1]
-    look = _Drafts(two_reports, retriever, part, part, [_report_hit(two_reports, "grid.md", 1)])
+    look = Drafts(
+        two_reports.verifier, retriever.store, part, part, [_report_hit(two_reports, "grid.md", 1)]
+    )
     look.multipart = False
     list(look.feed("26 days [1].", final=True))  # asked alone, a bare figure answers it
     assert "26 days [2]" in "".join(first.absorb(look, 1))
@@ -218,7 +243,7 @@ def test_one_thing_asked_of_two_reports_is_not_split(two_reports):
 
     named = named_reports(q, hits, retriever.store.owners)
     assert len(named) == 2  # both named, in one breath
-    first = _Drafts(two_reports, retriever, q, q, hits)
+    first = Drafts(two_reports.verifier, retriever.store, q, q, hits)
     list(first.feed("The works shut it for 26 days [2].", True))
     assert list(first.by_reports(named)) == [] and first.missing_reports() == []
 
@@ -307,7 +332,7 @@ MISREAD = "The cranes were built by Brightwater Marine [1]."
 def test_a_question_takes_at_most_three_generations(tmp_path, invented, counting):
     """Three parts, each refused, with looks to spare (``second_looks=4``): the first
     draft and two looks are all a question gets, and the part left is named."""
-    from rag.serving.pipeline import MAX_GENERATIONS
+    from rag.serving.reading import MAX_GENERATIONS
 
     s, retriever = invented(
         tmp_path, {"velmar.md": "# Velmar\n" + TEXT}, answer_cache_size=0, second_looks=4
