@@ -48,7 +48,7 @@ from rag.types import (
 
 _LAZY = {
     "Pipeline": "rag.serving.pipeline",
-    "Options": "rag.serving.pipeline",
+    "Options": "rag.types",
     "NO_DOCUMENTS": "rag.serving.pipeline",
     "load_generator": "rag.serving.loading",
     "load_retriever": "rag.serving.loading",

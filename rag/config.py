@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         ge=32,
         description="Token budget of compact evidence, passage headers included (LLM tokens).",
     )
+    asks_first: bool = Field(
+        False,
+        description="Ask a compound question part by part, and a question about several "
+        "reports report by report, each from evidence of its own, instead of asking the "
+        "whole question first and then what its answer left out.",
+    )
     second_looks: int = Field(
         2,
         ge=0,

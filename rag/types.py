@@ -13,6 +13,7 @@ __all__ = [
     "Citation",
     "Delta",
     "Hit",
+    "Options",
     "Sentence",
     "StreamEvent",
     "Timings",
@@ -184,3 +185,16 @@ class Delta:
 
 # what ``Pipeline.stream`` and ``Pipeline.chat_stream`` yield; the last is the Answer
 StreamEvent = Admitted | Delta | Answer
+
+
+@dataclass(frozen=True)
+class Options:
+    """Per-request generation settings a caller may choose (chat clients send them).
+
+    ``max_tokens`` is capped at ``Settings.max_answer_tokens``: the prompt budget is
+    sized for that many answer tokens.
+    """
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stop: tuple[str, ...] = ()

@@ -91,7 +91,7 @@ OUTLINE_REPORT = (
     "  - Brightmoor, Kallisto Labs\n"
     "  - Venn Analytics\n"
     "- Silver\n"
-    "  - Ashgrove Systems, Pellucid AI\n"
+    "  - Gostvelmarn Systems, Pellucid AI\n"
     "  - Quorra\n"
     "Travel grants went to forty students from nine countries.\n"
     "The venue was booked two years ahead.\n"
@@ -108,7 +108,7 @@ def test_a_chosen_line_brings_the_lines_indented_under_it(embedder):
     q = "Which companies were Silver sponsors of the summit?"
     ev = select_evidence(q, hits, embedder.encode, _words, budget=60)
     text = "\n".join(h.chunk.text for h in ev)
-    assert "Ashgrove Systems, Pellucid AI" in text and "Quorra" in text
+    assert "Gostvelmarn Systems, Pellucid AI" in text and "Quorra" in text
     assert "Catering" not in text  # not the whole passage
     for h in ev:
         if h.chunk.source == "summit.md" and h.chunk.section.endswith("Sponsors"):
@@ -116,20 +116,20 @@ def test_a_chosen_line_brings_the_lines_indented_under_it(embedder):
 
 
 def test_words_every_passage_shares_do_not_decide_which_lines_are_read(embedder):
-    """All passages come from one report titled with the question's words ("Halvard
+    """All passages come from one report titled with the question's words ("Fenquamulk
     Tidal Array Winter Review"): those words match every line through its heading and
     tell nothing apart. The line with the word only it holds ("availability") wins."""
-    title = "Halvard Tidal Array Winter Review"
+    title = "Fenquamulk Tidal Array Winter Review"
     texts = [
         (
             "Turbines",
-            "The array has twelve turbines on the Halvard tidal site.\n"
+            "The array has twelve turbines on the Fenquamulk tidal site.\n"
             "Winter storms delayed two inspections of the array.\n",
         ),
         (
             "Costs",
             "Winter repairs on the tidal array cost 84,000 euros.\n"
-            "Halvard's crew worked double shifts through the winter.\n",
+            "Fenquamulk's crew worked double shifts through the winter.\n",
         ),
         ("Output", "Array availability was 91.7% over the winter.\nThe crew logged 40 dives.\n"),
     ]
@@ -137,7 +137,7 @@ def test_words_every_passage_shares_do_not_decide_which_lines_are_read(embedder)
     for rank, (section, body) in enumerate(texts, start=1):
         hits.append(Hit(Chunk("h.txt", (title, section), body, pos, pos + len(body)), 0.5, rank))
         pos += len(body)
-    q = "What was the availability of the Halvard tidal array over the winter?"
+    q = "What was the availability of the Fenquamulk tidal array over the winter?"
     ev = select_evidence(q, hits, embedder.encode, _words, budget=24)
     assert "91.7%" in "\n".join(h.chunk.text for h in ev)
 
@@ -208,7 +208,7 @@ def test_a_line_of_another_report_naming_the_best_lines_date_is_read(embedder):
 
 FORUM = (
     "Tarnby Cycling Forum annual note\n\n"
-    "Membership\n\n"
+    "Velquambrix\n\n"
     "The Forum met four times this year and is chaired by Inès Valtonen.\n"
     "Its members walked the proposed quiet routes in April.\n"
 )

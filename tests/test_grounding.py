@@ -576,7 +576,7 @@ WRONG_KIND = {
         "expo.md",
         "# Harbour Expo 2019\n\n## Talk by Ostrander\n\n"
         "Ostrander presented the Kelso crane controller and its fog mode.\n\n"
-        "## Talk by Brightwater\n\nBrightwater launched the Tamsin tug in 2016.\n",
+        "## Talk by Pimtendyar\n\nBrightwater launched the Tamsin tug in 2016.\n",
         [
             # as the 1.5B model wrote it
             (
@@ -585,8 +585,8 @@ WRONG_KIND = {
                 "asks for a year",
             ),
             (
-                "In which year did Brightwater launch the Tamsin tug?",
-                "Brightwater launched the Tamsin tug in 2016 [1].",
+                "In which year did Pimtendyar launch the Tamsin tug?",
+                "Pimtendyar launched the Tamsin tug in 2016 [1].",
                 "",
             ),
         ],

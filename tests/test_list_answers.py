@@ -18,11 +18,11 @@ from rag.serving.pipeline import Pipeline
 
 DOC = (
     "# Velmar harbour festival\n\n## Sponsors\n\n"
-    "The festival had four silver sponsors: Ostrander Heavy Works, Brightwater Marine, "
+    "The festival had four silver sponsors: Ostrander Heavy Works, Pimtendyar Marine, "
     "Kelso Ropes and Tamsin Paints.\n"
 )
 ANSWER = (
-    "The festival had four silver sponsors: Ostrander Heavy Works, Brightwater Marine, "
+    "The festival had four silver sponsors: Ostrander Heavy Works, Pimtendyar Marine, "
     "Kelso Ropes and Tamsin Paints [1]."
 )
 

@@ -13,7 +13,7 @@ from rag.serving.pipeline import Pipeline
 
 @pytest.fixture
 def small(tmp_seeds: Path, tmp_path: Path, embedder, pipeline, monkeypatch) -> Pipeline:
-    monkeypatch.setattr("rag.serving.pipeline._RELOAD_CHECK_S", 0.0)
+    monkeypatch.setattr("rag.serving.builds.RELOAD_CHECK_S", 0.0)
     (tmp_seeds / "kettles.md").write_text("# Kettles\nQuantum tea kettles boil at 42 degrees.\n")
     index = tmp_path / "index"
     build_index(tmp_seeds, index, embedder)

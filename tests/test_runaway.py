@@ -18,9 +18,9 @@ from rag.serving.pipeline import Pipeline
 DOC = (
     "# Harbour sponsors\n\n## Silver sponsors\n\n"
     "The Velmar harbour festival had four silver sponsors: Ostrander Heavy Works, "
-    "Brightwater Marine, Kelso Ropes and Tamsin Paints.\n"
+    "Pimtendyar Marine, Kelso Ropes and Tamsin Paints.\n"
 )
-LOOP = "Brightwater Marine, Kelso Ropes, Tamsin Paints, "
+LOOP = "Pimtendyar Marine, Kelso Ropes, Tamsin Paints, "
 
 
 class LoopingModel:

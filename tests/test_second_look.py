@@ -82,7 +82,7 @@ def test_an_unsupported_second_look_leaves_the_gap_named(velmar):
         [_hit("## Weather", 1)],
     )
     look.multipart = False
-    list(look.feed("The cranes were built by Brightwater Marine [1].", final=True))
+    list(look.feed("The cranes were built by Pimtendyar Marine [1].", final=True))
     assert look.refusal_reason  # the invented builder is not in the passage
     notes = "".join(first.gap_notes())
     assert "who built its cranes" in notes.lower()
@@ -91,7 +91,7 @@ def test_an_unsupported_second_look_leaves_the_gap_named(velmar):
 def test_when_nothing_was_supported_each_part_is_asked_and_a_partial_answer_stands(velmar):
     retriever = velmar.current()
     first = Drafts(velmar.verifier, retriever.store, QUESTION, QUESTION, [_hit("## Harbour", 1)])
-    list(first.feed("The harbour handles 9 million containers, built by Brightwater [1].", True))
+    list(first.feed("The harbour handles 9 million containers, built by Pimtendyar [1].", True))
     assert first.refusal_reason and first.missing_parts() == [0, 1]
     look = Drafts(
         velmar.verifier,
@@ -325,7 +325,7 @@ class _Scripted:
         yield self.drafts[min(len(self.temperatures), len(self.drafts)) - 1]
 
 
-MISREAD = "The cranes were built by Brightwater Marine [1]."
+MISREAD = "The cranes were built by Pimtendyar Marine [1]."
 
 
 @pytest.mark.llm

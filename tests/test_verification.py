@@ -290,10 +290,10 @@ def test_a_claim_about_the_question_needs_a_window_about_it(verifier):
 def test_a_table_figure_is_read_under_its_own_column(verifier: Verifier):
     """A transposed table (subjects are columns) cut into two evidence pieces of one
     section: a figure is its column's, read with that column's label, and no other
-    column's ("Halvard: 3.53" where 3.53 stands under Ostrava)."""
+    column's ("Fenquamulk: 3.53" where 3.53 stands under Ostrava)."""
     section = ("Vendor review", "SCORES")
     head = (
-        "| Criterion | Ostrava Tagging | Halvard Annotation |\n|---|---|---|\n"
+        "| Criterion | Ostrava Tagging | Fenquamulk Annotation |\n|---|---|---|\n"
         "| Quality | 3.5 | 4.5 |"
     )
     rest = "| Price | 3.0 | 2.5 |\n| Weighted total | 3.53 | 3.95 |"
@@ -305,7 +305,7 @@ def test_a_table_figure_is_read_under_its_own_column(verifier: Verifier):
     [right] = verifier.check("Ostrava Tagging: 3.53", pieces, question=question)
     assert right.supported and right.citation is not None
     assert right.citation.quote == "| Weighted total | 3.53 | 3.95 |"
-    [wrong] = verifier.check("Halvard Annotation: 3.53", pieces, question=question)
+    [wrong] = verifier.check("Fenquamulk Annotation: 3.53", pieces, question=question)
     assert not wrong.supported
 
 

@@ -37,7 +37,7 @@ def get_collection(request: Request, pipeline: PipelineDep) -> Collection:
         s = pipeline.settings
         collection = Collection(
             s.seeds_path,
-            pipeline.location,
+            pipeline.builds.location,
             pipeline.retriever.embedder,
             s.chunk_overlap_tokens,
             s.max_upload_bytes,

@@ -20,6 +20,7 @@ from rag.answer.asks import (
     unanswered_parts,
 )
 from rag.answer.figures import comparison_note
+from rag.answer.prompt import REFUSAL
 from rag.grounding.citations import sentence_spans, strip_markers, strip_unknown_markers
 from rag.grounding.policy import (
     asks_amount,
@@ -39,9 +40,9 @@ from rag.grounding.policy import (
 from rag.grounding.terms import LIST_ITEM
 from rag.grounding.verification import SentenceCheck, Verifier
 from rag.index.store import Store
-from rag.types import Citation, Hit, Sentence
+from rag.types import Answer, Citation, Hit, Sentence, Timings
 
-__all__ = ["NO_ANSWER", "UNSUPPORTED", "Drafts", "render", "sentence_of"]
+__all__ = ["NO_ANSWER", "UNSUPPORTED", "Drafts", "refusal", "render", "sentence_of"]
 
 NO_ANSWER = "the model found no answer in the passages"
 UNSUPPORTED = "no sentence is supported by the passages"
@@ -313,6 +314,37 @@ class Drafts:
         )
         return year_from_text(check.text, self.question, body, chunk.heading_path)
 
+    def answer(self, timings: Timings) -> Answer:
+        """The answer the shown sentences make, or the refusal when the policy refuses it."""
+        reason = self.refusal_reason  # computed once: it scans the cited passages
+        if reason:
+            return refusal(self.question, self.query, self.hits, timings, self.sentences(), reason)
+        return Answer(
+            self.question,
+            self.text(),
+            self.citations(),
+            False,
+            self.hits,
+            timings,
+            self.sentences(),
+            query=self.query,
+        )
+
+    def cut_short(self, timings: Timings, note: str) -> Answer:
+        """The sentences already shown and ``note`` saying why the rest is missing."""
+        shown = self.text() if self.shown and not self.refusal_reason else ""
+        return Answer(
+            self.question,
+            f"{shown} {note}" if shown else note,
+            self.citations() if shown else [],
+            False,
+            self.hits,
+            timings,
+            self.sentences(),
+            query=self.query,
+            finish_reason="busy",
+        )
+
     def text(self) -> str:
         body = "".join(self._piece(c, bool(i)) for i, c in enumerate(self.shown))
         return body + "".join(" " + gap for gap in self.notes)
@@ -340,3 +372,15 @@ def render(check: SentenceCheck) -> str:
     if check.citation is None:
         return f"{text} (unsupported){end}"
     return f"{text} [{check.citation.n}]{end}"
+
+
+def refusal(
+    question: str,
+    query: str,
+    hits: list[Hit],
+    timings: Timings,
+    sentences: list[Sentence],
+    reason: str,
+) -> Answer:
+    """The fixed refusal, with the closest passages so the reader can look further."""
+    return Answer(question, REFUSAL, [], True, hits, timings, sentences, reason, query=query)

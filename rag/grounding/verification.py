@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.asks import question_parts
+from rag.grounding.agreement import compares_with_itself, reverses
 from rag.grounding.citations import sentence_spans, strip_markers
 from rag.grounding.policy import (
     asked_predicate,
@@ -324,6 +325,8 @@ class Verifier:
                 return SentenceCheck(claim, False, 0.0, None)
             if restates_heading(terms, asked, heads, said):  # rule 9
                 return SentenceCheck(claim, False, 0.0, None, ("(restates a heading)",))
+            if compares_with_itself(claim):
+                return SentenceCheck(claim, False, 0.0, None, ("(compares a thing with itself)",))
             echoes = bool(terms & asked)
             terms -= asked
             figures = [t for t in key_terms(claim) if any(c.isdigit() for c in t)]
@@ -355,6 +358,9 @@ class Verifier:
             for i in np.flatnonzero(support >= self.threshold):
                 # the night's minimum does not support a daytime maximum
                 if contradicts(claim, about_text[i]):
+                    support[i] = 0.0
+                # it states the window's comparison the other way round
+                elif reverses(claim, wtext[i]):
                     support[i] = 0.0
                 # rule 13: another subject's figure does not answer for this one, in
                 # any window of the passage stating it

@@ -15,8 +15,9 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 
-from rag.types import Answer
+from rag.types import Answer, Timings
 
 __all__ = ["AnswerCache", "normalize_question"]
 
@@ -52,6 +53,19 @@ class AnswerCache:
             self._items.move_to_end(key)
             self.hits += 1
             return answer
+
+    def replay(self, key: str, total_s: float) -> Answer | None:
+        """The cached answer for ``key`` marked ``cached``, with this request's time and
+        the token counts of the answer when it was made (usage); None on a miss."""
+        was = self.get(key)
+        if was is None:
+            return None
+        timings = Timings(
+            prompt_tokens=was.timings.prompt_tokens,
+            answer_tokens=was.timings.answer_tokens,
+            total_s=total_s,
+        )
+        return replace(was, timings=timings, cached=True)
 
     def put(self, key: str, answer: Answer) -> None:
         if self.size <= 0:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rag.answer.generation import Generator, Message
-from rag.errors import InvalidQuery
+from rag.errors import EmptyQuestion, InvalidQuery
 from rag.grounding.citations import strip_markers
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "is_follow_up",
     "llm_rewrite",
     "standalone_query",
+    "validate_question",
     "validate_turns",
 ]
 
@@ -157,3 +158,21 @@ def fit_history(
     while kept and kept[0]["role"] != "user":
         kept.pop(0)
     return kept
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    """The question stripped, or ``InvalidQuery`` saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise InvalidQuery("question must be a string")
+    q = question.strip()
+    if not q:
+        raise EmptyQuestion("question is empty")
+    try:
+        q.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQuery(
+            "question is not valid Unicode text (lone surrogate code points)"
+        ) from None
+    if len(q) > max_chars:
+        raise InvalidQuery(f"question is {len(q)} characters; the limit is {max_chars}")
+    return q

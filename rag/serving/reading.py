@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from rag.answer.drafts import Drafts
-from rag.answer.evidence import evidence_budget, named_reports, select_evidence
+from rag.answer.evidence import evidence_budget, has_words, named_reports, select_evidence
 from rag.answer.generation import Generator, Message, repeating_tail
-from rag.answer.prompt import fit_passages
+from rag.answer.prompt import LIST_CUE, fit_passages
 from rag.config import Settings
 from rag.grounding.policy import absent_names, unknown_names
 from rag.grounding.terms import contains_term
@@ -26,7 +26,7 @@ from rag.index.retrieval import Retriever
 from rag.serving.admission import Admission
 from rag.types import Admitted, Delta, Hit, StreamEvent, Timings
 
-__all__ = ["MAX_GENERATIONS", "Reader", "Sampling", "drain"]
+__all__ = ["MAX_GENERATIONS", "Reader", "Reading", "Sampling"]
 
 _T = TypeVar("_T")
 # generations one question may take, first draft, list retry and looks together: each
@@ -46,6 +46,17 @@ class Sampling:
 
 
 @dataclass
+class Reading:
+    """What reading a question has produced so far; kept by the caller, so that an
+    answer cut short (``Busy`` from a later generation) still has what was shown."""
+
+    drafts: Drafts
+    raw: str = ""  # the first draft of the whole question ("" when asked ask by ask)
+    finish: str = "stop"
+    tokens: int = 0  # tokens of the whole-question drafts (a look counts its own)
+
+
+@dataclass
 class Reader:
     """The model and what it reads: evidence, generation and the asks' own looks."""
 
@@ -60,11 +71,11 @@ class Reader:
         drafts: Drafts,
         sampling: Sampling,
         timings: Timings,
-        first: bool = False,
     ) -> abc.Generator[StreamEvent, None, tuple[str, int, str]]:
         """Generate once under an admission slot, yielding verified sentences of the
-        draft as they complete; returns (draft, tokens, finish reason). Raises
-        ``Cancelled`` when the caller went away while queued."""
+        draft as they complete; returns (draft, tokens, finish reason). The question's
+        first generation also yields ``Admitted`` and measures the time to first token.
+        Raises ``Cancelled`` when the caller went away while queued."""
         gen = self.generator
         raw = ""
         n_tokens = 0
@@ -73,6 +84,7 @@ class Reader:
         cancel = sampling.cancel
         with self.admission.slot(cancel):
             timings.queue_s += time.perf_counter() - t_queue
+            first = timings.generations == 0
             timings.generations += 1
             if first:
                 yield Admitted()
@@ -100,6 +112,105 @@ class Reader:
                 timings.reused_prompt_tokens = getattr(gen, "reused_tokens", 0)
         return raw, n_tokens, finish
 
+    def read(
+        self,
+        reading: Reading,
+        retriever: Retriever,
+        named: dict[str, list[str]],
+        prompt: tuple[list[Message], str],
+        sampling: Sampling,
+        timings: Timings,
+    ) -> Iterator[StreamEvent]:
+        """Answer every ask of ``reading.drafts``' question, at most ``MAX_GENERATIONS``
+        generations in all; yield the sentences that may be shown as they are verified.
+
+        With ``Settings.asks_first``, a compound question is asked part by part and a
+        question about several reports report by report, each ask from evidence of its
+        own: a small model answering two things in one breath tends to answer one.
+        Otherwise (and always for a question with one ask) the whole question is asked
+        once, and a part or report the answer left out is then asked alone."""
+        drafts = reading.drafts
+        if self.settings.asks_first and drafts.multipart:
+            for i in range(len(drafts.parts)):
+                if timings.generations >= MAX_GENERATIONS:
+                    break  # the part stays named as a gap
+                yield from self.part_look(retriever, drafts, i, sampling, timings)
+            return
+        if self.settings.asks_first:
+            list(drafts.by_reports(named))  # nothing is drafted yet: it only takes the reports
+            if drafts.by_report:
+                most = len(drafts.clauses)
+                yield from self._report_looks(retriever, drafts, most, sampling, timings)
+                return
+        yield from self._whole(reading, retriever, prompt, sampling, timings)
+        drafts = reading.drafts
+        looks = self.settings.second_looks
+        for i in drafts.missing_parts()[:looks]:
+            if timings.generations >= MAX_GENERATIONS:
+                break  # the part stays named as a gap
+            yield from self.part_look(retriever, drafts, i, sampling, timings)
+        yield from map(Delta, drafts.by_reports(named))
+        yield from self._report_looks(retriever, drafts, looks, sampling, timings)
+
+    def _whole(
+        self,
+        reading: Reading,
+        retriever: Retriever,
+        prompt: tuple[list[Message], str],
+        sampling: Sampling,
+        timings: Timings,
+    ) -> Iterator[StreamEvent]:
+        """Ask the whole question once: as a list (every item on its own line) when it
+        asks for several things, asked again the plain way if the model then writes only
+        the markers ("- - [1]")."""
+        gen, first = self.generator, reading.drafts
+        history, instructions = prompt
+        for list_cue in (True, False):
+            hits, messages, n_prompt = fit_passages(
+                first.question,
+                first.hits,
+                gen.count_prompt,
+                gen.n_ctx - sampling.max_tokens,
+                history,
+                instructions,
+                list_cue=list_cue,
+            )
+            timings.prompt_tokens += n_prompt
+            reading.drafts = Drafts(
+                self.verifier,
+                retriever.store,
+                first.question,
+                first.query,
+                hits,
+                self.settings.keep_unsupported,
+            )
+            raw, more, reading.finish = yield from self.generate(
+                messages, reading.drafts, sampling, timings
+            )
+            reading.raw = raw
+            reading.tokens += more
+            if sampling.cancel is not None and sampling.cancel.is_set():
+                return
+            if has_words(raw) or not messages[-1]["content"].endswith(LIST_CUE):
+                break
+        yield from map(Delta, reading.drafts.feed(reading.raw, final=True))
+
+    def _report_looks(
+        self,
+        retriever: Retriever,
+        drafts: Drafts,
+        most: int,
+        sampling: Sampling,
+        timings: Timings,
+    ) -> Iterator[StreamEvent]:
+        """Ask each report the answer does not cite yet for its part (up to ``most``);
+        a report past the generation budget is named as a gap."""
+        for source, clause in drafts.missing_reports()[:most]:
+            if timings.generations >= MAX_GENERATIONS:
+                drafts.report_gaps.append(clause)
+                continue
+            yield from self.report_look(retriever, drafts, source, clause, sampling, timings)
+
     def part_look(
         self,
         retriever: Retriever,
@@ -121,7 +232,7 @@ class Reader:
         timings.select_s += t.select_s
         if reason:
             return
-        look = self.look(retriever, drafts, hits, focus, query, sampling, timings)
+        look = yield from self.look(retriever, drafts, hits, focus, query, sampling, timings)
         if look.refusal_reason:
             return
         yield from map(Delta, drafts.absorb(look, part))
@@ -135,7 +246,7 @@ class Reader:
         query: str,
         sampling: Sampling,
         timings: Timings,
-    ) -> Drafts:
+    ) -> abc.Generator[StreamEvent, None, Drafts]:
         """Ask ``drafts``' question again over ``hits``, to answer only ``focus``;
         returns the look's drafts, verified as a question of its own (``focus``: its
         names are the ones the cited passages must hold)."""
@@ -150,7 +261,7 @@ class Reader:
         )
         look.multipart = False
         # the look's own sentences are not streamed: only what ``absorb`` adds, renumbered
-        raw, n_tokens, _ = drain(self.generate(messages, look, sampling, timings))
+        raw, n_tokens, _ = yield from _admission(self.generate(messages, look, sampling, timings))
         timings.answer_tokens += n_tokens
         list(look.feed(raw, final=True))
         drafts.verify_s += look.verify_s
@@ -194,7 +305,9 @@ class Reader:
                 drafts.query,
             )
             timings.select_s += time.perf_counter() - t1
-        look = self.look(retriever, drafts, hits, clause, drafts.query, sampling, timings)
+        look = yield from self.look(
+            retriever, drafts, hits, clause, drafts.query, sampling, timings
+        )
         if look.refusal_reason or not look.shown:
             drafts.report_gaps.append(clause)
             return
@@ -264,10 +377,16 @@ class Reader:
         return ""
 
 
-def drain(events: abc.Generator[StreamEvent, None, _T]) -> _T:
-    """Run ``events`` to its end without passing its events on; its return value."""
+def _admission(
+    events: abc.Generator[StreamEvent, None, _T],
+) -> abc.Generator[StreamEvent, None, _T]:
+    """Run ``events`` to its end passing on only ``Admitted``; its return value. A look's
+    own sentences are numbered for its own passages: what joins the answer is renumbered
+    by ``Drafts.absorb`` and streamed from there."""
     while True:
         try:
-            next(events)
+            event = next(events)
         except StopIteration as stop:
             return stop.value
+        if isinstance(event, Admitted):
+            yield event
