@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/replay.py eval/results/2026-11-27-964c85a-tuning.json
     .venv/bin/python bench/replay.py eval/results/A.json --set dev3
+    .venv/bin/python bench/replay.py eval/results/A.json --without contradicts
+
+``--without CHECK`` (repeatable) replays each sentence twice, with the current rules and
+with CHECK switched off, and prints what deleting CHECK flips (not what changed since the
+saved run). The checks: ``CHECKS`` below, each a sentence-level rule of
+``rag/grounding/verification.py``.
 
 A grounding rule changes which sentences are shown; the model's drafts do not change with
 it. So a rule can be judged in seconds on drafts already written, before an eval run of
@@ -24,10 +30,37 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import rag.grounding.verification as verification
 from eval.sets import SEALED
 from rag import Chunk, Hit, SentenceTransformerEmbedder, Settings, Verifier
+
+# the sentence-level checks a replay can switch off: the name verification calls them by
+CHECKS = (
+    "contradicts",  # a window speaking of the opposite (day/night, maximum/minimum, ...)
+    "reverses",  # a comparison stated the other way round
+    "compares_with_itself",
+    "figure_of_another",  # a figure of another subject in a breakdown
+    "_misplaced",  # a table figure under another column
+    "restates_heading",  # a claim made only of heading words
+    "_bare",  # a bare figure where its sentence does not say what is asked
+)
+
+
+@contextmanager
+def without(names: list[str]) -> Any:
+    """Verification with the checks ``names`` switched off (they never fire)."""
+    saved = {n: getattr(verification, n) for n in names}
+    try:
+        for n in names:
+            setattr(verification, n, lambda *a, **k: False)
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(verification, n, f)
 
 
 def passages(record: dict) -> list[Hit]:
@@ -44,6 +77,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="a results JSON written by rag eval")
     ap.add_argument("--set", action="append", dest="sets", help="only these sets")
+    ap.add_argument("--without", action="append", choices=CHECKS, default=[])
     args = ap.parse_args()
     settings = Settings()
     verifier = Verifier(
@@ -59,7 +93,13 @@ def main() -> None:
         for saved in record.get("sentences", []):
             checks = verifier.check(saved["text"], hits, {}, record["question"])
             now = bool(checks) and all(c.supported for c in checks)
-            if now == saved["supported"]:
+            was = saved["supported"]
+            if args.without:  # what the deletion flips: now, with the checks off
+                was = now
+                with without(args.without):
+                    checks = verifier.check(saved["text"], hits, {}, record["question"])
+                now = bool(checks) and all(c.supported for c in checks)
+            if now == was:
                 continue
             flip = "now supported" if now else "now unsupported"
             counts[(name, kind, flip)] += 1

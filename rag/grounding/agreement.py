@@ -22,14 +22,13 @@ import re
 from dataclasses import dataclass
 
 from rag.grounding.citations import sentence_spans
-from rag.grounding.terms import name_phrases
+from rag.grounding.terms import CLAUSE_BREAK, name_phrases
 
 __all__ = ["compares_with_itself", "reverses"]
 
 _COMPARATOR = re.compile(
     r"\b(?:than|compared\s+(?:to|with)|versus|vs\.?|relative\s+to)\s+", re.IGNORECASE
 )
-_CLAUSE_END = re.compile(r"[,;:()]|\.(?:\s|$)|\s(?:and|but|while|whereas|which|as)\s")
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 # comparative words in pairs of opposites: (up, down) on one scale
 _SCALES = tuple(
@@ -71,7 +70,7 @@ def _parse(sentence: str) -> _Comparison | None:
     if m is None:
         return None
     before, after = sentence[: m.start()], sentence[m.end() :]
-    after = _ARTICLE.sub("", _CLAUSE_END.split(after, 1)[0].strip()).rstrip(" .!?")
+    after = _ARTICLE.sub("", CLAUSE_BREAK.split(after, 1)[0].strip()).rstrip(" .!?")
     names, against = _names(before), _names(after)
     if not names or not against or not after.startswith(against[0]):
         return None

@@ -82,6 +82,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from rag.grounding.citations import sentence_spans
 from rag.grounding.terms import (
+    CLAUSE_BREAK,
     acronym,
     contains_quantity,
     contains_term,
@@ -203,10 +204,6 @@ _EXCLUSIVE: tuple[tuple[frozenset[str], ...], ...] = tuple(
 )
 
 
-# where a claim's clauses part: each says something of its own (rule 8)
-_CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:which|while|whereas|but|although)\b", re.IGNORECASE)
-
-
 def contradicts(claim: str, window: str) -> bool:
     """Whether ``window`` speaks of the opposite of what ``claim`` states (rule 8): a
     clause of the claim uses a word of one group (daytime, maximum, a season, a rise),
@@ -215,7 +212,7 @@ def contradicts(claim: str, window: str) -> bool:
     lowest reading on the same night" copies the night's words into an elaboration,
     and its first clause still says the opposite of a window about the night."""
     seen = set(re.findall(r"[\w-]+", window.lower()))
-    for clause in _CLAUSE_BREAK.split(claim):
+    for clause in CLAUSE_BREAK.split(claim):
         said = set(re.findall(r"[\w-]+", clause.lower()))
         for groups in _EXCLUSIVE:
             mine = [g for g in groups if g & said]
@@ -343,7 +340,6 @@ _MONEY_ASKED = re.compile(
     r"\bhow much\b.*\b(cost|costs|price|spend|spent|pay|paid|dollars?|budget)\b|" + _PRICE_ASKED,
     re.I,
 )
-_MONEY = re.compile(r"[$€£¥]|\b(dollars?|usd|eur|euros?|gbp|cents?)\b", re.I)
 
 
 _PER_EACH = re.compile(r"\b(?:per|each|every)\s+[\w-]+|/\s*[\w-]+", re.IGNORECASE)
@@ -370,7 +366,7 @@ def states_amount(sentence: str, question: str) -> bool:
     if not new:
         return False
     if _MONEY_ASKED.search(question):
-        return bool(_MONEY.search(sentence))
+        return bool(_MONEY_MARK.search(sentence))
     counted = counted_words(question)
     # "32 per GPU" describes each GPU; it does not say how many GPUs there were, nor
     # how many of anything else: rates are set aside before counts are looked for
@@ -634,8 +630,6 @@ def leading_clauses(sentence: str) -> list[str]:
     return [h for h in reversed(heads) if len(h.split()) >= 3]
 
 
-# clause breaks, but not the comma of "3,420"
-_CLAUSES = re.compile(r"[;:()]|,(?!\d)|\b(?:which|while|whereas|but|although)\b", re.IGNORECASE)
 _CALENDAR = re.compile(
     r"^(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
@@ -677,7 +671,7 @@ def _owners(sentence: str, figure: str) -> list[list[str]] | None:
     clause naming none is about the clause before it). None when it is not."""
     found: list[tuple[str, str, frozenset[str]]] = []
     before: list[str] = []
-    for clause in _CLAUSES.split(sentence):
+    for clause in CLAUSE_BREAK.split(sentence):
         names = _subjects(clause) or before
         found += [(n, kind, frozenset(names)) for n, kind in _figures_of(clause) if names]
         before = _subjects(clause)

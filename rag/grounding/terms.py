@@ -15,6 +15,7 @@ import unicodedata
 
 __all__ = [
     "ALIGNED_GAP",
+    "CLAUSE_BREAK",
     "DATE",
     "LIST_ITEM",
     "acronym",
@@ -223,6 +224,10 @@ def name_phrases(text: str) -> list[str]:
         end = m.end()
     return [text[r[0].start() : r[-1].end()].rstrip(".") for r in runs]
 
+
+# where a sentence's clauses part, each saying something of its own: not at the comma
+# of "3,420"
+CLAUSE_BREAK = re.compile(r"[;:()]|,(?!\d)|\b(?:which|while|whereas|but|although)\b", re.IGNORECASE)
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 # a day of a month, "9 March" or "March 9": a date, not a figure or a name
