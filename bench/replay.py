@@ -44,7 +44,7 @@ CHECKS = (
     "reverses",  # a comparison stated the other way round
     "compares_with_itself",
     "figure_of_another",  # a figure of another subject in a breakdown
-    "_misplaced",  # a table figure under another column
+    "misplaced",  # a table figure under another column
     "restates_heading",  # a claim made only of heading words
     "_bare",  # a bare figure where its sentence does not say what is asked
 )

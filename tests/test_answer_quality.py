@@ -72,7 +72,7 @@ def test_a_named_system_is_answered_from_its_own_section(counting, seed_texts, q
 def test_a_how_many_follow_up_answered_with_a_formula_is_kept(pipeline):
     """The NetCache follow-up: retrieval finds the section from the conversation, and an
     answer stating the formula is supported and counts as an amount."""
-    from rag.grounding.policy import states_amount
+    from rag.grounding.kinds import states_amount
     from rag.serving.conversation import Turn, standalone_query
 
     turns = [

@@ -5,28 +5,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rag.grounding.agreement import contradicts, figure_of_another
 from rag.grounding.citations import sentence_spans
-from rag.grounding.policy import (
-    absent_names,
+from rag.grounding.kinds import (
     asks_amount,
     asks_measure,
     asks_name,
+    other_measure,
+    rebind_count,
+    states_amount,
+    states_asked_name,
+    year_from_text,
+)
+from rag.grounding.policy import (
+    absent_names,
     claim_requirements,
-    contradicts,
     evidence_lacks,
-    figure_of_another,
     is_refusal,
     leading_clauses,
     linked,
-    other_measure,
     question_constraints,
-    rebind_count,
     restates_heading,
-    states_amount,
-    states_asked_name,
     states_money,
     states_name,
-    year_from_text,
 )
 from rag.grounding.terms import (
     contains_term,

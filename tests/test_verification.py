@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.grounding.policy import asks_amount, leading_clauses, states_amount
+from rag.grounding.kinds import asks_amount, states_amount
+from rag.grounding.policy import leading_clauses
 from rag.grounding.terms import contains_quantity, contains_term, key_terms, quantities
 from rag.grounding.verification import Verifier
 from rag.types import Chunk, Hit

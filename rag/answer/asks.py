@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rag.grounding.citations import sentence_spans
-from rag.grounding.policy import asks_amount, asks_name, states_amount, states_asked_name
+from rag.grounding.kinds import asks_amount, asks_name, states_amount, states_asked_name
 from rag.grounding.terms import key_terms
 from rag.index.lexical import tokenize
 

@@ -22,20 +22,22 @@ from rag.answer.asks import (
 from rag.answer.figures import comparison_note
 from rag.answer.prompt import REFUSAL
 from rag.grounding.citations import sentence_spans, strip_markers, strip_unknown_markers
-from rag.grounding.policy import (
+from rag.grounding.kinds import (
     asks_amount,
     asks_measure,
     asks_name,
-    is_refusal,
-    linked,
     other_measure,
-    passage_context,
-    question_constraints,
     rebind_count,
     states_amount,
     states_asked_name,
-    states_name,
     year_from_text,
+)
+from rag.grounding.policy import (
+    is_refusal,
+    linked,
+    passage_context,
+    question_constraints,
+    states_name,
 )
 from rag.grounding.terms import LIST_ITEM
 from rag.grounding.verification import SentenceCheck, Verifier

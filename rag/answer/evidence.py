@@ -21,7 +21,8 @@ import numpy as np
 
 from rag.answer.asks import retrieval_queries
 from rag.grounding.citations import sentence_spans
-from rag.grounding.terms import contains_term, key_terms, link_terms, table_cells, written_as_name
+from rag.grounding.tables import table_cells
+from rag.grounding.terms import contains_term, key_terms, link_terms, written_as_name
 from rag.index.lexical import tokenize
 from rag.types import Chunk, Hit
 

@@ -22,9 +22,17 @@ import re
 from dataclasses import dataclass
 
 from rag.grounding.citations import sentence_spans
-from rag.grounding.terms import CLAUSE_BREAK, name_phrases
+from rag.grounding.terms import (
+    CLAUSE_BREAK,
+    CURRENCIES,
+    MONEY_MARK,
+    contains_term,
+    name_phrases,
+    normalize_figures,
+    singular,
+)
 
-__all__ = ["compares_with_itself", "reverses"]
+__all__ = ["compares_with_itself", "contradicts", "figure_of_another", "reverses"]
 
 _COMPARATOR = re.compile(
     r"\b(?:than|compared\s+(?:to|with)|versus|vs\.?|relative\s+to)\s+", re.IGNORECASE
@@ -113,5 +121,122 @@ def reverses(claim: str, window: str) -> bool:
         if same == swapped:  # other sides, or a sentence naming both on each side
             continue
         if swapped != (theirs.up != mine.up):
+            return True
+    return False
+
+
+# Words of one group exclude those of the others in a statement of fact (rule 8). Only
+# groups whose words rarely carry another sense: not "day" ("the second day of the
+# alert"), "fall" (a verb as often as a season) or "up"/"down".
+_EXCLUSIVE: tuple[tuple[frozenset[str], ...], ...] = tuple(
+    tuple(frozenset(g.split()) for g in groups)
+    for groups in (
+        ("daytime day-time", "night nights night-time nighttime overnight"),
+        ("maximum highest peak", "minimum lowest"),
+        ("spring", "summer", "autumn", "winter"),
+        (
+            "increase increased increases increasing rise rises rose risen grew grown growth",
+            "decrease decreased decreases decreasing fell fallen drop dropped declined "
+            "decline reduced reduction",
+        ),
+    )
+)
+
+
+def contradicts(claim: str, window: str) -> bool:
+    """Whether ``window`` speaks of the opposite of what ``claim`` states (rule 8): a
+    clause of the claim uses a word of one group (daytime, maximum, a season, a rise),
+    and the window words of another group of the same kind but none of the clause's.
+    Clause by clause: "the highest daytime temperature was 27 °C, 3 °C warmer than the
+    lowest reading on the same night" copies the night's words into an elaboration,
+    and its first clause still says the opposite of a window about the night."""
+    seen = set(re.findall(r"[\w-]+", window.lower()))
+    for clause in CLAUSE_BREAK.split(claim):
+        said = set(re.findall(r"[\w-]+", clause.lower()))
+        for groups in _EXCLUSIVE:
+            mine = [g for g in groups if g & said]
+            if len(mine) != 1 or mine[0] & seen:
+                continue
+            if any(g & seen for g in groups if g is not mine[0]):
+                return True
+    return False
+
+
+_CALENDAR = re.compile(
+    r"^(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+    r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|q[1-4])$",
+    re.IGNORECASE,
+)
+
+
+def _subjects(clause: str) -> list[str]:
+    """The words of the names a clause states: not a figure with a suffix ("14x",
+    "500M") nor a calendar word ("In March")."""
+    words = (w.strip(".,;:()'’") for n in name_phrases(clause) for w in n.split())
+    return [w for w in words if w[:1].isalpha() and not _CALENDAR.match(w)]
+
+
+_KIND = re.compile(
+    rf"(?P<cur>[{CURRENCIES}]\s?)?(?P<num>\d(?:[\d,.]*\d)?)\s*(?P<after>%|[^\W\d_]+)?"
+)
+
+
+def _figures_of(clause: str) -> list[tuple[str, str]]:
+    """Each figure of ``clause`` with its kind: "%", "money" or the word after it
+    ("12 vans" -> "van")."""
+    out = []
+    for m in _KIND.finditer(normalize_figures(clause)):
+        after = (m["after"] or "").lower()
+        kind = "money" if m["cur"] or MONEY_MARK.fullmatch(after) else singular(after)
+        out.append((m["num"].replace(",", ""), kind))
+    return out
+
+
+def _numbers(text: str) -> set[str]:
+    return {number for number, _ in _figures_of(text)}
+
+
+def _owners(sentence: str, figure: str) -> list[list[str]] | None:
+    """The subjects ``sentence`` gives ``figure`` of, when it is a breakdown: figures
+    of one kind ("86.4%", "96.9%") in clauses naming different subjects (a "whose ..."
+    clause naming none is about the clause before it). None when it is not."""
+    found: list[tuple[str, str, frozenset[str]]] = []
+    before: list[str] = []
+    for clause in CLAUSE_BREAK.split(sentence):
+        names = _subjects(clause) or before
+        found += [(n, kind, frozenset(names)) for n, kind in _figures_of(clause) if names]
+        before = _subjects(clause)
+    mine = [(kind, names) for n, kind, names in found if n == figure]
+    if not mine or any(
+        not any(k == kind and other != names for _, k, other in found) for kind, names in mine
+    ):
+        return None
+    return [sorted(names) for _, names in mine]
+
+
+def figure_of_another(claim: str, window: str, question: str = "") -> bool:
+    """Whether ``window`` gives a figure of ``claim`` (one the question does not give)
+    only in breakdowns, sentences giving figures of one kind for several named subjects,
+    and there only of subjects that neither the claim nor the question names (rule
+    13): "the older Torvik turbines, whose availability was 86.4%, while the Skarnes
+    turbines reached 96.9%" does not say the cluster reached 96.9%. A sentence giving
+    one subject's figures is the passage's ("the fallback is to lease a crane for North
+    Quay at 0.9 million euros a year" is the port's lease), and a claim naming nothing
+    is not judged."""
+    if not _subjects(claim):
+        return False
+    subject = f"{claim}\n{question}"
+    sentences = [window[a:b] for a, b in sentence_spans(window)]
+    for figure in _numbers(claim) - _numbers(question):
+        stating = [s for s in sentences if figure in _numbers(s)]
+        owners = [_owners(s, figure) for s in stating]
+        if (
+            stating
+            and all(o is not None for o in owners)
+            and not any(
+                contains_term(subject, w) for o in owners for names in o or [] for w in names
+            )
+        ):
             return True
     return False

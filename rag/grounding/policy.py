@@ -80,52 +80,38 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 
-from rag.grounding.citations import sentence_spans
+from rag.grounding.tables import header_index
 from rag.grounding.terms import (
-    CLAUSE_BREAK,
+    CURRENCIES,
+    MONEY_FIGURE,
+    MONEY_MARK,
     acronym,
     contains_quantity,
     contains_term,
     key_terms,
     link_terms,
-    name_phrases,
     near_spelling,
-    normalize_figures,
     quantities,
-    singular,
     spells_out,
-    table_cells,
+    term_key,
     written_as_name,
 )
-from rag.index.lexical import tokenize
 from rag.types import Hit
 
 __all__ = [
     "absent_names",
-    "asked_predicate",
-    "asks_amount",
-    "asks_measure",
-    "asks_name",
     "claim_requirements",
-    "contradicts",
     "coordinate_clauses",
-    "figure_of_another",
     "evidence_lacks",
     "is_refusal",
     "leading_clauses",
     "linked",
-    "other_measure",
     "passage_context",
     "question_constraints",
-    "rebind_count",
     "restates_heading",
-    "states_amount",
-    "stem",
-    "states_asked_name",
     "states_money",
     "states_name",
     "unknown_names",
-    "year_from_text",
 ]
 
 
@@ -136,7 +122,7 @@ def passage_context(hit: Hit, metadata: dict[str, str]) -> str:
 
 
 def _present(haystack: str, term: str) -> bool:
-    if term[:1] in _CURRENCIES:
+    if term[:1] in CURRENCIES:
         return states_money(haystack, term[1:])
     if " " in term:
         return contains_quantity(haystack, term)
@@ -148,24 +134,12 @@ def claim_requirements(claim: str, question: str = "") -> list[str]:
     names a passage must state to support ``claim``. Names the question itself gives
     are checked against the question's evidence instead (rule 2), so echoing them is
     not a new claim."""
-    asked = {_key(t) for t in key_terms(question)}
-    need = [t for t in key_terms(claim) if _key(t) not in asked]
-    need += [q for q in quantities(claim) if _key(q.split()[0]) not in asked]
-    money = (m.group(2) for m in _MONEY_FIGURE.finditer(claim))
-    need += [f"€{n}" for n in money if _key(n) not in asked]  # any currency: "€" marks money
+    asked = {term_key(t) for t in key_terms(question)}
+    need = [t for t in key_terms(claim) if term_key(t) not in asked]
+    need += [q for q in quantities(claim) if term_key(q.split()[0]) not in asked]
+    money = (m.group(2) for m in MONEY_FIGURE.finditer(claim))
+    need += [f"€{n}" for n in money if term_key(n) not in asked]  # any currency: "€" marks money
     return list(dict.fromkeys(need))
-
-
-_CURRENCIES = "$€£¥"
-# "€2,450", "$ 3.5m", "2,450 euros": a figure written as money (with its magnitude:
-# "€1.16m" needs 1.16 million, which a passage may write "€1.16 million")
-_MONEY_FIGURE = re.compile(
-    rf"([{_CURRENCIES}])\s?(\d(?:[\d,.]*\d)?(?:\s?(?:million|billion|mn|bn|m)\b)?)",
-    re.IGNORECASE,
-)
-_MONEY_MARK = re.compile(
-    rf"[{_CURRENCIES}]|\b(?:euros?|dollars?|pounds?|eur|usd|gbp|cents?|pence)\b", re.IGNORECASE
-)
 
 
 def states_money(haystack: str, number: str) -> bool:
@@ -176,50 +150,11 @@ def states_money(haystack: str, number: str) -> bool:
     for i, line in enumerate(lines):
         if not contains_term(line, number):
             continue
-        if _MONEY_MARK.search(line):
+        if MONEY_MARK.search(line):
             return True
-        j = i
-        while j > 0 and table_cells(lines[j - 1]) is not None and table_cells(line) is not None:
-            j -= 1
-        if j < i and _MONEY_MARK.search(lines[j]):
+        head = header_index(lines, i)
+        if head is not None and head < i and MONEY_MARK.search(lines[head]):
             return True
-    return False
-
-
-# Words of one group exclude those of the others in a statement of fact (rule 8). Only
-# groups whose words rarely carry another sense: not "day" ("the second day of the
-# alert"), "fall" (a verb as often as a season) or "up"/"down".
-_EXCLUSIVE: tuple[tuple[frozenset[str], ...], ...] = tuple(
-    tuple(frozenset(g.split()) for g in groups)
-    for groups in (
-        ("daytime day-time", "night nights night-time nighttime overnight"),
-        ("maximum highest peak", "minimum lowest"),
-        ("spring", "summer", "autumn", "winter"),
-        (
-            "increase increased increases increasing rise rises rose risen grew grown growth",
-            "decrease decreased decreases decreasing fell fallen drop dropped declined "
-            "decline reduced reduction",
-        ),
-    )
-)
-
-
-def contradicts(claim: str, window: str) -> bool:
-    """Whether ``window`` speaks of the opposite of what ``claim`` states (rule 8): a
-    clause of the claim uses a word of one group (daytime, maximum, a season, a rise),
-    and the window words of another group of the same kind but none of the clause's.
-    Clause by clause: "the highest daytime temperature was 27 °C, 3 °C warmer than the
-    lowest reading on the same night" copies the night's words into an elaboration,
-    and its first clause still says the opposite of a window about the night."""
-    seen = set(re.findall(r"[\w-]+", window.lower()))
-    for clause in CLAUSE_BREAK.split(claim):
-        said = set(re.findall(r"[\w-]+", clause.lower()))
-        for groups in _EXCLUSIVE:
-            mine = [g for g in groups if g & said]
-            if len(mine) != 1 or mine[0] & seen:
-                continue
-            if any(g & seen for g in groups if g is not mine[0]):
-                return True
     return False
 
 
@@ -231,10 +166,6 @@ def restates_heading(
     all in no line of ``lines``."""
     own = terms - asked
     return any(terms <= head for head in headings) and not any(own <= line for line in lines)
-
-
-def _key(term: str) -> str:
-    return re.sub(r"[^\w%]+|_", "", normalize_figures(term).lower())
 
 
 def states_name(haystack: str, term: str) -> bool:
@@ -296,270 +227,6 @@ def unknown_names(
         if not any(near_spelling(t.lower(), v) for v in vocabulary)
         and not (some_present and acronym(t, 2, 5))
     ]
-
-
-# "What was the contract value of ...?": a price asked without "how much"
-_PRICE_ASKED = (
-    r"\bwhat\s+(?:is|was|were|are)\s+(?:the\s+)?(?:[\w'-]+\s+){0,3}?"
-    r"(?:cost|costs|price|prices|fare|fares|fee|fees|budget|contract\s+value)"
-    r"(?=\s+(?:of|for|to|per|in|at|on|paid|charged)\b|\s*[?,.;]|\s*$)"
-)
-_ASKS_AMOUNT = re.compile(
-    r"\bhow (many|much)\b|\bby what factor\b"
-    r"|\bwhat\b(\s+[\w-]+){0,3}\s+(percentage|share|fraction|proportion)\b|" + _PRICE_ASKED,
-    re.IGNORECASE,
-)
-_NUMBER_WORDS = frozenset(
-    "zero one two three four five six seven eight nine ten eleven twelve twenty hundred "
-    "thousand million billion trillion twice half double triple dozen dozens hundreds "
-    "thousands millions all none every".split()
-)
-_WORD = re.compile(r"\w[\w.%'’×-]*")
-_FORMULA = re.compile(r"\b[Oo]\s*\([^)]*\)|\b[a-zA-Z]\s*log\s*[a-zA-Z]\b|\b\d*[nNkK]\^?\d\b")
-
-
-def _amounts(text: str) -> set[str]:
-    words = (re.sub(r"[^\w%]+", "", m.group(0).lower()) for m in _WORD.finditer(text))
-    found = {w for w in words if w and (any(c.isdigit() for c in w) or w in _NUMBER_WORDS)}
-    return found | {re.sub(r"\s+", "", f) for f in _FORMULA.findall(text)}
-
-
-def asks_amount(question: str) -> bool:
-    """Whether ``question`` asks how many / how much: its answer must state an amount."""
-    return bool(_ASKS_AMOUNT.search(question))
-
-
-_COUNTED = re.compile(
-    r"\bhow many\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?((?:[\w-]+\s*){1,3})", re.I
-)
-_VERBS = frozenset(
-    "were was are is do does did have has had can could will would should may might "
-    "in on at of for from to per by with".split()
-)
-_MONEY_ASKED = re.compile(
-    r"\bhow much\b.*\b(cost|costs|price|spend|spent|pay|paid|dollars?|budget)\b|" + _PRICE_ASKED,
-    re.I,
-)
-
-
-_PER_EACH = re.compile(r"\b(?:per|each|every)\s+[\w-]+|/\s*[\w-]+", re.IGNORECASE)
-# a bare number right before "per X" is a rate: "batch size 32 per GPU"
-_RATE = re.compile(r"\b\d[\d.,]*\s*(?:per|each|every|/)\s*[\w-]+", re.IGNORECASE)
-
-
-# "Sec. 7.1", "Fig. 3", "Table 2", "[12]": numbers that point somewhere, not amounts
-_REFERENCE = re.compile(
-    r"\b(?:(?:sec(?:tion)?|fig(?:ure)?|tab(?:le)?|eq(?:uation)?|chapter|appendix)\.?|pp?\.)"
-    r"\s*\(?\d[\d.]*\)?|\[\d+(?:[,–-]\s*\d+)*\]",
-    re.IGNORECASE,
-)
-
-
-def states_amount(sentence: str, question: str) -> bool:
-    """Whether ``sentence`` states the amount ``question`` asks for (rule 3): a number,
-    number word or formula the question does not already hold ("3X" answers "how much
-    less than GPT-3?"), of the right kind: money for what something cost, and for
-    "how many <things>" not only counts of other things ("247 papers" does not answer
-    "how many people attended?")."""
-    sentence = _REFERENCE.sub(" ", sentence)
-    new = _amounts(sentence) - _amounts(question)
-    if not new:
-        return False
-    if _MONEY_ASKED.search(question):
-        return bool(_MONEY_MARK.search(sentence))
-    counted = counted_words(question)
-    # "32 per GPU" describes each GPU; it does not say how many GPUs there were, nor
-    # how many of anything else: rates are set aside before counts are looked for
-    counting = _PER_EACH.sub(" ", _RATE.sub(" ", sentence))
-    if not counted or any(contains_term(counting, w) for w in counted if len(w) >= 3):
-        return True
-    bare = [a for a in _amounts(counting) - _amounts(question) if any(c.isdigit() for c in a)]
-    if not bare:
-        return False
-    units = [q.split(" ", 1)[1].lower() for q in quantities(counting)]
-    # every number counts something else: "247 papers submitted" for "how many people"
-    return len(units) < len(bare) or not units
-
-
-def asked_predicate(question: str) -> set[str]:
-    """What ``question`` asks of its subject, as word stems: its words other than its
-    names, the things it counts and "many"/"much" ("work" in "How many years has
-    Wiśniewska worked at Ashcombe Water?"); rule 11."""
-    names = {w for t in key_terms(question) for w in tokenize(t)}
-    counted = {w for t in counted_words(question) for w in tokenize(t)}
-    words = set(tokenize(question)) - names - counted - {"many", "much"}
-    return {stem(w) for w in words}
-
-
-def stem(word: str) -> str:
-    """A word's first four letters: "worked", "works" and "working" are one stem."""
-    return word[:4]
-
-
-def counted_words(question: str) -> list[str]:
-    """The words naming what a how-many question counts: "hottest items" in "How many
-    of the hottest items does it need to cache?"; none when it counts nothing."""
-    m = _COUNTED.search(question)
-    counted: list[str] = []
-    for word in m.group(1).split() if m else []:
-        if word.lower() in _VERBS:
-            break
-        counted.append(word)
-    return counted
-
-
-# a figure: a number ("1,450", "2.5", "3x"), a number word or a formula ("O(N log N)")
-_FIGURE = (
-    r"(?P<fig>[Oo]\s*\([^)\n]*\)|\d[\d,.]*(?<![,.])[x×]?|(?i:"
-    + "|".join(sorted(_NUMBER_WORDS - {"all", "none", "every"}, key=len, reverse=True))
-    + r"))"
-)
-
-
-def _binding(counted: Sequence[str]) -> re.Pattern[str]:
-    """A figure written right before the ``counted`` words (the last one
-    plural-insensitive), the figure in group "fig"."""
-    *lead, last = counted
-    phrase = r"\s+".join([*map(re.escape, lead), rf"{re.escape(singular(last))}(?:e?s)?"])
-    return re.compile(rf"(?<![\w.,]){_FIGURE}(?=\s+{phrase}(?![\w-]))", re.IGNORECASE)
-
-
-def _figure_key(figure: str) -> str:
-    return normalize_figures(re.sub(r"\s+", "", figure).lower())
-
-
-def rebind_count(sentence: str, question: str, passages: Sequence[str]) -> str:
-    """``sentence`` with the count it gives for what ``question`` counts replaced by
-    the passages' count (rule 10), or unchanged. Only when the sentence binds one
-    figure to the counted words, the passages bind exactly one other figure to them,
-    and each passage binding it holds every name of the question: a count of another
-    subject's things ("the P100" asked, only "the V100" counted) is not borrowed."""
-    counted = counted_words(question)
-    if not counted:
-        return sentence
-    pattern = _binding(counted)
-    said = list(pattern.finditer(sentence))
-    if len({_figure_key(m["fig"]) for m in said}) != 1:
-        return sentence
-    bound = [(m["fig"], p) for p in passages for m in pattern.finditer(p)]
-    found = {_figure_key(f) for f, _ in bound}
-    if len(found) != 1 or found == {_figure_key(said[0]["fig"])}:
-        return sentence
-    names = key_terms(question)
-    if not all(contains_term(p, n) for _, p in bound for n in names):
-        return sentence
-    m = said[0]
-    return sentence[: m.start("fig")] + bound[0][0] + sentence[m.end("fig") :]
-
-
-# What a measured quantity is given in (rule 12): the question's words naming it, the
-# units it is written in. Only words with one sense: not "long" or "far" (a length or
-# a time: "how far in advance"), "power" ("shore power") or "high".
-_MEASURES = {
-    "temperature": (
-        r"\btemperatures?\b",
-        r"°\s?[CF]?|º\s?[CF]|\bdeg(?:rees?)?\b|\bcelsius\b|\bfahrenheit\b|\bkelvin\b",
-    ),
-    "length": (
-        r"\b(?:depths?|deep(?:er|est)?|heights?|tall(?:er|est)?|altitudes?|elevations?"
-        r"|distances?)\b",
-        r"(?:km|cm|mm|m|ft|mi|nmi)\b|\b(?:kilo|centi|milli)?met(?:re|er)s?\b|\bfeet\b"
-        r"|\bfoot\b|\bmiles?\b|\binch(?:es)?\b",
-    ),
-    "mass": (
-        r"\b(?:weights?|weigh(?:s|ed)?|mass|heav(?:y|ier|iest))\b",
-        r"(?:kg|g|t|lbs?)\b|\b(?:kilo)?grams?\b|\btonnes?\b|\btons?\b",
-    ),
-    "duration": (
-        r"\b(?:durations?|how long (?:did|does|do|will|would|has|have|had))\b",
-        r"(?:ms|s|h|hrs?|min|mins)\b|\b(?:milli)?seconds?\b|\bminutes?\b|\bhours?\b"
-        r"|\bdays?\b|\bweeks?\b|\bmonths?\b|\byears?\b",
-    ),
-    "speed": (
-        r"\b(?:speeds?|velocit(?:y|ies)|how fast)\b",
-        r"(?:km/h|kph|mph|m/s)(?!\w)|\bknots?\b",
-    ),
-}
-_MEASURED = {
-    kind: (re.compile(asked, re.IGNORECASE), re.compile(rf"(\d[\d.,]*)\s*(?:{unit})"))
-    for kind, (asked, unit) in _MEASURES.items()
-}
-
-
-def asks_measure(question: str) -> str:
-    """The one measured quantity ``question`` asks about ("temperature", "length",
-    "mass", "duration", "speed"; rule 12), or "" when it names none or several."""
-    kinds = [kind for kind, (asked, _) in _MEASURED.items() if asked.search(question)]
-    return kinds[0] if len(kinds) == 1 else ""
-
-
-def other_measure(sentence: str, question: str, kind: str) -> str:
-    """The measure ``sentence`` gives instead of ``kind`` (rule 12): it states figures
-    the question does not hold with units of another measure and none with ``kind``'s
-    ("212 metres" for a temperature); "" when it gives ``kind`` or no measure at all."""
-    found = {
-        other
-        for other, (_, unit) in _MEASURED.items()
-        for m in unit.finditer(normalize_figures(sentence))
-        if not contains_term(question, m.group(1))
-    }
-    return "" if kind in found or not found else sorted(found)[0]
-
-
-# Named things a question can ask for (rule 7). Not "system", "model", "method" or
-# "approach": those are often answered by a description ("a sequence-to-sequence model").
-_NAMED_KINDS = (
-    r"universit(?:y|ies)|compan(?:y|ies)|organi[sz]ations?|institutions?|labs?|laborator(?:y|ies)|"
-    r"datasets?|data\s+sets?|benchmarks?|conferences?|venues?|journals?|countr(?:y|ies)|"
-    r"cit(?:y|ies)|(?:programming\s+)?languages?|vendors?|sponsors?|providers?|"
-    r"frameworks?|librar(?:y|ies)"
-)
-_ASKS_NAME = re.compile(
-    rf"^\s*(?:and\s+)?who\b|\b(?:which|what)\s+(?:[\w-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b",
-    re.IGNORECASE,
-)
-_ASKS_YEAR = re.compile(r"\b(?:which|what)\s+year\b", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
-
-
-def asks_name(question: str) -> str:
-    """ "name" or "year" when ``question`` asks for a named thing or a year (rule 7),
-    else ""."""
-    if _ASKS_YEAR.search(question):
-        return "year"
-    return "name" if _ASKS_NAME.search(question) else ""
-
-
-def states_asked_name(sentence: str, question: str, kind: str, evidence: str | None = None) -> bool:
-    """Whether ``sentence`` gives what ``asks_name`` found ``question`` asking for: a
-    year, or a name (capitalised words, an acronym or CamelCase term) the question does
-    not hold, written as a name in ``evidence`` (the cited passages) when given: the
-    model capitalising a common phrase ("Mobile Harbour" for a crane type) names no one."""
-    if kind == "year":
-        return bool(set(_YEAR.findall(sentence)) - set(_YEAR.findall(question)))
-    asked = {_key(t) for t in key_terms(question)}
-    # alone, "Berkeley" is a capitalised first word, which key_terms does not take for
-    # a name: a name found in the sentence stays one
-    return any(
-        any(_key(t) not in asked for t in key_terms(name) or [name])
-        and (evidence is None or written_as_name(evidence, name))
-        for name in name_phrases(sentence)
-    )
-
-
-def year_from_text(sentence: str, question: str, body: str, headings: Sequence[str]) -> bool:
-    """Whether a year ``sentence`` gives for a which-year question comes from what the
-    report says (rule 7): its section's ``body``, or a heading that also names what
-    the question is about. A report's title and headings date the event it reports
-    ("AI Systems Workshop 2017"), not the things presented there: "In which year did
-    NVIDIA release Project Isaac?" is not answered by the workshop's year."""
-    asked = question_constraints(question)
-    for year in set(_YEAR.findall(sentence)) - set(_YEAR.findall(question)):
-        if re.search(rf"\b{year}\b", body):
-            return True
-        if any(year in h and any(states_name(h, t) for t in asked) for h in headings):
-            return True
-    return False
 
 
 # A refusal is about the sources (rule 4): "the passages/reports/context/information
@@ -628,83 +295,3 @@ def leading_clauses(sentence: str) -> list[str]:
             break  # everything after this point qualifies the claim
         heads.append(sentence[: m.start()].rstrip())
     return [h for h in reversed(heads) if len(h.split()) >= 3]
-
-
-_CALENDAR = re.compile(
-    r"^(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
-    r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day|q[1-4])$",
-    re.IGNORECASE,
-)
-
-
-def _subjects(clause: str) -> list[str]:
-    """The words of the names a clause states: not a figure with a suffix ("14x",
-    "500M") nor a calendar word ("In March")."""
-    words = (w.strip(".,;:()'’") for n in name_phrases(clause) for w in n.split())
-    return [w for w in words if w[:1].isalpha() and not _CALENDAR.match(w)]
-
-
-_KIND = re.compile(
-    rf"(?P<cur>[{_CURRENCIES}]\s?)?(?P<num>\d(?:[\d,.]*\d)?)\s*(?P<after>%|[^\W\d_]+)?"
-)
-
-
-def _figures_of(clause: str) -> list[tuple[str, str]]:
-    """Each figure of ``clause`` with its kind: "%", "money" or the word after it
-    ("12 vans" -> "van")."""
-    out = []
-    for m in _KIND.finditer(normalize_figures(clause)):
-        after = (m["after"] or "").lower()
-        kind = "money" if m["cur"] or _MONEY_MARK.fullmatch(after) else singular(after)
-        out.append((m["num"].replace(",", ""), kind))
-    return out
-
-
-def _numbers(text: str) -> set[str]:
-    return {number for number, _ in _figures_of(text)}
-
-
-def _owners(sentence: str, figure: str) -> list[list[str]] | None:
-    """The subjects ``sentence`` gives ``figure`` of, when it is a breakdown: figures
-    of one kind ("86.4%", "96.9%") in clauses naming different subjects (a "whose ..."
-    clause naming none is about the clause before it). None when it is not."""
-    found: list[tuple[str, str, frozenset[str]]] = []
-    before: list[str] = []
-    for clause in CLAUSE_BREAK.split(sentence):
-        names = _subjects(clause) or before
-        found += [(n, kind, frozenset(names)) for n, kind in _figures_of(clause) if names]
-        before = _subjects(clause)
-    mine = [(kind, names) for n, kind, names in found if n == figure]
-    if not mine or any(
-        not any(k == kind and other != names for _, k, other in found) for kind, names in mine
-    ):
-        return None
-    return [sorted(names) for _, names in mine]
-
-
-def figure_of_another(claim: str, window: str, question: str = "") -> bool:
-    """Whether ``window`` gives a figure of ``claim`` (one the question does not give)
-    only in breakdowns, sentences giving figures of one kind for several named subjects,
-    and there only of subjects that neither the claim nor the question names (rule
-    13): "the older Torvik turbines, whose availability was 86.4%, while the Skarnes
-    turbines reached 96.9%" does not say the cluster reached 96.9%. A sentence giving
-    one subject's figures is the passage's ("the fallback is to lease a crane for North
-    Quay at 0.9 million euros a year" is the port's lease), and a claim naming nothing
-    is not judged."""
-    if not _subjects(claim):
-        return False
-    subject = f"{claim}\n{question}"
-    sentences = [window[a:b] for a, b in sentence_spans(window)]
-    for figure in _numbers(claim) - _numbers(question):
-        stating = [s for s in sentences if figure in _numbers(s)]
-        owners = [_owners(s, figure) for s in stating]
-        if (
-            stating
-            and all(o is not None for o in owners)
-            and not any(
-                contains_term(subject, w) for o in owners for names in o or [] for w in names
-            )
-        ):
-            return True
-    return False

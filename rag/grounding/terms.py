@@ -9,23 +9,26 @@ works on figures normalised by ``normalize_figures``.
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 
+from rag.grounding.tables import header_index, table_cells
+
 __all__ = [
-    "ALIGNED_GAP",
     "CLAUSE_BREAK",
+    "CURRENCIES",
     "DATE",
     "LIST_ITEM",
+    "MONEY_FIGURE",
+    "MONEY_MARK",
     "acronym",
     "contains_quantity",
+    "contains_term",
     "dotless",
     "fold_figures",
     "fold_percent",
-    "lead_in",
-    "contains_term",
     "key_terms",
+    "lead_in",
     "link_terms",
     "name_phrases",
     "near_spelling",
@@ -35,7 +38,7 @@ __all__ = [
     "singular",
     "spells_out",
     "squash",
-    "table_cells",
+    "term_key",
     "written_as_name",
 ]
 
@@ -389,36 +392,18 @@ def contains_quantity(haystack: str, quantity: str) -> bool:
     return _in_table_column(hay, number, stem)
 
 
-# the gap between two cells of a column-aligned plain-text table
-ALIGNED_GAP = re.compile(r"(?<=\S)(?: {2,}|\t+)(?=\S)")
-
-
-def table_cells(line: str) -> list[str] | None:
-    """The cells of a table row, pipe-delimited or aligned in columns by runs of
-    spaces or tabs (at least three cells), else None. The one definition of a row
-    for chunking, evidence and grounding: they must agree on what a table is."""
-    if "|" in line:
-        return [c.strip() for c in line.strip().strip("|").split("|")]
-    cells = ALIGNED_GAP.split(line.strip())
-    return cells if len(cells) >= 3 else None
-
-
 def _in_table_column(hay: str, number: str, unit: str) -> bool:
     """Whether ``number`` is a cell of a table whose header row names ``unit``: a
     table gives a figure's unit once, in its column's header ("| p50 ms |", "Days
     out" over a column of day counts), pipe-delimited or aligned in columns."""
-    header: list[str] | None = None
     named = re.compile(rf"(?<![a-z]){_unit_pattern(unit)}(?:e?s)?(?![a-z])")
     cell = re.compile(rf"{number}(?![0-9])")
-    for line in hay.splitlines():
-        cells = table_cells(line)
-        if cells is None:
-            header = None
+    lines = hay.splitlines()
+    for i, line in enumerate(lines):
+        head = header_index(lines, i)
+        if head is None or head == i or not any(cell.match(c) for c in table_cells(line) or []):
             continue
-        if header is None:
-            header = cells  # the first row of a table block
-            continue
-        if any(cell.match(c) for c in cells) and any(named.search(h) for h in header):
+        if any(named.search(h) for h in table_cells(lines[head]) or []):
             return True
     return False
 
@@ -454,8 +439,8 @@ def lead_in(text: str, start: int) -> str:
     lines = text[: text.rfind("\n", 0, start) + 1].splitlines()
     own = text[text.rfind("\n", 0, start) + 1 :].split("\n", 1)[0]
     if table_cells(own) is not None:
-        rows = list(itertools.takewhile(lambda line: table_cells(line) is not None, lines[::-1]))
-        return rows[-1] if rows else ""
+        head = header_index([*lines, own], len(lines))
+        return lines[head] if head is not None and head < len(lines) else ""
     if not LIST_ITEM.match(own):
         return ""
     for line in reversed(lines):
@@ -463,3 +448,23 @@ def lead_in(text: str, start: int) -> str:
             continue
         return line if line.rstrip().endswith(":") else ""
     return ""
+
+
+CURRENCIES = "$€£¥"
+
+
+# "€2,450", "$ 3.5m", "2,450 euros": a figure written as money (with its magnitude:
+# "€1.16m" needs 1.16 million, which a passage may write "€1.16 million")
+MONEY_FIGURE = re.compile(
+    rf"([{CURRENCIES}])\s?(\d(?:[\d,.]*\d)?(?:\s?(?:million|billion|mn|bn|m)\b)?)",
+    re.IGNORECASE,
+)
+
+
+MONEY_MARK = re.compile(
+    rf"[{CURRENCIES}]|\b(?:euros?|dollars?|pounds?|eur|usd|gbp|cents?|pence)\b", re.IGNORECASE
+)
+
+
+def term_key(term: str) -> str:
+    return re.sub(r"[^\w%]+|_", "", normalize_figures(term).lower())

@@ -30,40 +30,35 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.asks import question_parts
-from rag.grounding.agreement import compares_with_itself, reverses
+from rag.grounding.agreement import compares_with_itself, contradicts, figure_of_another, reverses
 from rag.grounding.citations import sentence_spans, strip_markers
+from rag.grounding.columns import (
+    column_words,
+    continued_headers,
+    misplaced,
+    row_headers,
+    support_words,
+)
+from rag.grounding.kinds import asked_predicate, stem
 from rag.grounding.policy import (
-    asked_predicate,
     claim_requirements,
-    contradicts,
     coordinate_clauses,
     evidence_lacks,
-    figure_of_another,
     leading_clauses,
     passage_context,
     restates_heading,
-    stem,
 )
+from rag.grounding.tables import table_blocks
 from rag.grounding.terms import (
-    contains_term,
     key_terms,
     lead_in,
     near_spelling,
-    number_digits,
     spells_out,
-    table_cells,
 )
 from rag.index.embedding import Embedder
-from rag.index.lexical import tokenize
 from rag.types import Citation, Hit
 
 __all__ = ["SentenceCheck", "Verifier"]
-
-
-def _words(text: str) -> set[str]:
-    """The words support is counted in, numbers as digits: an answer's "2 bottles"
-    states the "Two of the 12 bottles" of its passage."""
-    return set(tokenize(number_digits(text)))
 
 
 _LEXICAL_WEIGHT = 0.6
@@ -75,7 +70,7 @@ def _bare(claim: str, terms: set[str], asked: set[str], who: bool) -> bool:
     "chairs") and, answering "who", names: "Jørgen Åstrand chaired it" states no word of
     its own beyond the name (rule 11)."""
     asked_stems = {stem(w) for w in asked}
-    names = {w for n in key_terms(claim) for w in _words(n)}
+    names = {w for n in key_terms(claim) for w in support_words(n)}
     return all(
         any(c.isdigit() for c in t) or (who and t in names) or stem(t) in asked_stems for t in terms
     )
@@ -90,106 +85,6 @@ def _inflects(word: str, words: set[str]) -> bool:
         and (word.startswith(w) or w.startswith(word))
         for w in words
     )
-
-
-def _table_blocks(text: str) -> list[list[str]]:
-    """The tables of ``text``: runs of consecutive lines that are table rows."""
-    blocks: list[list[str]] = []
-    run: list[str] = []
-    for line in [*text.splitlines(), ""]:
-        if table_cells(line) is not None:
-            run.append(line)
-        elif run:
-            blocks.append(run)
-            run = []
-    return blocks
-
-
-def _continued_headers(hits: Sequence[Hit]) -> dict[int, str]:
-    """For each piece that starts inside a table whose header row is in an earlier piece
-    of the same section, that header row."""
-    out: dict[int, str] = {}
-    last: dict[tuple[str, str], list[str]] = {}  # (report, section) -> its last table
-    for h, hit in enumerate(hits):
-        key = (hit.chunk.source, hit.chunk.section)
-        lines = hit.chunk.text.strip().splitlines()
-        before = last.get(key)
-        first = table_cells(lines[0]) if lines else None
-        if before and first is not None and len(first) == len(table_cells(before[0]) or []):
-            if lines[0].strip() != before[0].strip():
-                out[h] = before[0]
-        blocks = _table_blocks(hit.chunk.text)
-        if blocks:
-            last[key] = [out[h], *blocks[-1]] if h in out and len(blocks) == 1 else blocks[-1]
-    return out
-
-
-def _row_headers(
-    hits: Sequence[Hit], windows: list[tuple[int, int, int]], continued: dict[int, str]
-) -> dict[int, list[str]]:
-    """For each window that is one table row (not a header), its table's header cells
-    (``continued``: the header rows of tables that pieces continue)."""
-    out: dict[int, list[str]] = {}
-    for i, (h, s, e) in enumerate(windows):
-        text = hits[h].chunk.text
-        line = text[s:e]
-        cells = table_cells(line)
-        if cells is None or "\n" in line.strip():
-            continue
-        lines = text[:s].splitlines()
-        j = len(lines) - 1
-        while j >= 0 and table_cells(lines[j]) is not None:
-            j -= 1
-        # the table starts above the window in this piece, or in an earlier piece
-        first = lines[j + 1] if j + 1 < len(lines) else None
-        head = continued.get(h, first) if j < 0 else first
-        header = table_cells(head) if head else None
-        if header is None or head is None or head.strip() == line.strip():
-            continue
-        if len(header) == len(cells):
-            out[i] = header
-    return out
-
-
-def _column_words(row: str, header: list[str] | None, figures: list[str]) -> set[str]:
-    """The words of the column labels over the cells of ``row`` that hold one of
-    ``figures``: "3.53" in the "Mosaica Labels" column of "| Weighted total | 3.53 |"
-    is Mosaica Labels' figure, and no other column's."""
-    if header is None:  # most windows: no table row
-        return set()
-    cells = table_cells(row) or []
-    return {
-        w
-        for cell, label in zip(cells, header, strict=False)
-        if any(contains_term(cell, f) for f in figures)
-        for w in _words(label)
-    }
-
-
-# a value: digits with their separators, sign, unit symbol or magnitude ("3.53",
-# "83.7%", "€1.16m"), not a code with letters in front ("QC-4", "H100")
-_NUMBER = re.compile(r"[$€£¥+-]?\d[\d,.]*\s?(?:%|[a-zA-Z]{1,2})?")
-
-
-def _misplaced(claim: str, figures: list[str], tables: list[list[str]]) -> bool:
-    """Whether ``claim`` names a column of one of ``tables`` (rows of lines, the header
-    first) and gives a figure that the table holds only under other columns."""
-    for block in tables:
-        labels = table_cells(block[0]) or []
-        named = {j for j, label in enumerate(labels) if j and label and contains_term(claim, label)}
-        if not named:
-            continue
-        rows = [table_cells(line) or [] for line in block[1:]]
-        for figure in figures:
-            if not _NUMBER.fullmatch(figure):
-                continue  # a code ("QC-4") names a row; it is not a value
-            # the first column labels the rows: a figure there is no value either
-            columns = {
-                j for row in rows for j, cell in enumerate(row) if j and contains_term(cell, figure)
-            }
-            if columns and not columns & named:
-                return True
-    return False
 
 
 def _overlap(terms: set[str], window: set[str]) -> float:
@@ -280,19 +175,19 @@ class Verifier:
         if not windows:
             return [SentenceCheck(c, False, 0.0, None, tuple(key_terms(c))) for c in claims]
         wtext = [hits[h].chunk.text[s:e] for h, s, e in windows]
-        heads = [_words(hit.chunk.section) for hit in hits]
-        said = [_words(t) for t in wtext]  # what each window itself states
+        heads = [support_words(hit.chunk.section) for hit in hits]
+        said = [support_words(t) for t in wtext]  # what each window itself states
         wterms = [said[i] | heads[h] for i, (h, _, _) in enumerate(windows)]
         # what a window is about: its words and its section's own headings, not the
         # report's title (which every window of the report shares)
-        subheads = [_words(" ".join(hit.chunk.heading_path[1:])) for hit in hits]
+        subheads = [support_words(" ".join(hit.chunk.heading_path[1:])) for hit in hits]
         # ... and a list item's lead-in: "(c) Dr İpek Şener, representing ..." is about
         # "The steering group's members were:"
         about = [
-            said[i] | subheads[h] | _words(lead_in(hits[h].chunk.text, s))
+            said[i] | subheads[h] | support_words(lead_in(hits[h].chunk.text, s))
             for i, (h, s, _) in enumerate(windows)
         ]
-        asked = _words(question)
+        asked = support_words(question)
         # rule 11, for the part a claim may answer: none when a part asks only a count
         asks = [asked_predicate(p) for p in question_parts(question)] if question else []
         predicate = set().union(*asks) if asks and all(asks) else set()
@@ -306,17 +201,17 @@ class Verifier:
         # a table row is read with its column labels: each row window's header cells,
         # and the header of a table the piece continues (evidence pieces of one section
         # are cut apart: "| Weighted total | 3.53 | 3.95 |" under a header two pieces up)
-        continued = _continued_headers(hits)
-        headers = _row_headers(hits, windows, continued)
+        continued = continued_headers(hits)
+        headers = row_headers(hits, windows, continued)
         for h, line in continued.items():
             haystacks[h] += "\n" + line
         tables = [
-            _table_blocks(f"{continued[h]}\n{hit.chunk.text}" if h in continued else hit.chunk.text)
+            table_blocks(f"{continued[h]}\n{hit.chunk.text}" if h in continued else hit.chunk.text)
             for h, hit in enumerate(hits)
         ]
 
         def score(claim: str, cvec: np.ndarray) -> SentenceCheck:
-            terms = _words(claim)
+            terms = support_words(claim)
             # "the open-source HTR engine" for "which handwritten text recognition
             # engine": an acronym the question spells out is the question's own words
             spelled = {t.lower() for t in key_terms(claim) if spells_out(question, t)}
@@ -332,7 +227,7 @@ class Verifier:
             figures = [t for t in key_terms(claim) if any(c.isdigit() for c in t)]
             lexical = np.array(
                 [
-                    _overlap(terms, w | _column_words(wtext[i], headers.get(i), figures))
+                    _overlap(terms, w | column_words(wtext[i], headers.get(i), figures))
                     / len(terms)
                     for i, w in enumerate(wterms)
                 ]
@@ -354,7 +249,7 @@ class Verifier:
             other = functools.cache(
                 lambda h: figure_of_another(claim, hits[h].chunk.text, question)
             )
-            misplaced = functools.cache(lambda h: _misplaced(claim, figures, tables[h]))
+            off_column = functools.cache(lambda h: misplaced(claim, figures, tables[h]))
             for i in np.flatnonzero(support >= self.threshold):
                 # the night's minimum does not support a daytime maximum
                 if contradicts(claim, about_text[i]):
@@ -368,7 +263,7 @@ class Verifier:
                     support[i] = 0.0
                 # a table's figure belongs to its own column: "Lindholm Annotation: 3.53"
                 # where 3.53 stands under "Mosaica Labels"
-                elif misplaced(windows[i][0]):
+                elif off_column(windows[i][0]):
                     support[i] = 0.0
             need = claim_requirements(claim, question)
             best, best_missing = None, tuple(need)

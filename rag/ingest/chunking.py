@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.grounding.terms import ALIGNED_GAP, squash
+from rag.grounding.tables import ALIGNED_GAP
+from rag.grounding.terms import squash
 from rag.types import Chunk
 
 __all__ = ["Section", "chunk_report", "is_contents", "split_sections"]
