@@ -6,7 +6,8 @@ import pytest
 
 from rag.grounding.kinds import asks_amount, states_amount
 from rag.grounding.policy import leading_clauses
-from rag.grounding.terms import contains_quantity, contains_term, key_terms, quantities
+from rag.grounding.quantities import contains_quantity, quantities
+from rag.grounding.terms import contains_term, key_terms
 from rag.grounding.verification import Verifier
 from rag.types import Chunk, Hit
 

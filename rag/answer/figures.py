@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from rag.grounding.terms import DATE, singular
+from rag.grounding.quantities import singular
+from rag.grounding.terms import DATE
 
 __all__ = ["Figure", "comparison_note", "figures"]
 

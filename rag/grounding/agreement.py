@@ -22,15 +22,8 @@ import re
 from dataclasses import dataclass
 
 from rag.grounding.citations import sentence_spans
-from rag.grounding.terms import (
-    CLAUSE_BREAK,
-    CURRENCIES,
-    MONEY_MARK,
-    contains_term,
-    name_phrases,
-    normalize_figures,
-    singular,
-)
+from rag.grounding.quantities import CURRENCIES, MONEY_MARK, singular
+from rag.grounding.terms import CLAUSE_BREAK, contains_term, name_phrases, normalize_figures
 
 __all__ = ["compares_with_itself", "contradicts", "figure_of_another", "reverses"]
 

@@ -8,14 +8,12 @@ import re
 from collections.abc import Sequence
 
 from rag.grounding.policy import question_constraints, states_name
+from rag.grounding.quantities import MONEY_MARK, quantities, singular
 from rag.grounding.terms import (
-    MONEY_MARK,
     contains_term,
     key_terms,
     name_phrases,
     normalize_figures,
-    quantities,
-    singular,
     term_key,
     written_as_name,
 )

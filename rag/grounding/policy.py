@@ -80,18 +80,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 
-from rag.grounding.tables import header_index
-from rag.grounding.terms import (
+from rag.grounding.quantities import (
     CURRENCIES,
     MONEY_FIGURE,
     MONEY_MARK,
-    acronym,
     contains_quantity,
+    quantities,
+)
+from rag.grounding.tables import header_index
+from rag.grounding.terms import (
+    acronym,
     contains_term,
     key_terms,
     link_terms,
     near_spelling,
-    quantities,
     spells_out,
     term_key,
     written_as_name,
