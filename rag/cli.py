@@ -339,65 +339,12 @@ def eval_(
 ) -> None:
     """Score the eval sets side by side: retrieval, answers, citations, refusals, latency,
     and where each wrong answer lost its key terms (retrieval, reading, grounding)."""
-    from eval import report, runner
-    from eval.sets import SEALED, SETS, EvalSet, load_set
+    from eval.command import run
 
-    s = Settings()
-    if compare:
-        typer.echo(report.compare(s.resolve(Path(compare[0])), s.resolve(Path(compare[1]))))
-        return
-    unknown = [name for name in set_ or [] if name not in SETS]
-    if unknown:
-        _fail(ValueError(f"unknown eval set {unknown[0]!r}; choose from {', '.join(SETS)}"))
-    if chat:
-        plan = [
-            (
-                EvalSet("chat", ()),
-                runner.load_chat(s.resolve(Path(qa or "eval/chat.jsonl")), kind, limit),
-            )
-        ]
-    elif qa:
-        custom = EvalSet("custom", (s.resolve(Path(qa)),))
-        plan = [(custom, load_set(custom, kind, limit))]
-    else:
-        plan = [(SETS[n], load_set(SETS[n], kind, limit)) for n in set_ or list(SETS)]
-    if id_:
-        if any(n in SEALED for n in set_ or []):
-            _fail(ValueError("a sealed set runs whole: its items are never picked or shown"))
-        plan = [(e, qs) for e, qs in plan if e.name not in SEALED]  # ids name tuning items
-        plan = [(e, [q for q in qs if q["id"] in id_]) for e, qs in plan]
-        plan = [(e, qs) for e, qs in plan if qs]
-        if not plan:
-            _fail(ValueError(f"no question of the chosen sets has the id {id_[0]!r}"))
-    records: list[dict] = []
     try:
-        if url:
-            search, ask_fn, meta = runner.over_http(url, retrieval_only)
-            for eval_set, questions in plan:
-                if eval_set.corpus is not None:
-                    typer.echo(f"skipping {eval_set.name}: its corpus is not the server's")
-                    continue
-                records += runner.run_eval(questions, search, ask_fn)
-        else:
-            backend = runner.InProcess(retrieval_only)
-            for eval_set, questions in plan:
-                search, ask_fn, texts = backend.for_corpus(eval_set.corpus)
-                records += runner.run_eval(questions, search, ask_fn, texts=texts)
-            meta = backend.meta
-    except RagError as exc:
+        run(url, limit, kind, id_, set_, retrieval_only, qa, chat, out, compare, gate)
+    except (RagError, ValueError, RuntimeError) as exc:
         _fail(exc)
-    meta["eval_set"] = "chat" if chat else ",".join(e.name for e, _ in plan)
-    path, run = runner.save_run(records, meta, s.resolve(Path(out)), retrieval_only, chat)
-    md = report.write_report(run, path)
-    typer.echo(report.metric_table(run["metrics"], "by_set"))
-    for line in report.sealed_summary(run["metrics"]):
-        typer.echo(f"\n{line}")
-    typer.echo(f"\nwrote {path} and {md.name}")
-    if gate:
-        problem = report.gate(s.resolve(Path(gate)), run)
-        if problem:
-            _fail(RuntimeError(problem))
-        typer.echo("gate passed: hit@5 and section hit@3 within 2 points of the baseline")
 
 
 def main() -> None:

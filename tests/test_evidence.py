@@ -3,7 +3,8 @@ question, exact spans of the report, lists kept whole, unrelated passages droppe
 
 from __future__ import annotations
 
-from rag.answer.evidence import evidence_budget, named_reports, select_evidence
+from rag.answer.asks import evidence_budget, named_reports
+from rag.answer.evidence import select_evidence
 from rag.types import Chunk, Hit
 
 REPORT = (

@@ -141,7 +141,7 @@ def _report_hit(pipeline, source: str, rank: int) -> Hit:
 
 
 def _named(pipeline, hits):
-    from rag.answer.evidence import named_reports
+    from rag.answer.asks import named_reports
 
     return named_reports(TWO, hits, pipeline.current().store.owners)
 
@@ -239,7 +239,7 @@ def test_one_thing_asked_of_two_reports_is_not_split(two_reports):
     retriever = two_reports.current()
     hits = [_report_hit(two_reports, "ferry.md", 1), _report_hit(two_reports, "grid.md", 2)]
     q = "How many days did the Tarnby ferry ramp works shut the Ostrand Grid substation?"
-    from rag.answer.evidence import named_reports
+    from rag.answer.asks import named_reports
 
     named = named_reports(q, hits, retriever.store.owners)
     assert len(named) == 2  # both named, in one breath

@@ -19,11 +19,14 @@ from rag.grounding.citations import sentence_spans
 from rag.grounding.kinds import asks_amount, asks_name, states_amount, states_asked_name
 from rag.grounding.terms import key_terms
 from rag.index.lexical import tokenize
+from rag.types import Hit
 
 __all__ = [
     "asked_sentence",
     "asks_for_several",
     "compared_figures",
+    "evidence_budget",
+    "named_reports",
     "question_parts",
     "report_clause",
     "retrieval_queries",
@@ -351,3 +354,47 @@ def unanswered_parts(
         if not about:
             out.append(part)
     return out
+
+
+_TWO_REPORTS = 1.5  # the budget of a question asking about two reports, in budgets
+
+
+_POSSESSIVE = re.compile(r"['’]s\b")
+
+
+def named_reports(question: str, hits: list[Hit], owners: dict[str, str]) -> dict[str, list[str]]:
+    """The retrieved reports ``question`` names, each with the question's terms that
+    name it (``owners``: term -> the one report that term names), in question order.
+
+    A report is named by a name or code only it holds ("Wexby", "QC-2"), or by two
+    different words only it holds ("the clinic self-scheduling pilot"); a single plain
+    word that happens to occur in one report ("come", "avoid") is a coincidence, not a
+    subject, however often the question uses it ("how many ... how many").
+    Only reports among ``hits`` count: retrieval passed over the others.
+    """
+    found = {hit.chunk.source for hit in hits}
+    names = {t for term in key_terms(question) for t in tokenize(term)}
+    words: dict[str, list[list[str]]] = {}
+    seen: set[tuple[str, ...]] = set()
+    for word in question.split():
+        # "Dunmere's" is Dunmere: a report that alone writes the possessive is not named
+        terms = [t for t in tokenize(_POSSESSIVE.sub("", word)) if owners.get(t) in found]
+        if tuple(terms) in seen:
+            continue  # a word used again is still one word
+        seen.add(tuple(terms))
+        for source in dict.fromkeys(owners[t] for t in terms):
+            words.setdefault(source, []).append([t for t in terms if owners[t] == source])
+    return {
+        source: list(dict.fromkeys(t for ts in held for t in ts))
+        for source, held in words.items()
+        if len(held) >= 2 or any(t in names for ts in held for t in ts)
+    }
+
+
+def evidence_budget(named: dict[str, list[str]], budget: int) -> int:
+    """``budget``, or half again as much when the question names two or more reports
+    (``named``, from ``named_reports``): it asks about both, and one budget spent on
+    the lines most like the whole question is mostly spent on one of them."""
+    if len(named) >= 2:
+        return round(budget * _TWO_REPORTS)
+    return budget

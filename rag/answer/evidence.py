@@ -21,12 +21,12 @@ import numpy as np
 
 from rag.answer.asks import retrieval_queries
 from rag.grounding.citations import sentence_spans
-from rag.grounding.tables import table_cells
-from rag.grounding.terms import contains_term, key_terms, link_terms, written_as_name
+from rag.grounding.tables import header_index, table_cells
+from rag.grounding.terms import contains_term, link_terms, written_as_name
 from rag.index.lexical import tokenize
 from rag.types import Chunk, Hit
 
-__all__ = ["evidence_budget", "has_words", "named_reports", "select_evidence"]
+__all__ = ["has_words", "select_evidence"]
 
 Encode = Callable[[list[str]], np.ndarray]
 _LEXICAL_WEIGHT = 0.5
@@ -34,46 +34,6 @@ _GAP = 2  # selected units at most this many units apart are joined into one spa
 _KEEP_SHARE = 0.5  # passages whose best line scores below this share of the best are dropped
 _LIST_BUDGET = 1.5  # a list under a chosen lead-in may run this far past the token budget
 _LINKS = 2  # lines of another report brought in by what a report's best line names
-_TWO_REPORTS = 1.5  # the budget of a question asking about two reports, in budgets
-_POSSESSIVE = re.compile(r"['’]s\b")
-
-
-def named_reports(question: str, hits: list[Hit], owners: dict[str, str]) -> dict[str, list[str]]:
-    """The retrieved reports ``question`` names, each with the question's terms that
-    name it (``owners``: term -> the one report that term names), in question order.
-
-    A report is named by a name or code only it holds ("Wexby", "QC-2"), or by two
-    different words only it holds ("the clinic self-scheduling pilot"); a single plain
-    word that happens to occur in one report ("come", "avoid") is a coincidence, not a
-    subject, however often the question uses it ("how many ... how many").
-    Only reports among ``hits`` count: retrieval passed over the others.
-    """
-    found = {hit.chunk.source for hit in hits}
-    names = {t for term in key_terms(question) for t in tokenize(term)}
-    words: dict[str, list[list[str]]] = {}
-    seen: set[tuple[str, ...]] = set()
-    for word in question.split():
-        # "Dunmere's" is Dunmere: a report that alone writes the possessive is not named
-        terms = [t for t in tokenize(_POSSESSIVE.sub("", word)) if owners.get(t) in found]
-        if tuple(terms) in seen:
-            continue  # a word used again is still one word
-        seen.add(tuple(terms))
-        for source in dict.fromkeys(owners[t] for t in terms):
-            words.setdefault(source, []).append([t for t in terms if owners[t] == source])
-    return {
-        source: list(dict.fromkeys(t for ts in held for t in ts))
-        for source, held in words.items()
-        if len(held) >= 2 or any(t in names for ts in held for t in ts)
-    }
-
-
-def evidence_budget(named: dict[str, list[str]], budget: int) -> int:
-    """``budget``, or half again as much when the question names two or more reports
-    (``named``, from ``named_reports``): it asks about both, and one budget spent on
-    the lines most like the whole question is mostly spent on one of them."""
-    if len(named) >= 2:
-        return round(budget * _TWO_REPORTS)
-    return budget
 
 
 def _units(chunk: Chunk) -> list[tuple[int, int]]:
@@ -339,12 +299,11 @@ def _is_row(text: str) -> bool:
 def _table_header(units: list[tuple[int, int, int]], texts: list[str], i: int) -> int | None:
     """The first row of the table that row ``i`` belongs to (its header), if that is
     another unit of the same passage."""
-    if not _is_row(texts[i]):
-        return None
-    j = i
-    while j > 0 and units[j - 1][0] == units[i][0] and _is_row(texts[j - 1]):
-        j -= 1
-    return j if j != i else None
+    lo = i
+    while lo > 0 and units[lo - 1][0] == units[i][0]:
+        lo -= 1
+    head = header_index(texts[lo : i + 1], i - lo)
+    return None if head is None or lo + head == i else lo + head
 
 
 def _is_header(units: list[tuple[int, int, int]], texts: list[str], i: int) -> bool:

@@ -18,21 +18,21 @@ local mode (one process at a time; used by the tests).
 
 from __future__ import annotations
 
-import atexit
 import threading
 import time
 import uuid
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.errors import ConfigError, IndexNotFound, IndexUnavailable
+from rag.errors import IndexNotFound
 from rag.index.lexical import tokenize
+from rag.index.qdrant_clients import client_for, guarded
 from rag.index.store import Store, check_manifest, check_parent
 from rag.types import Chunk
 
@@ -51,53 +51,6 @@ _MANIFEST_ID = 1 << 41
 _KEEP_OLD_S = 3600.0  # a collection this young may be another replica's build in progress
 _BATCH = 256
 _RUN_INDEX = "run `rag index` to build it"
-
-_clients: dict[str, tuple[QdrantClient, threading.Lock | None]] = {}
-_clients_lock = threading.Lock()
-
-
-def client_for(
-    url: str | None, path: Path | None, api_key: str | None = None
-) -> tuple[QdrantClient, threading.Lock | None]:
-    """One client per server or local folder in this process (local mode allows one
-    per folder), with a lock when it is local (the embedded engine is not thread-safe)."""
-    try:
-        from qdrant_client import QdrantClient
-    except ImportError as exc:  # pragma: no cover - qdrant-client is a dependency
-        raise ConfigError("RAG_VECTOR_STORE=qdrant needs the qdrant-client package") from exc
-    key = url or str(path)
-    with _clients_lock:
-        if key not in _clients:
-            if url:
-                _clients[key] = (QdrantClient(url=url, api_key=api_key, timeout=30), None)
-            elif path is not None:
-                path.mkdir(parents=True, exist_ok=True)
-                _clients[key] = (QdrantClient(path=str(path)), threading.Lock())
-            else:
-                raise ConfigError("RAG_VECTOR_STORE=qdrant needs RAG_QDRANT_URL or RAG_QDRANT_PATH")
-        return _clients[key]
-
-
-@atexit.register
-def _close_clients() -> None:
-    """Close clients before interpreter shutdown (local mode flushes to its folder)."""
-    with _clients_lock:
-        for client, _ in _clients.values():
-            client.close()
-        _clients.clear()
-
-
-@contextmanager
-def _guarded(lock: threading.Lock | None) -> Iterator[None]:
-    """Hold the local engine's lock; a server that cannot be reached or fails becomes
-    ``IndexUnavailable`` (HTTP 503), not an unexplained 500."""
-    from qdrant_client.http.exceptions import ApiException
-
-    try:
-        with lock if lock is not None else nullcontext():
-            yield
-    except ApiException as exc:
-        raise IndexUnavailable(f"Qdrant is unreachable or failed: {exc}") from exc
 
 
 def sparse_terms(text: str) -> dict[int, float]:
@@ -119,7 +72,7 @@ class QdrantVectors:
         self._avgdl: float | None = None
 
     def _locked(self) -> AbstractContextManager[Any]:
-        return _guarded(self._lock)
+        return guarded(self._lock)
 
     @property
     def dim(self) -> int:
@@ -255,7 +208,7 @@ class QdrantLocation:
         return cls(client, settings.qdrant_collection, cache, lock, bool(settings.qdrant_url))
 
     def _locked(self) -> AbstractContextManager[Any]:
-        return _guarded(self._lock)
+        return guarded(self._lock)
 
     @property
     def cache_root(self) -> Path:

@@ -27,7 +27,9 @@ from pathlib import PurePath
 from typing import Any
 
 from rag.errors import DocumentTooLarge, UnreadableDocument, UnsupportedDocument
-from rag.ingest.limits import LIMITS, Limits, check_unpacked, too_deep
+from rag.ingest.blocks import join_blocks, table_rows
+from rag.ingest.html import html_text
+from rag.ingest.limits import LIMITS, Limits, check_unpacked
 
 __all__ = [
     "LIMITS",
@@ -121,7 +123,7 @@ def load_document(name: str, data: bytes, limits: Limits = LIMITS) -> Document:
     elif kind == "docx":
         text = _docx(name, data, limits)
     elif kind == "html":
-        text = _html(name, _decode(name, data), limits)
+        text = html_text(name, _decode(name, data), limits)
     else:
         text = _decode(name, data)
     if len(text) > limits.chars:
@@ -280,7 +282,7 @@ def _docx(name: str, data: bytes, limits: Limits) -> str:
     for block in blocks:
         if isinstance(block, Table):
             lines.append("")
-            lines.extend(_rows([[c.text for c in row.cells] for row in block.rows]))
+            lines.extend(table_rows([[c.text for c in row.cells] for row in block.rows]))
             lines.append("")
         elif isinstance(block, Paragraph):
             text = re.sub(r"\s+", " ", block.text).strip()
@@ -295,130 +297,4 @@ def _docx(name: str, data: bytes, limits: Limits) -> str:
                 lines.append("- " + text)
             else:
                 lines += [text, ""]
-    return _join(lines)
-
-
-def _rows(rows: list[list[str]]) -> list[str]:
-    out = []
-    for cells in rows:
-        cells = [re.sub(r"\s+", " ", c).strip() for c in cells]
-        if any(cells):
-            out.append("| " + " | ".join(cells) + " |")
-    return out
-
-
-def _join(lines: list[str]) -> str:
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
-# ---- HTML ------------------------------------------------------------------------
-
-_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form")
-_DROP_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary"}
-_TEXT_BLOCKS = {"p", "pre", "blockquote", "dt", "dd", "figcaption", "caption", "address"}
-_INLINE = {
-    "a",
-    "abbr",
-    "b",
-    "br",
-    "cite",
-    "code",
-    "em",
-    "i",
-    "kbd",
-    "mark",
-    "q",
-    "s",
-    "small",
-    "span",
-    "strong",
-    "sub",
-    "sup",
-    "time",
-    "u",
-    "var",
-    "img",
-    "label",
-}
-
-
-def _html(name: str, html: str, limits: Limits) -> str:
-    """The page's content: navigation, headers, footers, scripts and forms dropped; the
-    ``main`` or ``article`` element when there is one, else the body. Nesting is
-    measured first: the walk below recurses once per level."""
-    if too_deep(html, limits.html_depth):
-        raise DocumentTooLarge(
-            f"{name}: HTML nested more than {limits.html_depth} elements deep; "
-            f"the limit is {limits.html_depth}"
-        )
-    try:
-        return _html_text(html)
-    except RecursionError as exc:  # nesting the depth scan does not count (unclosed lists)
-        raise DocumentTooLarge(f"{name}: HTML nested too deep to read") from exc
-
-
-def _html_text(html: str) -> str:
-    from bs4 import BeautifulSoup, NavigableString, Tag
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup.find_all(_DROP):
-        tag.decompose()
-    for tag in soup.find_all(role=True):
-        if not tag.decomposed and str(tag.get("role", "")).lower() in _DROP_ROLES:
-            tag.decompose()
-    root = soup.find("main") or soup.find("article") or soup.body or soup
-    lines: list[str] = []
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    if title and not root.find("h1"):
-        lines += ["# " + title, ""]
-
-    def text_of(node: Tag) -> str:
-        return re.sub(r"\s+", " ", node.get_text("")).strip()
-
-    def walk(node: Tag) -> None:
-        inline: list[str] = []  # text and inline elements, written as one line
-
-        def flush() -> None:
-            s = re.sub(r"\s+", " ", "".join(inline)).strip()
-            if s:
-                lines.append(s)
-            inline.clear()
-
-        for child in node.children:
-            if isinstance(child, NavigableString):
-                if child.__class__ is NavigableString:  # not a comment or doctype
-                    inline.append(str(child))
-                continue
-            if not isinstance(child, Tag):
-                continue
-            name = child.name
-            if name in _INLINE:
-                inline.append(" " if name == "br" else child.get_text(""))
-                continue
-            flush()
-            if re.fullmatch(r"h[1-6]", name):
-                lines.extend(["", "#" * min(int(name[1]), 4) + " " + text_of(child), ""])
-            elif name == "table":
-                rows = [
-                    [text_of(c) for c in tr.find_all(["th", "td"])] for tr in child.find_all("tr")
-                ]
-                lines.extend(["", *_rows(rows), ""])
-            elif name == "li":
-                nested = child.find(["ul", "ol"])
-                if nested is None:
-                    lines.append("- " + text_of(child))
-                else:
-                    own = [str(s) for s in child.children if isinstance(s, NavigableString)]
-                    if "".join(own).strip():
-                        lines.append("- " + re.sub(r"\s+", " ", "".join(own)).strip())
-                    walk(nested)
-            elif name in _TEXT_BLOCKS:
-                lines.extend([text_of(child), ""])
-            else:
-                walk(child)
-                lines.append("")
-        flush()
-
-    walk(root)
-    return _join(lines)
+    return join_blocks(lines)

@@ -13,8 +13,9 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from rag.answer.asks import evidence_budget, named_reports
 from rag.answer.drafts import Drafts
-from rag.answer.evidence import evidence_budget, has_words, named_reports, select_evidence
+from rag.answer.evidence import has_words, select_evidence
 from rag.answer.generation import Generator, Message, repeating_tail
 from rag.answer.prompt import LIST_CUE, fit_passages
 from rag.config import Settings
