@@ -6,8 +6,9 @@
 
 ``--without CHECK`` (repeatable) replays each sentence twice, with the current rules and
 with CHECK switched off, and prints what deleting CHECK flips (not what changed since the
-saved run). The checks: ``CHECKS`` below, each a sentence-level rule of
-``rag/grounding/verification.py``.
+saved run). ``--deletions`` does that for every check of ``CHECKS`` (each a
+sentence-level rule of ``rag/grounding/verification.py``) in one pass: a sentence is
+checked again without a check only when that check fired on it, so the cost is one replay.
 
 A grounding rule changes which sentences are shown; the model's drafts do not change with
 it. So a rule can be judged in seconds on drafts already written, before an eval run of
@@ -51,6 +52,29 @@ CHECKS = (
 
 
 @contextmanager
+def fired(log: set[str]) -> Any:
+    """Verification that adds to ``log`` the name of every check that fires."""
+    saved = {n: getattr(verification, n) for n in CHECKS}
+
+    def spy(name: str, check: Any) -> Any:
+        def call(*a: Any, **k: Any) -> Any:
+            out = check(*a, **k)
+            if out:
+                log.add(name)
+            return out
+
+        return call
+
+    try:
+        for n, f in saved.items():
+            setattr(verification, n, spy(n, f))
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(verification, n, f)
+
+
+@contextmanager
 def without(names: list[str]) -> Any:
     """Verification with the checks ``names`` switched off (they never fire)."""
     saved = {n: getattr(verification, n) for n in names}
@@ -73,11 +97,30 @@ def passages(record: dict) -> list[Hit]:
     return out
 
 
+def _deletions(
+    verifier: Verifier, text: str, hits: list[Hit], question: str
+) -> list[tuple[str, str]]:
+    """(check, flip) for each check whose deletion flips ``text``'s verdict."""
+    log: set[str] = set()
+    with fired(log):
+        checks = verifier.check(text, hits, {}, question)
+    now = bool(checks) and all(c.supported for c in checks)
+    out = []
+    for check in sorted(log):
+        with without([check]):
+            checks = verifier.check(text, hits, {}, question)
+        then = bool(checks) and all(c.supported for c in checks)
+        if then != now:
+            out.append((check, "now supported" if then else "now unsupported"))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="a results JSON written by rag eval")
     ap.add_argument("--set", action="append", dest="sets", help="only these sets")
     ap.add_argument("--without", action="append", choices=CHECKS, default=[])
+    ap.add_argument("--deletions", action="store_true", help="what deleting each check flips")
     args = ap.parse_args()
     settings = Settings()
     verifier = Verifier(
@@ -91,6 +134,15 @@ def main() -> None:
             continue
         kind = "unanswerable" if record["kind"] == "unanswerable" else "answerable"
         for saved in record.get("sentences", []):
+            if args.deletions:
+                for check, flip in _deletions(verifier, saved["text"], hits, record["question"]):
+                    counts[(f"{name}: -{check}", kind, flip)] += 1
+                    if name not in SEALED:
+                        print(
+                            f"-{check:<20} {record['id']:<10} {kind:<12} {flip:<16} "
+                            f"{saved['text'][:80]}"
+                        )
+                continue
             checks = verifier.check(saved["text"], hits, {}, record["question"])
             now = bool(checks) and all(c.supported for c in checks)
             was = saved["supported"]
@@ -107,7 +159,7 @@ def main() -> None:
                 print(f"{record['id']:<10} {kind:<12} {flip:<16} {saved['text'][:100]}")
     print()
     for (name, kind, flip), n in sorted(counts.items()):
-        print(f"{name:<8} {kind:<12} {flip:<16} {n}")
+        print(f"{name:<30} {kind:<12} {flip:<16} {n}")
     if not counts:
         print("no verdict changed")
 
