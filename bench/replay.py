@@ -41,13 +41,11 @@ from rag import Chunk, Hit, SentenceTransformerEmbedder, Settings, Verifier
 
 # the sentence-level checks a replay can switch off: the name verification calls them by
 CHECKS = (
-    "contradicts",  # a window speaking of the opposite (day/night, maximum/minimum, ...)
     "reverses",  # a comparison stated the other way round
     "compares_with_itself",
     "figure_of_another",  # a figure of another subject in a breakdown
     "misplaced",  # a table figure under another column
     "restates_heading",  # a claim made only of heading words
-    "_bare",  # a bare figure where its sentence does not say what is asked
 )
 
 

@@ -94,7 +94,7 @@ def test_a_how_many_follow_up_answered_with_a_formula_is_kept(pipeline):
 @pytest.mark.llm
 def test_the_netcache_follow_up_is_answered_with_the_count_its_passage_binds(counting, seed_texts):
     """The third probe: the default model writes a figure of its own before "hottest
-    items" ("100", "0"); the passage binds "O(NlogN)" to them (grounding rule 10)."""
+    items" ("100", "0"); the passage binds "O(NlogN)" to them (grounding principle 3)."""
     from rag.serving.conversation import Turn
 
     p, _ = counting
@@ -140,7 +140,7 @@ def test_a_compound_question_gets_a_partial_answer_not_a_refusal(counting, seed_
 
 @pytest.mark.llm
 def test_a_part_answered_with_the_wrong_kind_of_thing_is_named_missing(counting):
-    """ "Who founded Riptide?" is not answered by what Riptide computes (rule 7)."""
+    """ "Who founded Riptide?" is not answered by what Riptide computes (principle 3)."""
     p, _ = counting
     a = p.answer(
         "Which two integer operations does Riptide use, and who founded the Riptide company?"

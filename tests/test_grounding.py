@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.grounding.agreement import contradicts, figure_of_another
+from rag.grounding.agreement import figure_of_another
 from rag.grounding.citations import sentence_spans
 from rag.grounding.kinds import (
     asks_amount,
@@ -171,37 +171,9 @@ def test_a_negative_statement_is_checked_like_any_claim(verifier):
     assert check.supported
 
 
-def test_a_window_saying_the_opposite_does_not_support_a_claim(verifier):
-    """The figure is in the window, but about the night, a minimum, another season or
-    a fall: what the claim says of it is not (rule 8)."""
-    night = "On the coldest night the Tarnby gauge read 4 °C, the lowest of the winter."
-    assert contradicts("The highest daytime reading at Tarnby was 4 °C.", night)
-    assert contradicts("The gauge's maximum was 4 °C.", night)
-    assert contradicts("The spring reading at Tarnby was 4 °C.", night)
-    assert contradicts("Ridership rose by 12%.", "Ridership fell by 12% on route 9.")
-    # the claim's own words in the window, or a window naming both, contradict nothing
-    assert not contradicts("The lowest night reading was 4 °C.", night)
-    assert not contradicts("The summer peak was 31 °C.", "Summer and winter peaks: 31 °C, 9 °C.")
-    assert not contradicts("The gauge read 4 °C on the coldest night.", night)
-    assert not contradicts("Ridership rose by 12%.", "Ridership fell 3% before the fare rise.")
-    # clause by clause: an elaboration copying the window's words leaves the first
-    # clause saying the opposite of it
-    copied = "The highest daytime reading at Tarnby was 4 °C, the lowest of the winter nights."
-    assert contradicts(copied, night)
-    assert not contradicts("The lowest reading, 4 °C, came on the coldest night.", night)
-    doc = "Tarnby weather log\n" + night + " Frost covered the pier that week."
-    hit = Hit(Chunk("t.txt", ("Tarnby weather log",), doc, 0, len(doc)), 0.5, 1)
-    q = "What was the highest daytime temperature at Tarnby?"
-    claim = "The highest daytime temperature at Tarnby was 4 °C [1]."
-    [wrong] = verifier.check(claim, [hit], question=q)
-    assert not wrong.supported
-    [right] = verifier.check("The lowest temperature at Tarnby was 4 °C, at night [1].", [hit])
-    assert right.supported
-
-
 def test_a_sentence_restating_a_heading_answers_nothing(verifier):
     """An item made of the passage's heading words says what the passage is about,
-    not what it says (rule 9); a word a line states is a claim like any other."""
+    not what it says (principle 5); a word a line states is a claim like any other."""
     path = ("Tarnby Air Report", "3. Air Quality", "3.2 Compliance with emission limits")
     text = "Of 400 readings, six exceeded a limit: nitrogen dioxide (four) and ozone (two)."
     hit = Hit(Chunk("air.txt", path, text, 0, len(text)), 0.5, 1)
@@ -525,7 +497,7 @@ def test_a_name_is_unknown_only_if_no_spelling_of_it_is_indexed():
 
 
 def test_an_acronym_is_stated_where_the_evidence_writes_it_out():
-    """Rule 1 and 2: a question's "DSL" is met by a passage saying "domain-specific
+    """Principle 1 and 2: a question's "DSL" is met by a passage saying "domain-specific
     language"; the initials must be consecutive words ("of", "and" may sit between)."""
     passage = "Ferrow compiles a domain-specific language for routing plans to bytecode."
     assert states_name(passage, "DSL")
@@ -538,7 +510,7 @@ def test_an_acronym_is_stated_where_the_evidence_writes_it_out():
 
 
 def test_a_year_asked_for_comes_from_the_text_not_the_reports_title():
-    """Rule 7: a report's title dates the event reported ("Harbour Expo 2019"), not
+    """Principle 3: a report's title dates the event reported ("Harbour Expo 2019"), not
     what was presented there; a heading's year counts when the heading names what the
     question asks about."""
     q = "In which year did Ostrander release the Kelso crane controller?"
@@ -573,7 +545,7 @@ def _refusal_of(invented, folder, name: str, doc: str):
 # (document, question, draft, what the refusal reason says; "" when the draft stands):
 # answers of the wrong kind refused through the pipeline's own rules, next to a right one
 WRONG_KIND = {
-    "a which-year answer from the report's title (rule 7)": (
+    "a which-year answer from the report's title (principle 3)": (
         "expo.md",
         "# Harbour Expo 2019\n\n## Talk by Ostrander\n\n"
         "Ostrander presented the Kelso crane controller and its fog mode.\n\n"
@@ -592,7 +564,7 @@ WRONG_KIND = {
             ),
         ],
     ),
-    "a who-answer naming a table cell, a crane type for its maker (rule 7)": (
+    "a who-answer naming a table cell, a crane type for its maker (principle 3)": (
         "fleet.txt",
         "Ålvik Harbour crane fleet\n=========================\n\n"
         "The harbour runs three cranes. Kranwerk Nord supplied K-5 in 2019.\n\n"
@@ -608,7 +580,7 @@ WRONG_KIND = {
             ("Who supplied crane K-5?", "Kranwerk Nord supplied K-5 in 2019 [1].", ""),
         ],
     ),
-    "a temperature answered with a depth (rule 12)": (
+    "a temperature answered with a depth (principle 3)": (
         "survey.txt",
         "Velmar survey 2024\n==================\n\n"
         "At buoy T4 the deepest sounding of the survey, 212 metres, was recorded. "
@@ -639,7 +611,7 @@ def test_an_answer_of_the_wrong_kind_is_refused(invented, tmp_path, case):
 
 
 def test_a_measured_quantity_is_given_in_its_own_units():
-    """A temperature is not answered by a depth, a weight not by a duration (rule 12);
+    """A temperature is not answered by a depth, a weight not by a duration (principle 3);
     a question naming no measure, or several, sets none."""
     q = "What was the water temperature at buoy T4 on the Velmar survey?"
     assert asks_measure(q) == "temperature"
@@ -806,7 +778,7 @@ def test_a_list_item_is_about_what_its_lead_in_says(verifier):
     assert not check.supported  # nothing says the item is about the panel
 
 
-# rule 10, on an invented spec sheet: one line lists several counts of several things
+# principle 3, on an invented spec sheet: one line lists several counts of several things
 SPEC = "Merganser Q5 board\n12 lanes, 4096 cells 512 vector cells\nRetired: O(k log k) stale pages"
 
 
@@ -844,7 +816,7 @@ def test_a_count_is_kept_when_the_passages_do_not_settle_it():
 
 
 def test_a_figure_belongs_to_the_subject_its_clause_names():
-    """Rule 13 on its own: a clause naming another subject binds its figure to it; a
+    """Principle 4 on its own: a clause naming another subject binds its figure to it; a
     clause naming nothing, or only a month, or a subject the claim or question names,
     does not; a claim naming nothing is not judged."""
     window = (

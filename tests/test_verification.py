@@ -167,47 +167,10 @@ def test_a_count_in_digits_is_supported_by_its_number_word(verifier):
     assert not wrong.supported
 
 
-def test_a_bare_figure_needs_a_sentence_saying_what_is_asked(verifier):
-    """Rule 11: "four years" of a business case is not how long someone worked there."""
-    text = (
-        "The retrofit was led by Ilse Marquardt, head of fleet engineering at Orsund "
-        "Ferries. Fuel use fell by a fifth, and the payback is now 2.5 years instead "
-        "of the four years assumed in the business case.\n"
-    )
-    hit = _whole(text, "Fleet")
-    q = "How many years has Ilse Marquardt worked at Orsund Ferries?"
-    [c] = verifier.check(
-        "Ilse Marquardt has worked at Orsund Ferries for 4 years [1].", [hit], question=q
-    )
-    assert not c.supported
-    q = "How many years was the payback assumed in the business case?"
-    [c] = verifier.check("The business case assumed a payback of 4 years [1].", [hit], question=q)
-    assert c.supported
-    # a table row says what its column labels say
-    table = "Ferry     Built   Crossings per day\nTova      2009    14\nMerle     2016    22\n"
-    row = _whole(table, "Fleet")
-    q = "How many crossings per day does the Merle make?"
-    [c] = verifier.check("The Merle makes 22 crossings per day [1].", [row], question=q)
-    assert c.supported
-
-
 # A near-miss names a real figure or person of another role: (report text, question,
 # the near-miss, the right answer, a question the near-miss does answer, its answer)
 NEAR_MISSES = {
-    # rule 11 for who-questions: a report's facilitator is not the forum's chair
-    "a bare name": (
-        "Prepared by the Planning Office of Velmora for the Velmora Flood Board. "
-        "Review facilitator: Oddny Kjærgaard, planning manager.\n"
-        "The board met four times between March and October.\n"
-        "The Velmora Flood Board is chaired by Idris Castellanos, who called the first "
-        "meeting in May.\n",
-        "Who chairs the Velmora Flood Board?",
-        "The Velmora Flood Board is chaired by Oddny Kjærgaard [1].",
-        "The Velmora Flood Board is chaired by Idris Castellanos [1].",
-        "Who facilitated the review for the Velmora Flood Board?",
-        "Oddny Kjærgaard facilitated the review [1].",
-    ),
-    # rule 13: the newer turbines' availability is not the whole farm's
+    # principle 4: the newer turbines' availability is not the whole farm's
     "another subject's figure": (
         "Availability over the winter was 91.4%, below the 95% in the service contract. "
         "The older Brannock turbines managed 84.2%, while the Solvay units reached 97.3%.\n",

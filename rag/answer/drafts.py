@@ -81,7 +81,7 @@ class Drafts:
         self.question = question
         self.constraints = question_constraints(question)
         self.wants_amount = asks_amount(question)
-        # what rule 10 reads a count from: only a how-many question needs them
+        # what principle 3 reads a count from: only a how-many question needs them
         self.passage_texts = (
             [passage_context(h, self.metadata) for h in hits] if self.wants_amount else []
         )
@@ -127,7 +127,7 @@ class Drafts:
                 continue  # "the passages don't say who": a gap, not a claim to cite
             marker = LIST_ITEM.match(sentence)
             text = strip_unknown_markers(sentence[marker.end() if marker else 0 :], self.valid)
-            if self.wants_amount:  # rule 10: the count the passages bind, not a misread one
+            if self.wants_amount:  # principle 3: the count the passages bind, not a misread one
                 text = rebind_count(text, self.question, self.passage_texts)
             t0 = time.perf_counter()
             checks = self.verifier.check(text, self.hits, self.metadata, self.query)
@@ -159,7 +159,7 @@ class Drafts:
         or more reports of ``named`` (report -> the question's words naming it), each in
         words of its own (``report_clause``); yield the sentences that may then be
         shown. An answer for one report stands, as for one part of a compound question:
-        the passages it cites need not name the other (rule 2 per report). One thing
+        the passages it cites need not name the other (principle 2 per report). One thing
         asked of both ("what did the bus company's shuttle for the city cost?") is no
         pair of questions; a compound question is taken part by part instead
         (``missing_parts``)."""
@@ -268,7 +268,7 @@ class Drafts:
             return UNSUPPORTED
         cited = {c.citation.n for c in kept if c.citation is not None}
         cited_hits = [h for n, h in enumerate(self.hits, start=1) if n in cited]
-        # rule 2: the cited sections and their metadata, and the passages of another
+        # principle 2: the cited sections and their metadata, and the passages of another
         # report they meet in a name, code or date (the way to them)
         haystack = "\n".join(
             self.section_context(h.chunk) for h in [*cited_hits, *linked(cited_hits, self.hits)]
@@ -288,7 +288,7 @@ class Drafts:
             return "the question asks for an amount and no supported sentence states one"
         if self.wants_measure and not self.multipart:
             others = [other_measure(c.text, self.question, self.wants_measure) for c in kept]
-            if all(others):  # rule 12: "212 metres" is no temperature
+            if all(others):  # principle 3: "212 metres" is no temperature
                 asked = self.wants_measure
                 return f"the question asks for a {asked} and the answer gives a {others[0]}"
         if (
@@ -304,7 +304,7 @@ class Drafts:
         return ""
 
     def _year_from_text(self, check: SentenceCheck) -> bool:
-        """Whether the year ``check`` gives is stated by its cited section (rule 7)."""
+        """Whether the year ``check`` gives is stated by its cited section (principle 3)."""
         if check.citation is None:
             return False
         chunk = self.hits[check.citation.n - 1].chunk

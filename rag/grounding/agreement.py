@@ -1,7 +1,12 @@
 """A claim must agree with its evidence sentence, not just share its words.
 
-Sharing every word and figure of a sentence is not saying what it says. Two principles,
-each one function:
+Sharing every word and figure of a sentence is not saying what it says. The principle,
+one function for each way a claim can share the words and say something else:
+
+- ``figure_of_another``: a figure belongs to the subject it is attached to there. In a
+  breakdown (figures of one kind for several named subjects) each figure is its
+  subject's, and it does not answer for a subject that neither the claim nor the
+  question names. (In a table, a figure belongs to its column: ``columns.misplaced``.)
 
 - ``compares_with_itself``: a claim that compares a thing with itself states nothing
   ("the Vantorre run emitted 14x less CO2e compared to Vantorre").
@@ -25,7 +30,7 @@ from rag.grounding.citations import sentence_spans
 from rag.grounding.quantities import CURRENCIES, MONEY_MARK, singular
 from rag.grounding.terms import CLAUSE_BREAK, contains_term, name_phrases, normalize_figures
 
-__all__ = ["compares_with_itself", "contradicts", "figure_of_another", "reverses"]
+__all__ = ["compares_with_itself", "figure_of_another", "reverses"]
 
 _COMPARATOR = re.compile(
     r"\b(?:than|compared\s+(?:to|with)|versus|vs\.?|relative\s+to)\s+", re.IGNORECASE
@@ -49,8 +54,8 @@ _SCALES = tuple(
 
 @dataclass(frozen=True)
 class _Comparison:
-    before: tuple[frozenset[str], ...]  # the words of each name before the comparator
-    against: frozenset[str]  # the words of the name right after it
+    before: tuple[str, ...]  # each name before the comparator, as lower-case words
+    against: str  # the name right after it, likewise
     alone: bool  # that name is all the clause says after the comparator
     scale: int | None  # which pair of opposites its comparative word is from
     up: bool
@@ -61,8 +66,8 @@ def _names(text: str) -> list[str]:
     return name_phrases(f"of {text}")
 
 
-def _words(name: str) -> frozenset[str]:
-    return frozenset(re.findall(r"[^\W_]+", name.lower()))
+def _key(name: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", name.lower()))
 
 
 def _parse(sentence: str) -> _Comparison | None:
@@ -73,8 +78,8 @@ def _parse(sentence: str) -> _Comparison | None:
     before, after = sentence[: m.start()], sentence[m.end() :]
     after = _ARTICLE.sub("", CLAUSE_BREAK.split(after, 1)[0].strip()).rstrip(" .!?")
     names, against = _names(before), _names(after)
-    if not names or not against or not after.startswith(against[0]):
-        return None
+    if not names or not against or not after.startswith(against[0]) or "(" in after:
+        return None  # no names, or a formula ("O(N)"): not judged
     if re.match(r"['’]s\b", after[len(against[0]) :]):
         return None  # "than Vantorre's": a property of it, perhaps at another time
     scale, up = None, True
@@ -83,12 +88,13 @@ def _parse(sentence: str) -> _Comparison | None:
         if found:
             scale, up = found[0]
             break
-    before_words = tuple(_words(n) for n in names)
-    return _Comparison(before_words, _words(against[0]), after == against[0], scale, up)
+    before_words = tuple(_key(n) for n in names)
+    return _Comparison(before_words, _key(against[0]), after == against[0], scale, up)
 
 
-def _among(name: frozenset[str], names: tuple[frozenset[str], ...]) -> bool:
-    return any(name <= other for other in names)
+def _among(name: str, names: tuple[str, ...]) -> bool:
+    """Whether ``name`` is one of ``names``, or ends one ("Training Vantorre")."""
+    return any(other == name or other.endswith(f" {name}") for other in names)
 
 
 def compares_with_itself(claim: str) -> bool:
@@ -118,43 +124,7 @@ def reverses(claim: str, window: str) -> bool:
     return False
 
 
-# Words of one group exclude those of the others in a statement of fact (rule 8). Only
-# groups whose words rarely carry another sense: not "day" ("the second day of the
-# alert"), "fall" (a verb as often as a season) or "up"/"down".
-_EXCLUSIVE: tuple[tuple[frozenset[str], ...], ...] = tuple(
-    tuple(frozenset(g.split()) for g in groups)
-    for groups in (
-        ("daytime day-time", "night nights night-time nighttime overnight"),
-        ("maximum highest peak", "minimum lowest"),
-        ("spring", "summer", "autumn", "winter"),
-        (
-            "increase increased increases increasing rise rises rose risen grew grown growth",
-            "decrease decreased decreases decreasing fell fallen drop dropped declined "
-            "decline reduced reduction",
-        ),
-    )
-)
-
-
-def contradicts(claim: str, window: str) -> bool:
-    """Whether ``window`` speaks of the opposite of what ``claim`` states (rule 8): a
-    clause of the claim uses a word of one group (daytime, maximum, a season, a rise),
-    and the window words of another group of the same kind but none of the clause's.
-    Clause by clause: "the highest daytime temperature was 27 °C, 3 °C warmer than the
-    lowest reading on the same night" copies the night's words into an elaboration,
-    and its first clause still says the opposite of a window about the night."""
-    seen = set(re.findall(r"[\w-]+", window.lower()))
-    for clause in CLAUSE_BREAK.split(claim):
-        said = set(re.findall(r"[\w-]+", clause.lower()))
-        for groups in _EXCLUSIVE:
-            mine = [g for g in groups if g & said]
-            if len(mine) != 1 or mine[0] & seen:
-                continue
-            if any(g & seen for g in groups if g is not mine[0]):
-                return True
-    return False
-
-
+# calendar words open clauses; they name no subject
 _CALENDAR = re.compile(
     r"^(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"

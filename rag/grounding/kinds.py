@@ -1,4 +1,4 @@
-"""The kind of answer a question asks for (rules 3, 7, 10, 11 and 12 of ``policy``): an amount
+"""The kind of answer a question asks for (principle 3 of ``policy``): an amount
 for how many / how much, a name or a year for who / which / what year, a quantity in the
 units of the measure asked; and the count a how-many question's passages bind."""
 
@@ -17,10 +17,8 @@ from rag.grounding.terms import (
     term_key,
     written_as_name,
 )
-from rag.index.lexical import tokenize
 
 __all__ = [
-    "asked_predicate",
     "asks_amount",
     "asks_measure",
     "asks_name",
@@ -29,7 +27,6 @@ __all__ = [
     "rebind_count",
     "states_amount",
     "states_asked_name",
-    "stem",
     "year_from_text",
 ]
 
@@ -106,7 +103,7 @@ _REFERENCE = re.compile(
 
 
 def states_amount(sentence: str, question: str) -> bool:
-    """Whether ``sentence`` states the amount ``question`` asks for (rule 3): a number,
+    """Whether ``sentence`` states the amount ``question`` asks for (principle 3): a number,
     number word or formula the question does not already hold ("3X" answers "how much
     less than GPT-3?"), of the right kind: money for what something cost, and for
     "how many <things>" not only counts of other things ("247 papers" does not answer
@@ -129,21 +126,6 @@ def states_amount(sentence: str, question: str) -> bool:
     units = [q.split(" ", 1)[1].lower() for q in quantities(counting)]
     # every number counts something else: "247 papers submitted" for "how many people"
     return len(units) < len(bare) or not units
-
-
-def asked_predicate(question: str) -> set[str]:
-    """What ``question`` asks of its subject, as word stems: its words other than its
-    names, the things it counts and "many"/"much" ("work" in "How many years has
-    Wiśniewska worked at Ashcombe Water?"); rule 11."""
-    names = {w for t in key_terms(question) for w in tokenize(t)}
-    counted = {w for t in counted_words(question) for w in tokenize(t)}
-    words = set(tokenize(question)) - names - counted - {"many", "much"}
-    return {stem(w) for w in words}
-
-
-def stem(word: str) -> str:
-    """A word's first four letters: "worked", "works" and "working" are one stem."""
-    return word[:4]
 
 
 def counted_words(question: str) -> list[str]:
@@ -180,7 +162,7 @@ def _figure_key(figure: str) -> str:
 
 def rebind_count(sentence: str, question: str, passages: Sequence[str]) -> str:
     """``sentence`` with the count it gives for what ``question`` counts replaced by
-    the passages' count (rule 10), or unchanged. Only when the sentence binds one
+    the passages' count (principle 3), or unchanged. Only when the sentence binds one
     figure to the counted words, the passages bind exactly one other figure to them,
     and each passage binding it holds every name of the question: a count of another
     subject's things ("the P100" asked, only "the V100" counted) is not borrowed."""
@@ -202,7 +184,7 @@ def rebind_count(sentence: str, question: str, passages: Sequence[str]) -> str:
     return sentence[: m.start("fig")] + bound[0][0] + sentence[m.end("fig") :]
 
 
-# What a measured quantity is given in (rule 12): the question's words naming it, the
+# What a measured quantity is given in (principle 3): the question's words naming it, the
 # units it is written in. Only words with one sense: not "long" or "far" (a length or
 # a time: "how far in advance"), "power" ("shore power") or "high".
 _MEASURES = {
@@ -240,13 +222,13 @@ _MEASURED = {
 
 def asks_measure(question: str) -> str:
     """The one measured quantity ``question`` asks about ("temperature", "length",
-    "mass", "duration", "speed"; rule 12), or "" when it names none or several."""
+    "mass", "duration", "speed"; principle 3), or "" when it names none or several."""
     kinds = [kind for kind, (asked, _) in _MEASURED.items() if asked.search(question)]
     return kinds[0] if len(kinds) == 1 else ""
 
 
 def other_measure(sentence: str, question: str, kind: str) -> str:
-    """The measure ``sentence`` gives instead of ``kind`` (rule 12): it states figures
+    """The measure ``sentence`` gives instead of ``kind`` (principle 3): it states figures
     the question does not hold with units of another measure and none with ``kind``'s
     ("212 metres" for a temperature); "" when it gives ``kind`` or no measure at all."""
     found = {
@@ -258,7 +240,7 @@ def other_measure(sentence: str, question: str, kind: str) -> str:
     return "" if kind in found or not found else sorted(found)[0]
 
 
-# Named things a question can ask for (rule 7). Not "system", "model", "method" or
+# Named things a question can ask for (principle 3). Not "system", "model", "method" or
 # "approach": those are often answered by a description ("a sequence-to-sequence model").
 _NAMED_KINDS = (
     r"universit(?:y|ies)|compan(?:y|ies)|organi[sz]ations?|institutions?|labs?|laborator(?:y|ies)|"
@@ -281,7 +263,7 @@ _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 
 
 def asks_name(question: str) -> str:
-    """ "name" or "year" when ``question`` asks for a named thing or a year (rule 7),
+    """ "name" or "year" when ``question`` asks for a named thing or a year (principle 3),
     else ""."""
     if _ASKS_YEAR.search(question):
         return "year"
@@ -307,7 +289,7 @@ def states_asked_name(sentence: str, question: str, kind: str, evidence: str | N
 
 def year_from_text(sentence: str, question: str, body: str, headings: Sequence[str]) -> bool:
     """Whether a year ``sentence`` gives for a which-year question comes from what the
-    report says (rule 7): its section's ``body``, or a heading that also names what
+    report says (principle 3): its section's ``body``, or a heading that also names what
     the question is about. A report's title and headings date the event it reports
     ("AI Systems Workshop 2017"), not the things presented there: "In which year did
     NVIDIA release Project Isaac?" is not answered by the workshop's year."""

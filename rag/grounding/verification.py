@@ -29,8 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.asks import question_parts
-from rag.grounding.agreement import compares_with_itself, contradicts, figure_of_another, reverses
+from rag.grounding.agreement import compares_with_itself, figure_of_another, reverses
 from rag.grounding.citations import sentence_spans, strip_markers
 from rag.grounding.columns import (
     column_words,
@@ -39,7 +38,6 @@ from rag.grounding.columns import (
     row_headers,
     support_words,
 )
-from rag.grounding.kinds import asked_predicate, stem
 from rag.grounding.policy import (
     claim_requirements,
     coordinate_clauses,
@@ -62,18 +60,6 @@ __all__ = ["SentenceCheck", "Verifier"]
 
 
 _LEXICAL_WEIGHT = 0.6
-
-
-def _bare(claim: str, terms: set[str], asked: set[str], who: bool) -> bool:
-    """Whether all ``claim`` adds to its question (``terms``, the question's words
-    ``asked`` set aside) is figures, the question's words inflected ("chaired" for
-    "chairs") and, answering "who", names: "Jørgen Åstrand chaired it" states no word of
-    its own beyond the name (rule 11)."""
-    asked_stems = {stem(w) for w in asked}
-    names = {w for n in key_terms(claim) for w in support_words(n)}
-    return all(
-        any(c.isdigit() for c in t) or (who and t in names) or stem(t) in asked_stems for t in terms
-    )
 
 
 def _inflects(word: str, words: set[str]) -> bool:
@@ -188,15 +174,6 @@ class Verifier:
             for i, (h, s, _) in enumerate(windows)
         ]
         asked = support_words(question)
-        # rule 11, for the part a claim may answer: none when a part asks only a count
-        asks = [asked_predicate(p) for p in question_parts(question)] if question else []
-        predicate = set().union(*asks) if asks and all(asks) else set()
-        who = bool(re.match(r"\s*who\b", question, re.I))
-        # a window's stems, a table row with its column labels: only when rule 11 applies
-        stems = [{stem(w) for w in a} for a in about] if predicate else []
-        about_text = [
-            f"{hits[h].chunk.section}\n{t}" for t, (h, _, _) in zip(wtext, windows, strict=True)
-        ]
         haystacks = [passage_context(hit, context or {}) for hit in hits]
         # a table row is read with its column labels: each row window's header cells,
         # and the header of a table the piece continues (evidence pieces of one section
@@ -218,7 +195,7 @@ class Verifier:
             if not {t for t in terms - asked - spelled if not _inflects(t, asked)}:
                 # only echoes the question: asserts nothing
                 return SentenceCheck(claim, False, 0.0, None)
-            if restates_heading(terms, asked, heads, said):  # rule 9
+            if restates_heading(terms, asked, heads, said):  # principle 5
                 return SentenceCheck(claim, False, 0.0, None, ("(restates a heading)",))
             if compares_with_itself(claim):
                 return SentenceCheck(claim, False, 0.0, None, ("(compares a thing with itself)",))
@@ -232,10 +209,6 @@ class Verifier:
                     for i, w in enumerate(wterms)
                 ]
             )
-            if predicate and _bare(claim, terms, asked, who):
-                # rule 11: a bare figure or name counts only where its sentence says what
-                # is asked
-                lexical *= np.array([bool(predicate & s) for s in stems])
             if echoes:
                 # "Jun Xu's EasyML is written in Julia": the new words may be found
                 # anywhere, but a claim about what the question asks must come from a
@@ -251,13 +224,10 @@ class Verifier:
             )
             off_column = functools.cache(lambda h: misplaced(claim, figures, tables[h]))
             for i in np.flatnonzero(support >= self.threshold):
-                # the night's minimum does not support a daytime maximum
-                if contradicts(claim, about_text[i]):
-                    support[i] = 0.0
                 # it states the window's comparison the other way round
-                elif reverses(claim, wtext[i]):
+                if reverses(claim, wtext[i]):
                     support[i] = 0.0
-                # rule 13: another subject's figure does not answer for this one, in
+                # principle 4: another subject's figure does not answer for this one, in
                 # any window of the passage stating it
                 elif other(windows[i][0]):
                     support[i] = 0.0
