@@ -212,7 +212,9 @@ def summarize(records: list[Record], retrieval_only: bool = False) -> dict[str, 
     sealed = [r for r in records if r.get("set") in SEALED]
     if sealed:
         tuning = [r for r in records if r.get("set") not in SEALED]
-        out["sealed"] = dict(block(sealed), stages=stage_counts(sealed))
+        # a retrieval-only run has no answers: no stage lost a term
+        stages = {} if retrieval_only else {"stages": stage_counts(sealed)}
+        out["sealed"] = dict(block(sealed), **stages)
         out["sealed_by_kind"] = {k: block([r for r in sealed if r["kind"] == k]) for k in kinds}
         if tuning and not retrieval_only:
             out["tuning"] = block(tuning)

@@ -64,6 +64,8 @@ def sealed_summary(metrics: dict[str, Any]) -> list[str]:
         k: b.get("refused_unanswerable" if k == "unanswerable" else "correct")
         for k, b in by_kind.items()
     }
+    if "stages" not in sealed:  # a retrieval-only run: its metrics are in the table
+        return []
     kinds = ", ".join(f"{k} {_fmt('correct', v)}" for k, v in scores.items())
     stages = ", ".join(f"{k} {n}" for k, n in sealed["stages"].items())
     lines = [

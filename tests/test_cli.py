@@ -32,8 +32,9 @@ def test_eval_retrieval_only_writes_run_report_and_compares(cli_env, tmp_path: P
     assert result.exit_code == 0, result.output
     [run_json] = list(out.glob("*.json"))
     run = json.loads(run_json.read_text())
-    assert run["meta"]["n"] == 48 and run["meta"]["retrieval_only"]  # 8 of each set
-    assert set(run["metrics"]["by_set"]) == {"dev", "test", "dev2", "dev3", "dev4", "corpus2"}
+    assert run["meta"]["n"] == 64 and run["meta"]["retrieval_only"]  # 8 of each set
+    tuning = {"dev", "test", "dev2", "dev3", "dev4", "corpus2"}
+    assert set(run["metrics"]["by_set"]) == tuning | {"sealed", "sealed-docs"}
     for block in run["metrics"]["by_set"].values():
         assert 0.0 <= block["hit@5"] <= 1.0 and 0.0 <= block["section_hit@3"] <= 1.0
     assert run_json.with_suffix(".md").read_text().startswith("# Eval run")

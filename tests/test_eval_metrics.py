@@ -137,6 +137,23 @@ def test_a_sealed_set_is_saved_and_printed_in_aggregate_only(tmp_path):
     assert "reading 1" in printed and "+0.500" in printed
 
 
+def test_a_retrieval_only_run_over_a_sealed_set_has_no_stages():
+    """``rag eval --retrieval-only`` (CI's gate) runs every set, the sealed ones too: its
+    records hold no answer, so there is no stage to count and nothing to print."""
+    from eval.metrics import summarize
+    from eval.report import sealed_summary
+
+    records = []
+    for i, kind in enumerate(("factoid", "unanswerable")):
+        r = _rec(kind=kind, passages=[{"source": "a.txt", "section": "", "rank": 1}])
+        r["set"] = "sealed"
+        del r["answer"], r["refused"], r["timings"]
+        records.append(r | {"id": f"s-{i}"})
+    m = summarize(records, retrieval_only=True)
+    assert m["sealed"]["n"] == 2 and "stages" not in m["sealed"]
+    assert sealed_summary(m) == []
+
+
 def test_a_run_of_a_few_questions_is_compared_on_those_questions_only(tmp_path):
     """A full run set against a run of the ids a change touched must not compare
     different questions: re-run only its failures, and any change looks like a gain."""
