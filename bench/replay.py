@@ -6,7 +6,7 @@
 
 ``--without CHECK`` (repeatable) replays each sentence twice, with the current rules and
 with CHECK switched off, and prints what deleting CHECK flips (not what changed since the
-saved run). ``--deletions`` does that for every check of ``CHECKS`` (each a
+saved run). ``--deletions`` does that for every check of ``SENTENCE_CHECKS`` (each a
 sentence-level rule of ``rag/grounding/verification.py``) in one pass: a sentence is
 checked again without a check only when that check fired on it, so the cost is one replay.
 
@@ -31,58 +31,19 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import rag.grounding.verification as verification
 from eval.sets import SEALED
-from rag import Chunk, Hit, SentenceTransformerEmbedder, Settings, Verifier
-
-# the sentence-level checks a replay can switch off: the name verification calls them by
-CHECKS = (
-    "reverses",  # a comparison stated the other way round
-    "compares_with_itself",
-    "figure_of_another",  # a figure of another subject in a breakdown
-    "misplaced",  # a table figure under another column
-    "restates_heading",  # a claim made only of heading words
+from rag import (
+    SENTENCE_CHECKS,
+    Chunk,
+    Hit,
+    SentenceTransformerEmbedder,
+    Settings,
+    Verifier,
+    checks_fired,
+    checks_off,
 )
-
-
-@contextmanager
-def fired(log: set[str]) -> Any:
-    """Verification that adds to ``log`` the name of every check that fires."""
-    saved = {n: getattr(verification, n) for n in CHECKS}
-
-    def spy(name: str, check: Any) -> Any:
-        def call(*a: Any, **k: Any) -> Any:
-            out = check(*a, **k)
-            if out:
-                log.add(name)
-            return out
-
-        return call
-
-    try:
-        for n, f in saved.items():
-            setattr(verification, n, spy(n, f))
-        yield
-    finally:
-        for n, f in saved.items():
-            setattr(verification, n, f)
-
-
-@contextmanager
-def without(names: list[str]) -> Any:
-    """Verification with the checks ``names`` switched off (they never fire)."""
-    saved = {n: getattr(verification, n) for n in names}
-    try:
-        for n in names:
-            setattr(verification, n, lambda *a, **k: False)
-        yield
-    finally:
-        for n, f in saved.items():
-            setattr(verification, n, f)
 
 
 def passages(record: dict) -> list[Hit]:
@@ -100,12 +61,12 @@ def _deletions(
 ) -> list[tuple[str, str]]:
     """(check, flip) for each check whose deletion flips ``text``'s verdict."""
     log: set[str] = set()
-    with fired(log):
+    with checks_fired(log):
         checks = verifier.check(text, hits, {}, question)
     now = bool(checks) and all(c.supported for c in checks)
     out = []
     for check in sorted(log):
-        with without([check]):
+        with checks_off([check]):
             checks = verifier.check(text, hits, {}, question)
         then = bool(checks) and all(c.supported for c in checks)
         if then != now:
@@ -117,7 +78,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="a results JSON written by rag eval")
     ap.add_argument("--set", action="append", dest="sets", help="only these sets")
-    ap.add_argument("--without", action="append", choices=CHECKS, default=[])
+    ap.add_argument("--without", action="append", choices=SENTENCE_CHECKS, default=[])
     ap.add_argument("--deletions", action="store_true", help="what deleting each check flips")
     args = ap.parse_args()
     settings = Settings()
@@ -146,7 +107,7 @@ def main() -> None:
             was = saved["supported"]
             if args.without:  # what the deletion flips: now, with the checks off
                 was = now
-                with without(args.without):
+                with checks_off(args.without):
                     checks = verifier.check(saved["text"], hits, {}, record["question"])
                 now = bool(checks) and all(c.supported for c in checks)
             if now == was:

@@ -72,6 +72,9 @@ _LAZY = {
     "Document": "rag.ingest.loaders",
     "load_document": "rag.ingest.loaders",
     "Store": "rag.index.store",
+    "SENTENCE_CHECKS": "rag.grounding.verification",
+    "checks_fired": "rag.grounding.verification",
+    "checks_off": "rag.grounding.verification",
     "FileLocation": "rag.index.store",
     "index_location": "rag.index.store",
     "VectorIndex": "rag.index.vectors",
@@ -131,6 +134,9 @@ __all__ = [
     "UnsupportedDocument",
     "VectorIndex",
     "Verifier",
+    "SENTENCE_CHECKS",
+    "checks_fired",
+    "checks_off",
     "answer",
     "build_index",
     "build_messages",
@@ -166,7 +172,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.answer.remote import RemoteGenerator
     from rag.files import write_atomic
     from rag.grounding.terms import normalize_figures
-    from rag.grounding.verification import Verifier
+    from rag.grounding.verification import SENTENCE_CHECKS, Verifier, checks_fired, checks_off
     from rag.index.embedding import SentenceTransformerEmbedder
     from rag.index.qdrant import QdrantLocation, QdrantVectors
     from rag.index.store import FileLocation, Store, index_location

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +59,7 @@ from rag.grounding.terms import (
 from rag.index.embedding import Embedder
 from rag.types import Citation, Hit
 
-__all__ = ["SentenceCheck", "Verifier"]
+__all__ = ["SENTENCE_CHECKS", "SentenceCheck", "Verifier", "checks_fired", "checks_off"]
 
 
 _LEXICAL_WEIGHT = 0.6
@@ -298,3 +301,54 @@ class Verifier:
                 continue
             out.append(check)
         return out
+
+
+_this = sys.modules[__name__]
+
+
+# The sentence-level checks by the names ``Verifier.check`` calls them by: a replay of
+# saved drafts (``bench/replay.py``) switches one off to see what deleting it flips. The
+# switch is process-wide: for offline replays, never in a serving process.
+SENTENCE_CHECKS = (
+    "reverses",  # a comparison stated the other way round
+    "compares_with_itself",
+    "figure_of_another",  # a figure of another subject in a breakdown
+    "misplaced",  # a table figure under another column
+    "restates_heading",  # a claim made only of heading words
+)
+
+
+@contextmanager
+def checks_fired(log: set[str]) -> Iterator[None]:
+    """Verification that adds to ``log`` the name of every check that fires."""
+    saved = {n: getattr(_this, n) for n in SENTENCE_CHECKS}
+
+    def spy(name: str, check: Any) -> Any:
+        def call(*a: Any, **k: Any) -> Any:
+            out = check(*a, **k)
+            if out:
+                log.add(name)
+            return out
+
+        return call
+
+    try:
+        for n, f in saved.items():
+            setattr(_this, n, spy(n, f))
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(_this, n, f)
+
+
+@contextmanager
+def checks_off(names: Sequence[str]) -> Iterator[None]:
+    """Verification with the checks ``names`` switched off (they never fire)."""
+    saved = {n: getattr(_this, n) for n in names}
+    try:
+        for n in names:
+            setattr(_this, n, lambda *a, **k: False)
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(_this, n, f)

@@ -228,7 +228,7 @@ class Pipeline:
         except Cancelled:
             return
         except Busy as exc:
-            if not timings.generations:  # nothing sent: the caller answers 503, Retry-After
+            if not reading.sent:  # nothing sent yet: the caller answers 503, Retry-After
                 raise
             timings.total_s = time.perf_counter() - t_start
             yield from self._cut_short(reading, timings, exc)

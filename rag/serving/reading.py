@@ -55,6 +55,9 @@ class Reading:
     raw: str = ""  # the first draft of the whole question ("" when asked ask by ask)
     finish: str = "stop"
     tokens: int = 0  # tokens of the whole-question drafts (a look counts its own)
+    # a generation has finished: what follows may fail after text reached the caller, so
+    # a busy model then ends the answer instead of failing the request (503)
+    sent: bool = False
 
 
 @dataclass
@@ -136,12 +139,13 @@ class Reader:
                 if timings.generations >= MAX_GENERATIONS:
                     break  # the part stays named as a gap
                 yield from self.part_look(retriever, drafts, i, sampling, timings)
+                reading.sent = reading.sent or timings.generations > 0
             return
         if self.settings.asks_first:
             list(drafts.by_reports(named))  # nothing is drafted yet: it only takes the reports
             if drafts.by_report:
                 most = len(drafts.clauses)
-                yield from self._report_looks(retriever, drafts, most, sampling, timings)
+                yield from self._report_looks(reading, retriever, most, sampling, timings)
                 return
         yield from self._whole(reading, retriever, prompt, sampling, timings)
         drafts = reading.drafts
@@ -151,7 +155,7 @@ class Reader:
                 break  # the part stays named as a gap
             yield from self.part_look(retriever, drafts, i, sampling, timings)
         yield from map(Delta, drafts.by_reports(named))
-        yield from self._report_looks(retriever, drafts, looks, sampling, timings)
+        yield from self._report_looks(reading, retriever, looks, sampling, timings)
 
     def _whole(
         self,
@@ -188,6 +192,7 @@ class Reader:
             raw, more, reading.finish = yield from self.generate(
                 messages, reading.drafts, sampling, timings
             )
+            reading.sent = True
             reading.raw = raw
             reading.tokens += more
             if sampling.cancel is not None and sampling.cancel.is_set():
@@ -198,19 +203,21 @@ class Reader:
 
     def _report_looks(
         self,
+        reading: Reading,
         retriever: Retriever,
-        drafts: Drafts,
         most: int,
         sampling: Sampling,
         timings: Timings,
     ) -> Iterator[StreamEvent]:
         """Ask each report the answer does not cite yet for its part (up to ``most``);
         a report past the generation budget is named as a gap."""
+        drafts = reading.drafts
         for source, clause in drafts.missing_reports()[:most]:
             if timings.generations >= MAX_GENERATIONS:
                 drafts.report_gaps.append(clause)
                 continue
             yield from self.report_look(retriever, drafts, source, clause, sampling, timings)
+            reading.sent = reading.sent or timings.generations > 0
 
     def part_look(
         self,
