@@ -14,11 +14,13 @@ FASTER = "Keldrith is three times faster than Vantorre on the Ormsgate benchmark
 
 def test_a_thing_compared_with_itself_says_nothing():
     assert compares_with_itself(
-        "Training Vantorre emitted about 14x less CO2e compared to Vantorre."
+        "Cooling the Vantorre hall drew about 3x less power compared to Vantorre."
     )
     assert compares_with_itself("Keldrith is faster than the Keldrith.")
     # another thing, or the same thing at another time or in another property, is a comparison
-    assert not compares_with_itself("Training Vantorre emitted 14x less CO2e compared to Keldrith.")
+    assert not compares_with_itself(
+        "Cooling the Vantorre hall drew 3x less power compared to Keldrith."
+    )
     assert not compares_with_itself("Vantorre used less power in 2024 than Vantorre in 2023.")
     assert not compares_with_itself("Vantorre's latency was lower than Vantorre's last year.")
     assert not compares_with_itself("Vantorre was cheaper than expected.")
@@ -31,12 +33,12 @@ def test_a_comparison_stated_the_other_way_round_is_reversed():
     assert not reverses("Vantorre is three times slower than Keldrith.", FASTER)
     assert not reverses("Keldrith is three times faster than Vantorre.", FASTER)
     assert reverses(
-        "Training Vantorre emitted 14x less CO2e than Keldrith.",
-        "Training Keldrith emitted 14x less CO2e than Vantorre did.",
+        "Cooling Vantorre drew 3x less power than Keldrith.",
+        "Cooling Keldrith drew 3x less power than Vantorre did.",
     )
     assert not reverses(
-        "Vantorre emitted 14x less CO2e than Keldrith.",
-        "Keldrith emitted 14x more CO2e than Vantorre.",
+        "Vantorre drew 3x less power than Keldrith.",
+        "Keldrith drew 3x more power than Vantorre.",
     )
 
 

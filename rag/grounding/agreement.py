@@ -9,7 +9,7 @@ one function for each way a claim can share the words and say something else:
   question names. (In a table, a figure belongs to its column: ``columns.misplaced``.)
 
 - ``compares_with_itself``: a claim that compares a thing with itself states nothing
-  ("the Vantorre run emitted 14x less CO2e compared to Vantorre").
+  ("cooling the Vantorre hall drew 3x less power compared to Vantorre").
 - ``reverses``: a claim stating a comparison that its evidence sentence states the other
   way round is unsupported: the two sides swapped, or the comparative word turned into
   its opposite ("Vantorre is faster than Keldrith" against "Keldrith is faster than
