@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from rag.grounding.citations import sentence_spans
 from rag.grounding.quantities import CURRENCIES, MONEY_MARK, singular
-from rag.grounding.terms import CLAUSE_BREAK, contains_term, name_phrases, normalize_figures
+from rag.grounding.terms import CLAUSE_BREAK, FIGURE, contains_term, name_phrases, normalize_figures
 
 __all__ = ["compares_with_itself", "figure_of_another", "reverses"]
 
@@ -140,9 +140,7 @@ def _subjects(clause: str) -> list[str]:
     return [w for w in words if w[:1].isalpha() and not _CALENDAR.match(w)]
 
 
-_KIND = re.compile(
-    rf"(?P<cur>[{CURRENCIES}]\s?)?(?P<num>\d(?:[\d,.]*\d)?)\s*(?P<after>%|[^\W\d_]+)?"
-)
+_KIND = re.compile(rf"(?P<cur>[{CURRENCIES}]\s?)?(?P<num>{FIGURE})\s*(?P<after>%|[^\W\d_]+)?")
 
 
 def _figures_of(clause: str) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from rag.grounding.tables import header_index, table_blocks, table_cells
 from rag.grounding.terms import (
+    FIGURE,
     contains_term,
     number_digits,
 )
@@ -85,7 +86,7 @@ def column_words(row: str, header: list[str] | None, figures: list[str]) -> set[
 
 # a value: digits with their separators, sign, unit symbol or magnitude ("3.53",
 # "83.7%", "€1.16m"), not a code with letters in front ("QC-4", "H100")
-_NUMBER = re.compile(r"[$€£¥+-]?\d[\d,.]*\s?(?:%|[a-zA-Z]{1,2})?")
+_NUMBER = re.compile(rf"[$€£¥+-]?{FIGURE}\s?(?:%|[a-zA-Z]{{1,2}})?")
 
 
 def misplaced(claim: str, figures: list[str], tables: list[list[str]]) -> bool:

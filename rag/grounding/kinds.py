@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from rag.grounding.policy import question_constraints, states_name
 from rag.grounding.quantities import MONEY_MARK, quantities, singular
 from rag.grounding.terms import (
+    FIGURE,
     contains_term,
     key_terms,
     name_phrases,
@@ -91,7 +92,7 @@ _PER_EACH = re.compile(r"\b(?:per|each|every)\s+[\w-]+|/\s*[\w-]+", re.IGNORECAS
 
 
 # a bare number right before "per X" is a rate: "batch size 32 per GPU"
-_RATE = re.compile(r"\b\d[\d.,]*\s*(?:per|each|every|/)\s*[\w-]+", re.IGNORECASE)
+_RATE = re.compile(rf"\b{FIGURE}\s*(?:per|each|every|/)\s*[\w-]+", re.IGNORECASE)
 
 
 # "Sec. 7.1", "Fig. 3", "Table 2", "[12]": numbers that point somewhere, not amounts
@@ -142,7 +143,7 @@ def counted_words(question: str) -> list[str]:
 
 # a figure: a number ("1,450", "2.5", "3x"), a number word or a formula ("O(N log N)")
 _FIGURE = (
-    r"(?P<fig>[Oo]\s*\([^)\n]*\)|\d[\d,.]*(?<![,.])[x×]?|(?i:"
+    rf"(?P<fig>[Oo]\s*\([^)\n]*\)|{FIGURE}[x×]?|(?i:"
     + "|".join(sorted(_NUMBER_WORDS - {"all", "none", "every"}, key=len, reverse=True))
     + r"))"
 )
@@ -215,7 +216,7 @@ _MEASURES = {
 
 
 _MEASURED = {
-    kind: (re.compile(asked, re.IGNORECASE), re.compile(rf"(\d[\d.,]*)\s*(?:{unit})"))
+    kind: (re.compile(asked, re.IGNORECASE), re.compile(rf"({FIGURE})\s*(?:{unit})"))
     for kind, (asked, unit) in _MEASURES.items()
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from rag.grounding.tables import header_index, table_cells
-from rag.grounding.terms import fold_figures, searchable, term_pattern
+from rag.grounding.terms import FIGURE, fold_figures, searchable, term_pattern
 
 __all__ = [
     "CURRENCIES",
@@ -117,7 +117,7 @@ def contains_quantity(haystack: str, quantity: str) -> bool:
     unit_word = rf"{_unit_pattern(stem)}(?:e?s)?(?![a-z])"
     pattern = rf"{number}(?![0-9])[^\w\n]*(?:[\w^]+[^\w\n]+){{0,2}}{unit_word}"
     partitive = (
-        rf"{number}(?![0-9]) of (?:the|its|their|these|those|all) (?:\d[\d,.]* )?"
+        rf"{number}(?![0-9]) of (?:the|its|their|these|those|all) (?:{FIGURE} )?"
         rf"(?:[a-z-]+ ){{0,4}}{unit_word}"
     )
     hay = searchable(haystack)
@@ -148,7 +148,7 @@ CURRENCIES = "$€£¥"
 # "€2,450", "$ 3.5m", "2,450 euros": a figure written as money (with its magnitude:
 # "€1.16m" needs 1.16 million, which a passage may write "€1.16 million")
 MONEY_FIGURE = re.compile(
-    rf"([{CURRENCIES}])\s?(\d(?:[\d,.]*\d)?(?:\s?(?:million|billion|mn|bn|m)\b)?)",
+    rf"([{CURRENCIES}])\s?({FIGURE}(?:\s?(?:million|billion|mn|bn|m)\b)?)",
     re.IGNORECASE,
 )
 

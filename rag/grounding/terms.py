@@ -17,6 +17,7 @@ from rag.grounding.tables import header_index, table_cells
 __all__ = [
     "CLAUSE_BREAK",
     "DATE",
+    "FIGURE",
     "LIST_ITEM",
     "acronym",
     "contains_term",
@@ -223,6 +224,10 @@ def name_phrases(text: str) -> list[str]:
         end = m.end()
     return [text[r[0].start() : r[-1].end()].rstrip(".") for r in runs]
 
+
+# The one figure pattern: digits with their thousands and decimal separators, never
+# ending in one ("1,450", "3.53", "2"; not the full stop after "2.")
+FIGURE = r"\d(?:[\d,.]*\d)?"
 
 # where a sentence's clauses part, each saying something of its own: not at the comma
 # of "3,420"
