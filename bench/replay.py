@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/replay.py eval/results/2026-11-27-964c85a-tuning.json
     .venv/bin/python bench/replay.py eval/results/A.json --set dev3
-    .venv/bin/python bench/replay.py eval/results/A.json --without contradicts
+    .venv/bin/python bench/replay.py eval/results/A.json --without restates_heading
 
 ``--without CHECK`` (repeatable) replays each sentence twice, with the current rules and
 with CHECK switched off, and prints what deleting CHECK flips (not what changed since the
