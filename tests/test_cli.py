@@ -43,13 +43,19 @@ def test_eval_retrieval_only_writes_run_report_and_compares(cli_env, tmp_path: P
 
 
 def test_eval_runs_only_the_questions_named_by_id(cli_env, tmp_path: Path):
+    from eval.sets import SETS, load_set
+
+    # one question of each of two sets, read by program: no test names an eval item
+    picked = [(name, load_set(SETS[name])[0]["id"]) for name in ("dev", "dev3")]
     out = tmp_path / "results"
-    args = ["eval", "--retrieval-only", "--out", str(out), "--id", "m22t-04", "--id", "d3-021"]
+    args = ["eval", "--retrieval-only", "--out", str(out)]
+    for _, qid in picked:
+        args += ["--id", qid]
     result = cli_env.invoke(app, args)
     assert result.exit_code == 0, result.output
     [run_json] = list(out.glob("*.json"))
     records = json.loads(run_json.read_text())["records"]
-    assert sorted((r["set"], r["id"]) for r in records) == [("dev", "m22t-04"), ("dev3", "d3-021")]
+    assert sorted((r["set"], r["id"]) for r in records) == sorted(picked)
     unknown = cli_env.invoke(app, ["eval", "--retrieval-only", "--id", "no-such-question"])
     assert unknown.exit_code == 1 and "no-such-question" in unknown.output
     sealed = cli_env.invoke(app, ["eval", "--retrieval-only", "--set", "sealed", "--id", "x"])
