@@ -23,6 +23,7 @@ comparison between things that are not names is not judged.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -70,8 +71,10 @@ def _key(name: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", name.lower()))
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse(sentence: str) -> _Comparison | None:
-    """The comparison ``sentence`` states, when its sides are names."""
+    """The comparison ``sentence`` states, when its sides are names (cached: a claim is
+    read against every window that supports it, a window against every claim)."""
     m = _COMPARATOR.search(sentence)
     if m is None:
         return None

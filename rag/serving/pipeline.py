@@ -258,7 +258,7 @@ class Pipeline:
         timings.verify_s = reading.drafts.verify_s
         note = f"{BUSY_NOTE} (retry in about {busy.retry_after_s} s)."
         cut = reading.drafts.cut_short(timings, note)
-        yield Delta(f" {note}" if cut.citations else note)
+        yield Delta(f" {note}" if cut.text != note else note)  # after what was shown
         yield cut
 
     def evidence(
