@@ -23,6 +23,7 @@ from rag import (
     ModelNotFound,
     ModelUnavailable,
     RagError,
+    ReadOnlyStore,
     UnreadableDocument,
     UnsupportedDocument,
 )
@@ -38,6 +39,7 @@ _STATUS: list[tuple[type[RagError], int, str]] = [
     (UnreadableDocument, 422, "unreadable_document"),
     (IndexUnavailable, 503, "index_unavailable"),
     (IndexConflict, 409, "conflict_error"),
+    (ReadOnlyStore, 403, "permission_error"),
     (ModelCrashed, 503, "model_unavailable"),
     (ModelIntegrity, 503, "model_unavailable"),
     (ModelNotFound, 503, "model_unavailable"),

@@ -30,6 +30,8 @@ from rag.errors import (
     ModelNotFound,
     ModelUnavailable,
     RagError,
+    ReadOnlyStore,
+    StoreUnavailable,
     UnreadableDocument,
     UnsupportedDocument,
 )
@@ -82,6 +84,8 @@ _LAZY = {
     "HNSW_ABOVE": "rag.index.vectors",
     "QdrantLocation": "rag.index.qdrant",
     "QdrantVectors": "rag.index.qdrant",
+    "PostgresLocation": "rag.index.postgres",
+    "PostgresVectors": "rag.index.postgres",
     "Verifier": "rag.grounding.verification",
 }
 
@@ -119,14 +123,18 @@ __all__ = [
     "ModelUnavailable",
     "Options",
     "Pipeline",
+    "PostgresLocation",
+    "PostgresVectors",
     "QdrantLocation",
     "QdrantVectors",
     "RagError",
+    "ReadOnlyStore",
     "RemoteGenerator",
     "Sentence",
     "SentenceTransformerEmbedder",
     "Settings",
     "Store",
+    "StoreUnavailable",
     "StreamEvent",
     "Timings",
     "Turn",
@@ -174,6 +182,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.grounding.terms import normalize_figures
     from rag.grounding.verification import SENTENCE_CHECKS, Verifier, checks_fired, checks_off
     from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.postgres import PostgresLocation, PostgresVectors
     from rag.index.qdrant import QdrantLocation, QdrantVectors
     from rag.index.store import FileLocation, Store, index_location
     from rag.index.vectors import HNSW_ABOVE, FaissVectors, VectorIndex

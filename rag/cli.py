@@ -40,20 +40,22 @@ def index(
     Only new or changed documents are extracted and embedded; deleted ones are dropped.
     """
     from rag.index.embedding import SentenceTransformerEmbedder
-    from rag.index.store import index_location
+    from rag.index.store import index_location, writing
     from rag.ingest.indexing import build_index
 
     s = Settings()
     try:
         embedder = SentenceTransformerEmbedder(s.embedding_model)
-        result = build_index(
-            paths or s.seeds_path,
-            index_location(s),
-            embedder,
-            s.chunk_overlap_tokens,
-            force,
-            progress=True,
-        )
+        location = index_location(s)
+        with writing(location):  # a shared index: after any upload a replica is making
+            result = build_index(
+                paths or s.seeds_path,
+                location,
+                embedder,
+                s.chunk_overlap_tokens,
+                force,
+                progress=True,
+            )
     except RagError as exc:
         _fail(exc)
     state = f"built ({result.embedded} embedded)" if result.rebuilt else "up to date"
@@ -62,6 +64,29 @@ def index(
         typer.secho("no documents are indexed yet", fg=typer.colors.YELLOW, err=True)
     for name in result.skipped:
         typer.secho(f"skipped unreadable file: {name}", fg=typer.colors.YELLOW, err=True)
+
+
+db_app = typer.Typer(no_args_is_help=True, help="The PostgreSQL store's schema.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create or upgrade the schema at RAG_DATABASE_URL (RAG_VECTOR_STORE=postgres).
+
+    Explicit, never at start-up: a replica over an older schema refuses to serve and
+    names this command. Safe to run again; a database newer than this code is refused."""
+    from rag.index.pg_db import migrate
+
+    s = Settings()
+    if not s.database_url:
+        _fail(RagError("RAG_DATABASE_URL is not set"))
+    try:
+        before, after = migrate(str(s.database_url))
+    except RagError as exc:
+        _fail(exc)
+    state = f"upgraded from {before} to {after}" if before != after else "up to date"
+    typer.echo(f"schema {state} (version {after})")
 
 
 documents_app = typer.Typer(no_args_is_help=True, help="List, add and remove reports.")

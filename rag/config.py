@@ -59,10 +59,17 @@ class Settings(BaseSettings):
         description="Where `rag index` writes the index (with Qdrant: this machine's cache "
         "of per-document vectors).",
     )
-    vector_store: Literal["faiss", "qdrant"] = Field(
+    vector_store: Literal["faiss", "qdrant", "postgres"] = Field(
         "faiss",
         description="faiss: index files under RAG_INDEX_DIR (one machine). qdrant: a Qdrant "
-        "collection per build behind an alias, catalogue included (stateless replicas).",
+        "collection per build behind an alias, catalogue included (stateless replicas). "
+        "postgres: PostgreSQL with pgvector at RAG_DATABASE_URL, catalogue included "
+        "(stateless replicas; `rag db init` creates its schema).",
+    )
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL (postgresql://user:password@host:port/db) for "
+        "RAG_VECTOR_STORE=postgres; a hot standby's URL makes a read-only replica.",
     )
     qdrant_url: str | None = Field(
         None, description="Qdrant server or cluster URL (RAG_VECTOR_STORE=qdrant)."

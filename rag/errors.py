@@ -5,8 +5,10 @@ RagError
 ├── IndexUnavailable     the on-disk index is absent, stale or damaged
 │   ├── IndexNotFound
 │   ├── IndexMismatch    built with another embedding model / dimension
-│   └── IndexCorrupt     a file is unreadable or fails its checksum
+│   ├── IndexCorrupt     a file is unreadable or fails its checksum
+│   └── StoreUnavailable the index's database server cannot be reached or failed
 ├── IndexConflict        another writer switched the shared index during this build
+├── ReadOnlyStore        a write to a replica that reads a read-only standby
 ├── ModelIntegrity       a GGUF file does not match its expected sha256
 ├── ModelNotFound        no model file and no way to assemble one
 ├── ModelCrashed         the installed llama.cpp dies evaluating a prompt on this CPU
@@ -43,6 +45,8 @@ __all__ = [
     "ModelNotFound",
     "ModelUnavailable",
     "RagError",
+    "ReadOnlyStore",
+    "StoreUnavailable",
     "UnreadableDocument",
     "UnsupportedDocument",
 ]
@@ -72,8 +76,16 @@ class IndexCorrupt(IndexUnavailable):
     """An index file is missing, unreadable or fails its checksum."""
 
 
+class StoreUnavailable(IndexUnavailable):
+    """The database holding the index (PostgreSQL) cannot be reached or failed."""
+
+
 class IndexConflict(RagError):
     """The shared index changed under a build that meant to extend it (retry)."""
+
+
+class ReadOnlyStore(RagError):
+    """This replica reads a read-only database (a hot standby): writes go to the primary."""
 
 
 class ModelIntegrity(RagError):

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from rag import NO_DOCUMENTS
+from rag import NO_DOCUMENTS, RagError
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +25,10 @@ async def readyz(request: Request) -> JSONResponse:
     if pipeline is None:
         error = getattr(request.app.state, "load_error", None)
         return JSONResponse({"status": "error" if error else "loading", "detail": error}, 503)
-    status = await run_in_threadpool(pipeline.status)  # may load a new index build
+    try:
+        status = await run_in_threadpool(pipeline.status)  # may load a new index build
+    except RagError as exc:  # the index's database is down, say: not ready, and why
+        return JSONResponse({"status": "error", "detail": str(exc)}, 503)
     return JSONResponse(
         {
             "status": "ready",

@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
@@ -54,6 +55,7 @@ __all__ = [
     "check_manifest",
     "check_parent",
     "index_location",
+    "writing",
 ]
 
 FORMAT_VERSION = 4
@@ -385,12 +387,23 @@ def check_parent(manifest: dict[str, Any], current: str | None) -> None:
         raise IndexConflict("the index changed while this build was made; try again")
 
 
+def writing(location: IndexLocation) -> AbstractContextManager[None]:
+    """The location's writer lock for a whole build, where writers on several
+    processes share it (Postgres); nothing to hold otherwise."""
+    lock = getattr(location, "writing", None)
+    return lock() if lock is not None else nullcontext()
+
+
 def index_location(settings: Settings) -> IndexLocation:
     """The index location ``RAG_VECTOR_STORE`` names."""
     if settings.vector_store == "qdrant":
         from rag.index.qdrant import QdrantLocation
 
         return QdrantLocation.from_settings(settings)
+    if settings.vector_store == "postgres":
+        from rag.index.postgres import PostgresLocation
+
+        return PostgresLocation.from_settings(settings)
     return FileLocation(settings.index_path)
 
 

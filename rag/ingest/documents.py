@@ -36,12 +36,13 @@ from rag.errors import (
 )
 from rag.files import fsync_dir, write_synced
 from rag.index.embedding import Embedder
-from rag.index.store import FileLocation, IndexLocation, Store
+from rag.index.store import FileLocation, IndexLocation, Store, writing
 from rag.ingest.indexing import IndexResult, SourceFile, build_index
 from rag.ingest.loaders import SUFFIXES, load_document
 
 __all__ = ["Collection", "Upload", "safe_name"]
 
+_Records = list[dict[str, Any]]  # (named here: in the class, ``list`` is a method)
 _CONFLICT_RETRIES = 3
 _STAGING = ".staging"  # inside the corpus folder; hidden, so never indexed
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
@@ -152,8 +153,11 @@ class Collection:
         kind = load_document(filename, data).kind
         name = safe_name(filename, kind)
         digest = hashlib.sha256(data).hexdigest()
-        with self._lock:  # checked where writes are serialised, so two uploads cannot race
-            records = self.list()
+        # checked where writes are serialised (in this process, and on a shared index in
+        # every replica), so two uploads cannot race; a shared index is read afresh, as
+        # another replica may have changed it since this one loaded it
+        with self._lock, writing(self.location):
+            records = self._records()
             same = [r for r in records if r.get("sha256") == digest]
             if same:
                 return Upload(same[0], "existing")
@@ -193,8 +197,10 @@ class Collection:
 
     def remove(self, doc_id: str) -> dict[str, Any]:
         """Remove a report from the corpus and the index; returns its last record."""
-        with self._lock:
-            record = self.get(doc_id)
+        with self._lock, writing(self.location):
+            record = next((r for r in self._records() if r["id"] == doc_id), None)
+            if record is None:
+                raise DocumentNotFound(f"no document with id {doc_id!r}")
             if self.shared:
                 self._build(drop=[record["name"]])
                 return record
@@ -215,9 +221,17 @@ class Collection:
             _remove_if_empty(staging)
             return record
 
+    def _records(self) -> _Records:
+        """The documents as the index holds them now: the current build's own record on a
+        shared index, the loaded store otherwise."""
+        if not self.shared:
+            return self.list()
+        documents = (self.location.current_manifest() or {}).get("documents", {})
+        return [dict(d) for _, d in sorted(documents.items())]
+
     def rebuild(self) -> IndexResult:
         """Bring the index in step with the corpus folder (only what changed)."""
-        with self._lock:
+        with self._lock, writing(self.location):
             return self._build()
 
     def _build(self, extra: Sequence[SourceFile] = (), drop: Sequence[str] = ()) -> IndexResult:

@@ -13,7 +13,7 @@ import threading
 import time
 
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import IndexUnavailable, RagError
 from rag.index.retrieval import Retriever
 from rag.index.store import index_location
 from rag.serving.loading import load_retriever
@@ -33,7 +33,13 @@ class Builds:
         self.location = index_location(settings)
         self._checked = time.monotonic()
         self._failed: str | None = None
+        self._down: IndexUnavailable | None = None  # the last check found the store down
         self._lock = threading.Lock()
+
+    def _serving(self) -> Retriever:
+        if self._down is not None:
+            raise self._down
+        return self.retriever
 
     def reload(self) -> Retriever:
         """Switch to the newest build now (after this process changed the index)."""
@@ -44,12 +50,17 @@ class Builds:
         """The retriever over the newest complete build; the old one if it fails to load."""
         now = time.monotonic()
         if now - self._checked < RELOAD_CHECK_S:
-            return self.retriever
+            return self._serving()
         with self._lock:
             if now - self._checked < RELOAD_CHECK_S:
-                return self.retriever
+                return self._serving()
             self._checked = now
-            build = self.location.current_build()
+            try:
+                build = self.location.current_build()
+            except IndexUnavailable as exc:  # its database is down: say so until it is back
+                self._down = exc
+                raise
+            self._down = None
             if build is None or build in (
                 self.retriever.store.manifest.get("build_id"),
                 self._failed,
