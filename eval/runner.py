@@ -103,7 +103,7 @@ class InProcess:
     def settings_for(self, corpus: Path | None) -> Any:
         """The settings serving ``corpus`` (None: the configured one), its index built
         (or brought up to date) first."""
-        from rag import build_index, index_location
+        from rag import build_index, index_location, migrate_schema
 
         s = self.settings
         if corpus is not None:
@@ -113,8 +113,11 @@ class InProcess:
                 "seeds_dir": corpus,
                 "index_dir": s.index_path / "eval" / name,
                 "qdrant_collection": alias[:64],
+                "database_schema": ("eval_" + re.sub(r"\W", "_", name)).lower()[:63],
             }
             s = s.model_copy(update=update)
+            if s.vector_store == "postgres":  # a schema of its own, made as `rag db init` does
+                migrate_schema(str(s.database_url), s.database_schema)
             build_index(corpus, index_location(s), self.embedder, s.chunk_overlap_tokens)
         return s
 

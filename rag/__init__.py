@@ -84,6 +84,7 @@ _LAZY = {
     "HNSW_ABOVE": "rag.index.vectors",
     "QdrantLocation": "rag.index.qdrant",
     "QdrantVectors": "rag.index.qdrant",
+    "migrate_schema": "rag.index.pg_db",
     "PostgresLocation": "rag.index.postgres",
     "PostgresVectors": "rag.index.postgres",
     "Verifier": "rag.grounding.verification",
@@ -156,6 +157,7 @@ __all__ = [
     "load_document",
     "load_generator",
     "load_retriever",
+    "migrate_schema",
     "normalize_figures",
     "read_sources",
     "resolve_model",
@@ -182,6 +184,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.grounding.terms import normalize_figures
     from rag.grounding.verification import SENTENCE_CHECKS, Verifier, checks_fired, checks_off
     from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.pg_db import migrate_schema
     from rag.index.postgres import PostgresLocation, PostgresVectors
     from rag.index.qdrant import QdrantLocation, QdrantVectors
     from rag.index.store import FileLocation, Store, index_location

@@ -76,13 +76,13 @@ def db_init() -> None:
 
     Explicit, never at start-up: a replica over an older schema refuses to serve and
     names this command. Safe to run again; a database newer than this code is refused."""
-    from rag.index.pg_db import migrate
+    from rag.index.pg_db import migrate_schema
 
     s = Settings()
     if not s.database_url:
         _fail(RagError("RAG_DATABASE_URL is not set"))
     try:
-        before, after = migrate(str(s.database_url))
+        before, after = migrate_schema(str(s.database_url), s.database_schema)
     except RagError as exc:
         _fail(exc)
     state = f"upgraded from {before} to {after}" if before != after else "up to date"

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         description="PostgreSQL URL (postgresql://user:password@host:port/db) for "
         "RAG_VECTOR_STORE=postgres; a hot standby's URL makes a read-only replica.",
     )
+    database_schema: str = Field(
+        "public",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The PostgreSQL schema holding this collection's tables: several "
+        "collections can share one database, each in a schema of its own.",
+    )
     qdrant_url: str | None = Field(
         None, description="Qdrant server or cluster URL (RAG_VECTOR_STORE=qdrant)."
     )

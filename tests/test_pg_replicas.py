@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from rag import PostgresLocation, build_index
-from rag.index.pg_db import Database, migrate
+from rag.index.pg_db import Database, migrate_schema
 from tests.pg_server import PgServer, free_port, new_root
 
 pytestmark = pytest.mark.llm
@@ -79,7 +79,7 @@ def cluster(tmp_path_factory, embedder) -> Iterator[tuple[PgServer, str, str]]:
     """A Postgres with the seeds indexed, and replicas A and B serving from it."""
     root = new_root()
     pg = PgServer(root).init().start()
-    migrate(pg.url)
+    migrate_schema(pg.url)
     seeds = sorted(Path(__file__).parent.parent.joinpath("seeds").iterdir())[:2]
     build_index(seeds, PostgresLocation(Database(pg.url), root / "builder"), embedder)
     work = tmp_path_factory.mktemp("replicas")

@@ -24,7 +24,7 @@ from rag import (
     build_index,
     load_retriever,
 )
-from rag.index.pg_db import Database, migrate
+from rag.index.pg_db import Database, migrate_schema
 from rag.index.postgres import PostgresLocation, PostgresVectors
 from rag.index.store import Store
 from tests.pg_server import PgServer, new_root
@@ -66,7 +66,7 @@ def url(server: PgServer) -> str:
     with psycopg.connect(server.url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     db_url = server.url.rsplit("/", 1)[0] + "/" + name
-    assert migrate(db_url) == (0, 1)
+    assert migrate_schema(db_url) == (0, 1)
     return db_url
 
 
@@ -285,8 +285,8 @@ def test_schema_is_explicit_and_versioned(server, tmp_path):
     bare = server.url.rsplit("/", 1)[0] + "/bare"
     with pytest.raises(IndexNotFound, match="rag db init"):
         PostgresLocation(Database(bare), tmp_path).load()
-    assert migrate(bare) == (0, 1)
-    assert migrate(bare) == (1, 1)  # again: nothing to do
+    assert migrate_schema(bare) == (0, 1)
+    assert migrate_schema(bare) == (1, 1)  # again: nothing to do
     with pytest.raises(IndexNotFound, match="rag index"):
         PostgresLocation(Database(bare), tmp_path).load()
 
@@ -364,3 +364,18 @@ def test_writers_on_two_replicas_queue_on_the_database_lock(
         assert not done.is_set() and location.load().documents.keys() == {"one.md"}
     worker.join(120)
     assert done.is_set() and sorted(location.load().documents) == ["five.md", "one.md"]
+
+
+def test_collections_in_schemas_of_their_own_share_a_database(url, tmp_path, embedder):
+    """``RAG_DATABASE_SCHEMA``: two collections in one database, each its own builds."""
+    locations = []
+    for n, schema in enumerate(("north", "south")):
+        assert migrate_schema(url, schema) == (0, 1)
+        location = PostgresLocation(Database(url, schema), tmp_path / schema)
+        folder = tmp_path / f"corpus{n}"
+        folder.mkdir()
+        (folder / f"{schema}.md").write_text(f"# {schema}\n\nTamarack plans for the {schema}.\n")
+        build_index(folder, location, embedder)
+        locations.append(location)
+    assert [sorted(x.load().documents) for x in locations] == [["north.md"], ["south.md"]]
+    assert "schema south" in locations[1].db.where

@@ -2,8 +2,8 @@
 in a process, errors turned into ``StoreUnavailable``, and the versioned schema.
 
 The service never starts a database: it connects to ``RAG_DATABASE_URL``. The schema is
-created and upgraded explicitly by ``rag db init`` (``migrate``), never at start-up: a
-replica finding an older schema refuses to serve and says which command brings it up to
+created and upgraded explicitly by ``rag db init`` (``migrate_schema``), never at start-up:
+a replica finding an older schema refuses to serve and says which command brings it up to
 date, so two replicas of different versions cannot both try to change it.
 """
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["SCHEMA_VERSION", "Database", "database_for", "migrate", "where"]
+__all__ = ["SCHEMA_VERSION", "Database", "database_for", "migrate_schema", "where"]
 
 SCHEMA_VERSION = 1
 _CONNECT_TIMEOUT_S = 3  # a database that does not answer is down: fail fast, never hang
@@ -29,7 +29,7 @@ _POOL_WAIT_S = 5.0
 _STATEMENT_TIMEOUT_MS = 30_000
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
-        "CREATE EXTENSION IF NOT EXISTS vector",
+        "CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public",
         # one row per build; its chunks, postings and documents are tables of its own
         """CREATE TABLE rag_builds (
             id text PRIMARY KEY,
@@ -51,28 +51,32 @@ _LOCK_SCHEMA = 7_321_001  # advisory lock keys: schema changes, and document wri
 LOCK_WRITES = 7_321_002
 
 
-def where(url: str) -> str:
-    """``host:port/dbname`` of a URL, for messages (never its password)."""
+def where(url: str, schema: str = "public") -> str:
+    """``host:port/dbname`` of a URL (and the schema), for messages (never its password)."""
     from psycopg.conninfo import conninfo_to_dict
 
     try:
         d = conninfo_to_dict(url)
     except Exception:  # a malformed URL: say so without echoing it
         return "the database (malformed RAG_DATABASE_URL)"
-    return f"PostgreSQL at {d.get('host', 'localhost')}:{d.get('port', 5432)}/{d.get('dbname', '')}"
+    place = (
+        f"PostgreSQL at {d.get('host', 'localhost')}:{d.get('port', 5432)}/{d.get('dbname', '')}"
+    )
+    return place if schema == "public" else f"{place} (schema {schema})"
 
 
 class Database:
     """A connection pool to one database; every use goes through ``connection``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, schema: str = "public") -> None:
         try:
             import psycopg  # noqa: F401
             from psycopg_pool import ConnectionPool
         except ImportError as exc:  # pragma: no cover - both are dependencies
             raise ConfigError("RAG_VECTOR_STORE=postgres needs psycopg and psycopg-pool") from exc
         self.url = url
-        self.where = where(url)
+        self.schema = schema
+        self.where = where(url, schema)
         self._registered: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
         self.pool: ConnectionPool = ConnectionPool(
             url,
@@ -84,7 +88,7 @@ class Database:
             configure=self._configure,
             kwargs={
                 "connect_timeout": _CONNECT_TIMEOUT_S,
-                "options": f"-c statement_timeout={_STATEMENT_TIMEOUT_MS}",
+                "options": _options(schema),
             },
         )
         self.pool.open(wait=False)
@@ -149,24 +153,34 @@ class Database:
             )
 
 
-def migrate(url: str) -> tuple[int, int]:
+def _options(schema: str) -> str:
+    # the collection's schema first; pgvector's type from public
+    return f"-c statement_timeout={_STATEMENT_TIMEOUT_MS} -c search_path={schema},public"
+
+
+def migrate_schema(url: str, schema: str = "public") -> tuple[int, int]:
     """Create or upgrade the schema to ``SCHEMA_VERSION`` (``rag db init``): each step
     in one transaction, under a lock so two runs cannot interleave. Returns (before,
     after). A database newer than this code is refused, never downgraded."""
     import psycopg
+    from psycopg import sql
 
     try:
-        conn = psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S, autocommit=False)
+        conn = psycopg.connect(
+            url, connect_timeout=_CONNECT_TIMEOUT_S, autocommit=False, options=_options(schema)
+        )
     except psycopg.OperationalError as exc:
-        raise StoreUnavailable(f"{where(url)} is unreachable: {_first(exc)}") from exc
+        raise StoreUnavailable(f"{where(url, schema)} is unreachable: {_first(exc)}") from exc
     with conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_SCHEMA,))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         conn.execute("CREATE TABLE IF NOT EXISTS rag_schema (version integer NOT NULL)")
         row = conn.execute("SELECT max(version) FROM rag_schema").fetchone()
         before = int(row[0] or 0) if row else 0
         if before > SCHEMA_VERSION:
             raise IndexMismatch(
-                f"{where(url)} has rag schema {before}, newer than this code's {SCHEMA_VERSION}"
+                f"{where(url, schema)} has rag schema {before}, newer than this code's "
+                f"{SCHEMA_VERSION}"
             )
         for version in range(before + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[version]:
@@ -179,13 +193,13 @@ def _first(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-_databases: dict[str, Database] = {}
+_databases: dict[tuple[str, str], Database] = {}
 _guard = threading.Lock()
 
 
-def database_for(url: str) -> Database:
-    """The process's one pool for ``url`` (replicas in one process share it)."""
+def database_for(url: str, schema: str = "public") -> Database:
+    """The process's one pool for ``url`` and ``schema`` (replicas in one process share it)."""
     with _guard:
-        if url not in _databases:
-            _databases[url] = Database(url)
-        return _databases[url]
+        if (url, schema) not in _databases:
+            _databases[(url, schema)] = Database(url, schema)
+        return _databases[(url, schema)]

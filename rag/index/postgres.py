@@ -226,7 +226,8 @@ class PostgresLocation:
 
         if not settings.database_url:
             raise ConfigError("RAG_VECTOR_STORE=postgres needs RAG_DATABASE_URL")
-        return cls(database_for(settings.database_url), settings.index_path / "docs")
+        db = database_for(settings.database_url, settings.database_schema)
+        return cls(db, settings.index_path / "docs")
 
     @property
     def cache_root(self) -> Path:
@@ -257,11 +258,16 @@ class PostgresLocation:
                     f"this replica reads a read-only standby ({self.db.where}): "
                     "send document writes to a replica of the primary"
                 )
-            conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_WRITES,))
+            conn.execute(
+                "SELECT pg_advisory_lock(%s::int, hashtext(%s))", (LOCK_WRITES, self.db.schema)
+            )
             try:
                 yield
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_WRITES,))
+                conn.execute(
+                    "SELECT pg_advisory_unlock(%s::int, hashtext(%s))",
+                    (LOCK_WRITES, self.db.schema),
+                )
                 conn.autocommit = False
 
     def new_index(self, dim: int, size: int) -> PostgresVectors:
