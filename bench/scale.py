@@ -1,7 +1,12 @@
-"""Vector search at scale: FAISS flat vs FAISS HNSW vs Qdrant local mode on synthetic
-corpora of generated vectors and text.
+"""Vector search at scale: FAISS flat vs FAISS HNSW vs Qdrant local mode vs PostgreSQL
+with pgvector (exact scan, HNSW) on synthetic corpora of generated vectors and text.
 
     .venv/bin/python bench/scale.py [--sizes 100000 1000000] [--queries 200] [--out FILE]
+        [--backends faiss-flat faiss-hnsw qdrant-local postgres-exact postgres-hnsw]
+
+The Postgres backends use ``RAG_BENCH_DATABASE_URL``, or else a server this script
+starts from the ``pgserver`` wheel's binaries (as the tests do); for them "memory
+added" is the size of the build's tables and indexes in the database.
 
 Each (backend, size) runs in its own process, so memory is that backend's alone. The
 corpus is generated from a fixed seed: 384-dimensional unit vectors around 2,000
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -74,7 +80,7 @@ def rss_mb() -> float:
 def one(backend: str, n: int, q: int) -> dict[str, object]:
     import faiss
 
-    from rag import HNSW_ABOVE, FaissVectors, QdrantLocation, QdrantVectors
+    from rag import HNSW_ABOVE, FaissVectors, PostgresVectors, QdrantLocation, QdrantVectors
 
     vecs, texts = corpus(n)
     qs, qtexts = queries(vecs, texts, q)
@@ -82,12 +88,25 @@ def one(backend: str, n: int, q: int) -> dict[str, object]:
     sources = [f"doc{i // 50}" for i in range(n)]
     before = rss_mb()
     t0 = time.perf_counter()
-    index: FaissVectors | QdrantVectors
+    index: FaissVectors | QdrantVectors | PostgresVectors
     if backend.startswith("faiss"):
         # the index type the embedded default would choose for a corpus above/below
         index = FaissVectors.empty(DIM, 0 if backend == "faiss-flat" else HNSW_ABOVE + 1)
         index.upsert(range(n), vecs, texts, sources)
         _ = index.lexical  # bm25s indexes on first use: part of the build
+    elif backend.startswith("postgres"):
+        from rag import PostgresLocation, Settings, migrate_schema
+
+        url, schema = os.environ["RAG_BENCH_DATABASE_URL"], f"bench_{n}_{backend[9:]}"
+        migrate_schema(url, schema)
+        s = Settings(vector_store="postgres", database_url=url, database_schema=schema)
+        location = PostgresLocation.from_settings(s)
+        index = location.new_index(DIM, n)
+        for i in range(0, n, 20_000):
+            sl = slice(i, min(n, i + 20_000))
+            index.upsert(range(sl.start, sl.stop), vecs[sl], texts[sl], sources[sl])
+        if backend == "postgres-hnsw":
+            index.create_hnsw()
     else:
         from qdrant_client import QdrantClient
 
@@ -99,6 +118,8 @@ def one(backend: str, n: int, q: int) -> dict[str, object]:
             index.upsert(range(sl.start, sl.stop), vecs[sl], texts[sl], sources[sl])
     build_s = time.perf_counter() - t0
     added = rss_mb() - before
+    if isinstance(index, PostgresVectors):
+        added = index.size_mb()
     del vecs
     faiss.omp_set_num_threads(1)  # one query per request; the server runs requests side by side
     found = []
@@ -148,7 +169,11 @@ def one(backend: str, n: int, q: int) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    ap.add_argument("--backends", nargs="+", default=["faiss-flat", "faiss-hnsw", "qdrant-local"])
+    ap.add_argument(
+        "--backends",
+        nargs="+",
+        default=["faiss-flat", "faiss-hnsw", "qdrant-local", "postgres-exact", "postgres-hnsw"],
+    )
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--one", nargs=2, metavar=("BACKEND", "N"), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help="also write the results as JSON here")
@@ -156,6 +181,32 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one[0], int(args.one[1]), args.queries)))
         return
+    server = None
+    if any(b.startswith("postgres") for b in args.backends) and not os.environ.get(
+        "RAG_BENCH_DATABASE_URL"
+    ):
+        from tests.pg_server import PgServer, new_root
+
+        # memory for building a large HNSW graph, and a cache that holds 1M vectors
+        server = (
+            PgServer(new_root())
+            .init()
+            .start(
+                "-c maintenance_work_mem=4GB -c shared_buffers=2GB "
+                "-c max_parallel_maintenance_workers=1"
+            )
+        )
+        os.environ["RAG_BENCH_DATABASE_URL"] = server.url
+    try:
+        rows = run(args)
+    finally:
+        if server is not None:
+            server.stop("fast")
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def run(args: argparse.Namespace) -> list[dict[str, object]]:
     rows = []
     for n in args.sizes:
         for backend in args.backends:
@@ -183,8 +234,7 @@ def main() -> None:
             )
             for ef, r in row["ef_search_sweep"].items():
                 print(f"    efSearch {ef:>4}: recall@10 {r['recall_at_10']}  p50 {r['p50_ms']} ms")
-    if args.out:
-        args.out.write_text(json.dumps(rows, indent=2) + "\n")
+    return rows
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ class PgServer:
         self.data = root / "data"
         self.log = root / "server.log"
         self._as: dict[str, Any] = {}
+        self.proc: subprocess.Popen[bytes] | None = None
         install = _binaries()
         if os.geteuid() == 0:
             _ensure_user()
@@ -85,21 +88,42 @@ class PgServer:
         self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         return self
 
-    def start(self) -> PgServer:
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 "
-            f"-c unix_socket_directories={self.root} -c fsync=off"
-        )
-        done = self.run(
-            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start",
-            check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"postgres did not start: {done.stderr}\n{self.read_log()}")
-        return self
+    def start(self, extra: str = "") -> PgServer:
+        """Start (again) on this port, as a child of this process (so a SIGKILLed server
+        is reaped, not left a zombie holding its lock file); ``extra``: more ``-c
+        name=value`` settings. Returns once it accepts connections."""
+        import psycopg
+
+        args = [
+            str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
+            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.root}",
+            "-c", "fsync=off", *shlex.split(extra),
+        ]  # fmt: skip
+        for _ in range(50):  # a killed server's backends may hold its memory a moment
+            with self.log.open("ab") as log:
+                self.proc = subprocess.Popen(
+                    args, stdout=log, stderr=log, cwd=self.root, **self._as
+                )
+            while self.proc.poll() is None:
+                try:
+                    psycopg.connect(self.url, connect_timeout=2).close()
+                    return self
+                except psycopg.OperationalError:
+                    time.sleep(0.05)
+            time.sleep(0.2)
+        raise RuntimeError(f"postgres did not start:\n{self.read_log()[-3000:]}")
 
     def stop(self, mode: str = "fast") -> None:
+        """``pg_ctl stop -m mode``: smart, fast, or immediate (no checkpoint: a crash)."""
         self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+        if self.proc is not None:
+            self.proc.wait(60)
+
+    def kill(self) -> None:
+        """``kill -9`` of the postmaster."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(60)
 
     def read_log(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

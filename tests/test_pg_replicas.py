@@ -165,6 +165,7 @@ def test_a_database_down_is_503_and_both_replicas_recover_without_restart(cluste
             r = httpx.post(f"{base}/v1/ask", json={"question": QUESTION + " (down)"}, timeout=60)
             assert r.status_code == 503, r.text
             assert "PostgreSQL" in r.json()["error"]["message"]
+            assert httpx.get(f"{base}/metrics", timeout=30).status_code == 200  # still scraped
     finally:
         pg.start()
     for base in (a, b):

@@ -56,7 +56,10 @@ async def metrics(request: Request) -> Response:
     def state() -> dict[str, float]:
         if pipeline is None:
             return {}
-        status = pipeline.status()
+        try:
+            status = pipeline.status()
+        except RagError:  # the index's database is down: the counters still render
+            return {}
         return {
             "queue_depth": status["queue_depth"],
             "model_busy": float(status["model_busy"]),

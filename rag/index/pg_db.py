@@ -108,9 +108,11 @@ class Database:
         self._registered.add(conn)
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self, unbounded: bool = False) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection in a transaction (committed on success); a database that
-        cannot be reached, or fails mid-query, raises ``StoreUnavailable`` naming it."""
+        cannot be reached, or fails mid-query, raises ``StoreUnavailable`` naming it.
+        Reads are cut off after 30 s; ``unbounded``: a build's writes (an HNSW graph
+        over a million rows takes minutes) are not."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
@@ -118,6 +120,8 @@ class Database:
             with self.pool.connection() as conn:
                 if conn not in self._registered:
                     self._configure(conn)
+                if unbounded:
+                    conn.execute("SET LOCAL statement_timeout = 0")
                 yield conn
         except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
             raise StoreUnavailable(f"{self.where} is unreachable or failed: {_first(exc)}") from exc

@@ -48,6 +48,8 @@ __all__ = ["HNSW_ABOVE", "PostgresLocation", "PostgresVectors"]
 # Below this many chunks an exact scan is fast enough and exact, as FAISS's flat index;
 # above, pgvector's HNSW (measured in bench/pg_scale.py; the README has the numbers).
 HNSW_ABOVE = 50_000
+_HNSW_M = 16  # pgvector's defaults for the graph; the search depth is ours
+_HNSW_EF_CONSTRUCTION = 64
 _HNSW_EF_SEARCH = 200
 _K1, _B = 1.2, 0.75  # bm25s's constants and its Lucene form (no k1 + 1 factor)
 _KEEP_SUPERSEDED_S = 300.0  # a replaced build stays this long for answers running on it
@@ -115,7 +117,7 @@ class PostgresVectors:
         self, ids: Sequence[int], vectors: np.ndarray, texts: Sequence[str], sources: Sequence[str]
     ) -> None:
         ids = [int(i) for i in ids]
-        with self.db.connection() as conn:
+        with self.db.connection(unbounded=True) as conn:
             conn.execute(self._sql("DELETE FROM {postings} WHERE id = ANY(%s)"), (ids,))
             conn.execute(self._sql("DELETE FROM {chunks} WHERE id = ANY(%s)"), (ids,))
             chunks = self._sql(
@@ -146,6 +148,30 @@ class PostgresVectors:
             )
             conn.execute(self._sql("DELETE FROM {chunks} WHERE source = %s"), (source,))
         self._stats = None
+
+    def size_mb(self) -> float:
+        """What the build's tables and their indexes take in the database."""
+        with self.db.connection() as conn:
+            row = conn.execute(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                "WHERE c.relname = ANY(%s) AND c.relkind = 'r'",
+                ([f"rag_{k}_{self.build}" for k in ("chunks", "postings", "documents")],),
+            ).fetchone()
+        return float(row[0] or 0) / 2**20 if row else 0.0
+
+    def create_hnsw(self) -> None:
+        """pgvector's HNSW graph over the dense vectors (built once the rows are in)."""
+        from psycopg import sql
+
+        with self.db.connection(unbounded=True) as conn:
+            conn.execute(
+                sql.SQL(
+                    "CREATE INDEX ON {} USING hnsw (embedding vector_ip_ops) "
+                    "WITH (m = {}, ef_construction = {})"
+                ).format(
+                    self._t["chunks"], sql.Literal(_HNSW_M), sql.Literal(_HNSW_EF_CONSTRUCTION)
+                )
+            )
 
     def _params(self, query: str, vector: np.ndarray | None, k: int) -> dict[str, Any]:
         n, avgdl = self.stats()
@@ -301,7 +327,8 @@ class PostgresLocation:
         return PostgresVectors(self.db, build, dim)
 
     def save(self, store: Store) -> str:
-        """Complete ``store``'s build and make it current, in one transaction."""
+        """Complete ``store``'s build (its catalogue, documents and, when large, its HNSW
+        graph: no reader sees them yet), then make it current in one short transaction."""
         from psycopg import sql
 
         vectors = store.vectors
@@ -310,7 +337,7 @@ class PostgresLocation:
         build, t = vectors.build, _tables(vectors.build)
         manifest = dict(store.manifest, build_id=build, built_at=time.time())
         records = manifest.get("documents", {})
-        with self.db.connection() as conn:
+        with self.db.connection(unbounded=True) as conn:
             conn.execute(
                 "CREATE TEMP TABLE catalogue (id integer, heading_path text[], "
                 "text text, start_ integer, end_ integer) ON COMMIT DROP"
@@ -328,12 +355,9 @@ class PostgresLocation:
                 for name, (text, pages) in sorted(store.texts.items()):
                     copy.write_row((name, text, list(pages), records[name]["sha256"]))
             n, avgdl = vectors.stats()
-            if n > HNSW_ABOVE:
-                conn.execute(
-                    sql.SQL("CREATE INDEX ON {} USING hnsw (embedding vector_ip_ops)").format(
-                        t["chunks"]
-                    )
-                )
+        if n > HNSW_ABOVE:
+            vectors.create_hnsw()
+        with self.db.connection() as conn:
             conn.execute(
                 "UPDATE rag_builds SET manifest = %s, complete = true, n_chunks = %s, "
                 "avgdl = %s WHERE id = %s",
