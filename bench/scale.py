@@ -153,6 +153,20 @@ def one(backend: str, n: int, q: int) -> dict[str, object]:
                 "p50_ms": round(float(np.median(ms)), 2),
             }
         hnsw.hnsw.efSearch = default_ef
+    if backend == "postgres-hnsw":  # the same for pgvector's graph
+        assert isinstance(index, PostgresVectors)
+        for ef in (64, 128, 256, 512, 1000):
+            index.ef_search = ef
+            ms, got = [], []
+            for v in qs:
+                t = time.perf_counter()
+                got.append([i for i, _ in index.search(v, 10)])
+                ms.append((time.perf_counter() - t) * 1000)
+            r = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(got, truth, strict=True)])
+            sweep[ef] = {
+                "recall_at_10": round(float(r), 3),
+                "p50_ms": round(float(np.median(ms)), 2),
+            }
     return {
         "backend": backend,
         "chunks": n,

@@ -27,14 +27,32 @@ def test_compose_has_each_role_and_only_real_settings():
     names |= set(re.findall(r"\bRAG_[A-Z0-9_]+", (DEPLOY / "Dockerfile").read_text()))
     fields = {"RAG_" + f.upper() for f in Settings.model_fields} | {"RAG_HOME"}  # data root
     assert names and names <= fields, names - fields
-    api = compose["services"]["api"]["environment"]
+    # compose fills ${NAME:-default} from the shell: qdrant unless RAG_VECTOR_STORE is set
+    api = {
+        k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(v))
+        for k, v in compose["services"]["api"]["environment"].items()
+    }
     assert api["RAG_VECTOR_STORE"] == "qdrant" and api["RAG_LLM_URL"].startswith("http://llm:")
     Settings(**{k[4:].lower(): v for k, v in api.items()})  # values the settings accept
+    Settings(**{k[4:].lower(): v for k, v in api.items()} | {"vector_store": "postgres"})
+    # the Postgres alternative: its server and the one-shot schema step, in their profile
+    services = compose["services"]
+    assert services["postgres"]["profiles"] == services["dbinit"]["profiles"] == ["postgres"]
+    assert services["dbinit"]["command"] == ["rag", "db", "init"]
+    assert (
+        api["RAG_DATABASE_URL"].startswith("postgresql://")
+        and "@postgres:" in api["RAG_DATABASE_URL"]
+    )
 
 
 def test_the_commands_it_runs_exist():
     runner = CliRunner()
-    for args in (["index", "--help"], ["serve", "--help"], ["models", "--help"]):
+    for args in (
+        ["index", "--help"],
+        ["serve", "--help"],
+        ["models", "--help"],
+        ["db", "init", "--help"],
+    ):
         assert runner.invoke(app, args).exit_code == 0, args
     assert "--path" in runner.invoke(app, ["models", "--help"]).output
 
