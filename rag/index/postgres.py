@@ -52,7 +52,9 @@ HNSW_ABOVE = 50_000
 # ef_construction 64) reach recall@10 0.938 at most at 1M chunks (bench/scale.py)
 _HNSW_M = 32
 _HNSW_EF_CONSTRUCTION = 80
-_HNSW_EF_SEARCH = 512  # recall@10 0.977 at 1M chunks, 7.5 ms (256: 0.932)
+# HNSW search depth by size (bench/scale.py, recall@10 / p50): 100k chunks, ef 128:
+# 1.0 / 5.9 ms (ef 512 costs 26 ms there); 1M chunks, ef 512: 0.977 / 7.5 ms (256: 0.932)
+_HNSW_EF_SEARCH = ((500_000, 128), (None, 512))
 _K1, _B = 1.2, 0.75  # bm25s's constants and its Lucene form (no k1 + 1 factor)
 _KEEP_SUPERSEDED_S = 300.0  # a replaced build stays this long for answers running on it
 _KEEP_UNFINISHED_S = 3600.0  # an unfinished build this young may be in progress elsewhere
@@ -93,7 +95,7 @@ class PostgresVectors:
         self._dim = dim
         self._t = _tables(build)
         self._stats: tuple[int, float] | None = None  # chunks and mean BM25 length
-        self.ef_search = _HNSW_EF_SEARCH  # HNSW search depth (pgvector's is at most 1000)
+        self.ef_search: int | None = None  # HNSW search depth; None: by size (at most 1000)
 
     def _sql(self, text: str) -> sql_t.Composed:
         from psycopg import sql
@@ -184,10 +186,16 @@ class PostgresVectors:
             params["v"] = np.asarray(vector, dtype=np.float32)
         return params
 
+    def _ef_search(self) -> int:
+        if self.ef_search is not None:
+            return int(self.ef_search)
+        n = self.stats()[0]
+        return next(ef for limit, ef in _HNSW_EF_SEARCH if limit is None or n <= limit)
+
     def _query(self, text: str, params: dict[str, Any]) -> list[tuple[int, float]]:
         with self.db.connection() as conn:
             if self.stats()[0] > HNSW_ABOVE:
-                conn.execute(f"SET LOCAL hnsw.ef_search = {int(self.ef_search)}")
+                conn.execute(f"SET LOCAL hnsw.ef_search = {self._ef_search()}")
             rows = conn.execute(self._sql(text), params).fetchall()
         return [(int(i), float(s)) for i, s in rows]
 
