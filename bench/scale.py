@@ -70,6 +70,21 @@ def exact_top10(vecs: np.ndarray, qs: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
+def depths(index, qs: np.ndarray, truth: np.ndarray, efs, set_ef) -> dict[int, dict]:
+    """Recall@10 and p50 of one graph searched at each depth in ``efs``."""
+    out = {}
+    for ef in efs:
+        set_ef(ef)
+        ms, got = [], []
+        for v in qs:
+            t = time.perf_counter()
+            got.append([i for i, _ in index.search(v, 10)])
+            ms.append((time.perf_counter() - t) * 1000)
+        r = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(got, truth, strict=True)])
+        out[ef] = {"recall_at_10": round(float(r), 3), "p50_ms": round(float(np.median(ms)), 2)}
+    return out
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -138,35 +153,18 @@ def one(backend: str, n: int, q: int) -> dict[str, object]:
     sweep = {}
     if backend == "faiss-hnsw":  # recall and speed for other search depths, same graph
         assert isinstance(index, FaissVectors)
-        hnsw = faiss.downcast_index(index.index.index)
-        default_ef = hnsw.hnsw.efSearch
-        for ef in (64, 128, 256, 512):
-            hnsw.hnsw.efSearch = ef
-            ms, got = [], []
-            for v in qs:
-                t = time.perf_counter()
-                got.append([i for i, _ in index.search(v, 10)])
-                ms.append((time.perf_counter() - t) * 1000)
-            r = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(got, truth, strict=True)])
-            sweep[ef] = {
-                "recall_at_10": round(float(r), 3),
-                "p50_ms": round(float(np.median(ms)), 2),
-            }
-        hnsw.hnsw.efSearch = default_ef
+        hnsw = faiss.downcast_index(index.index.index).hnsw
+        default_ef = hnsw.efSearch
+        sweep = depths(
+            index, qs, truth, (64, 128, 256, 512), lambda ef: setattr(hnsw, "efSearch", ef)
+        )
+        hnsw.efSearch = default_ef
     if backend == "postgres-hnsw":  # the same for pgvector's graph
         assert isinstance(index, PostgresVectors)
-        for ef in (64, 128, 256, 512, 1000):
-            index.ef_search = ef
-            ms, got = [], []
-            for v in qs:
-                t = time.perf_counter()
-                got.append([i for i, _ in index.search(v, 10)])
-                ms.append((time.perf_counter() - t) * 1000)
-            r = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(got, truth, strict=True)])
-            sweep[ef] = {
-                "recall_at_10": round(float(r), 3),
-                "p50_ms": round(float(np.median(ms)), 2),
-            }
+        pg = index
+        sweep = depths(
+            pg, qs, truth, (64, 128, 256, 512, 1000), lambda ef: setattr(pg, "ef_search", ef)
+        )
     return {
         "backend": backend,
         "chunks": n,

@@ -194,7 +194,7 @@ class PostgresVectors:
 
     def _query(self, text: str, params: dict[str, Any]) -> list[tuple[int, float]]:
         with self.db.connection() as conn:
-            if self.stats()[0] > HNSW_ABOVE:
+            if self.ef_search is not None or self.stats()[0] > HNSW_ABOVE:
                 conn.execute(f"SET LOCAL hnsw.ef_search = {self._ef_search()}")
             rows = conn.execute(self._sql(text), params).fetchall()
         return [(int(i), float(s)) for i, s in rows]
