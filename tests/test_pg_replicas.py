@@ -208,6 +208,8 @@ def test_a_replica_on_a_hot_standby_answers_uploads_and_refuses_writes(cluster, 
             body = c.post("/v1/ask", json={"question": "How much can the Quenby pier crane lift?"})
             assert "12" in body.json()["answer"], body.text
             assert body.json()["citations"][0]["source"] == "pier.md"
+            assert c.get("/v1/documents").json()["writable"] is False  # the page offers none
+            assert httpx.get(f"{a}/v1/documents", timeout=30).json()["writable"] is True
             refused = c.post("/v1/documents", files={"file": ("x.md", b"# X\n\nx y z\n")})
             assert refused.status_code == 403 and "standby" in refused.text
     finally:

@@ -63,6 +63,8 @@ async def list_documents(
 ) -> dict[str, Any]:
     """The indexed reports, and whether this server accepts uploads and deletes."""
     writable = request.app.state.settings.document_writes
+    if writable:  # a replica reading a read-only standby takes no writes either
+        writable = not await run_in_threadpool(collection.read_only)
     return {"object": "list", "data": collection.list(), "writable": writable}
 
 

@@ -282,29 +282,29 @@ class PostgresLocation:
             ).fetchone()
         return dict(row[0]) if row else None
 
+    def read_only(self) -> bool:
+        """Whether this database is a hot standby (it takes no writes)."""
+        with self.db.connection() as conn:
+            row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        return bool(row and row[0])
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the database's writer lock for a whole build: writers on every replica
-        queue here (released with the session if this process dies)."""
+        queue here (released with the session if this process dies). A standby refuses."""
+        if self.read_only():
+            raise ReadOnlyStore(
+                f"this replica reads a read-only standby ({self.db.where}): "
+                "send document writes to a replica of the primary"
+            )
+        key = (LOCK_WRITES, self.db.schema)  # one lock per collection (schema)
         with self.db.connection() as conn:
             conn.autocommit = True
-            standby = conn.execute("SELECT pg_is_in_recovery()").fetchone()
-            if standby and standby[0]:
-                conn.autocommit = False
-                raise ReadOnlyStore(
-                    f"this replica reads a read-only standby ({self.db.where}): "
-                    "send document writes to a replica of the primary"
-                )
-            conn.execute(
-                "SELECT pg_advisory_lock(%s::int, hashtext(%s))", (LOCK_WRITES, self.db.schema)
-            )
+            conn.execute("SELECT pg_advisory_lock(%s::int, hashtext(%s))", key)
             try:
                 yield
             finally:
-                conn.execute(
-                    "SELECT pg_advisory_unlock(%s::int, hashtext(%s))",
-                    (LOCK_WRITES, self.db.schema),
-                )
+                conn.execute("SELECT pg_advisory_unlock(%s::int, hashtext(%s))", key)
                 conn.autocommit = False
 
     def new_index(self, dim: int, size: int) -> PostgresVectors:

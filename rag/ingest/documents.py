@@ -221,6 +221,11 @@ class Collection:
             _remove_if_empty(staging)
             return record
 
+    def read_only(self) -> bool:
+        """Whether the index is read-only here (a replica reading a hot standby)."""
+        read_only = getattr(self.location, "read_only", None)
+        return bool(read_only()) if read_only is not None else False
+
     def _records(self) -> _Records:
         """The documents as the index holds them now: the current build's own record on a
         shared index, the loaded store otherwise."""
