@@ -78,7 +78,7 @@ _LAZY = {
     "checks_fired": "rag.grounding.verification",
     "checks_off": "rag.grounding.verification",
     "FileLocation": "rag.index.store",
-    "index_location": "rag.index.store",
+    "index_location": "rag.index.locations",
     "VectorIndex": "rag.index.vectors",
     "FaissVectors": "rag.index.vectors",
     "HNSW_ABOVE": "rag.index.vectors",
@@ -86,7 +86,7 @@ _LAZY = {
     "QdrantVectors": "rag.index.qdrant",
     "migrate_schema": "rag.index.pg_db",
     "PostgresLocation": "rag.index.postgres",
-    "PostgresVectors": "rag.index.postgres",
+    "PostgresVectors": "rag.index.pg_vectors",
     "Verifier": "rag.grounding.verification",
 }
 
@@ -184,10 +184,12 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.grounding.terms import normalize_figures
     from rag.grounding.verification import SENTENCE_CHECKS, Verifier, checks_fired, checks_off
     from rag.index.embedding import SentenceTransformerEmbedder
+    from rag.index.locations import index_location
     from rag.index.pg_db import migrate_schema
-    from rag.index.postgres import PostgresLocation, PostgresVectors
+    from rag.index.pg_vectors import PostgresVectors
+    from rag.index.postgres import PostgresLocation
     from rag.index.qdrant import QdrantLocation, QdrantVectors
-    from rag.index.store import FileLocation, Store, index_location
+    from rag.index.store import FileLocation, Store
     from rag.index.vectors import HNSW_ABOVE, FaissVectors, VectorIndex
     from rag.ingest.documents import Collection
     from rag.ingest.indexing import build_index, document_id, find_sources, read_sources

@@ -40,7 +40,7 @@ def index(
     Only new or changed documents are extracted and embedded; deleted ones are dropped.
     """
     from rag.index.embedding import SentenceTransformerEmbedder
-    from rag.index.store import index_location, writing
+    from rag.index.locations import index_location, writing
     from rag.ingest.indexing import build_index
 
     s = Settings()
@@ -95,7 +95,7 @@ app.add_typer(documents_app, name="documents")
 
 def _collection() -> Collection:
     from rag.index.embedding import SentenceTransformerEmbedder
-    from rag.index.store import index_location
+    from rag.index.locations import index_location
     from rag.ingest.documents import Collection
 
     s = Settings()

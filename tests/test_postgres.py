@@ -25,7 +25,8 @@ from rag import (
     load_retriever,
 )
 from rag.index.pg_db import Database, migrate_schema
-from rag.index.postgres import PostgresLocation, PostgresVectors
+from rag.index.pg_vectors import PostgresVectors
+from rag.index.postgres import PostgresLocation
 from rag.index.store import Store
 from tests.pg_server import PgServer, new_root
 
@@ -223,7 +224,7 @@ def _build_forever(url: str, folder: str, cache: str, started) -> None:  # pragm
                 time.sleep(1)
 
     location = PostgresLocation(Database(url), Path(cache))
-    from rag.index.store import writing
+    from rag.index.locations import writing
 
     with writing(location):
         build_index(Path(folder), location, Stuck())

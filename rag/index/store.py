@@ -28,11 +28,10 @@ import shutil
 import tempfile
 import time
 import uuid
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
@@ -44,9 +43,6 @@ from rag.index.vectors import FaissVectors, VectorIndex
 from rag.ingest.loaders import page_of
 from rag.types import Chunk
 
-if TYPE_CHECKING:
-    from rag.config import Settings
-
 __all__ = [
     "FORMAT_VERSION",
     "FileLocation",
@@ -54,8 +50,6 @@ __all__ = [
     "Store",
     "check_manifest",
     "check_parent",
-    "index_location",
-    "writing",
 ]
 
 FORMAT_VERSION = 4
@@ -385,26 +379,6 @@ def check_parent(manifest: dict[str, Any], current: str | None) -> None:
     that writer's change."""
     if "parent" in manifest and manifest["parent"] != current:
         raise IndexConflict("the index changed while this build was made; try again")
-
-
-def writing(location: IndexLocation) -> AbstractContextManager[None]:
-    """The location's writer lock for a whole build, where writers on several
-    processes share it (Postgres); nothing to hold otherwise."""
-    lock = getattr(location, "writing", None)
-    return lock() if lock is not None else nullcontext()
-
-
-def index_location(settings: Settings) -> IndexLocation:
-    """The index location ``RAG_VECTOR_STORE`` names."""
-    if settings.vector_store == "qdrant":
-        from rag.index.qdrant import QdrantLocation
-
-        return QdrantLocation.from_settings(settings)
-    if settings.vector_store == "postgres":
-        from rag.index.postgres import PostgresLocation
-
-        return PostgresLocation.from_settings(settings)
-    return FileLocation(settings.index_path)
 
 
 def _chunk_from_json(line: str) -> Chunk:

@@ -36,7 +36,8 @@ from rag.errors import (
 )
 from rag.files import fsync_dir, write_synced
 from rag.index.embedding import Embedder
-from rag.index.store import FileLocation, IndexLocation, Store, writing
+from rag.index.locations import writing
+from rag.index.store import FileLocation, IndexLocation, Store
 from rag.ingest.indexing import IndexResult, SourceFile, build_index
 from rag.ingest.loaders import SUFFIXES, load_document
 

@@ -14,8 +14,8 @@ import time
 
 from rag.config import Settings
 from rag.errors import IndexUnavailable, RagError
+from rag.index.locations import index_location
 from rag.index.retrieval import Retriever
-from rag.index.store import index_location
 from rag.serving.loading import load_retriever
 
 __all__ = ["RELOAD_CHECK_S", "Builds"]

@@ -8,8 +8,8 @@ from rag.answer.generation import Generator, LlamaGenerator
 from rag.answer.models import resolve_model
 from rag.config import Settings
 from rag.index.embedding import Embedder
+from rag.index.locations import index_location
 from rag.index.retrieval import Retriever
-from rag.index.store import index_location
 
 __all__ = ["load_generator", "load_retriever"]
 
