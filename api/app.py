@@ -18,7 +18,7 @@ from api.auth import KeyRing, require_key
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestContext
-from api.routes import ask, chat, documents, health, page
+from api.routes import ask, chat, documents, feedback, health, page
 from rag import Pipeline, RagError, Settings
 
 log = logging.getLogger(__name__)
@@ -65,13 +65,14 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     app.include_router(ask.router, dependencies=keyed)
     app.include_router(chat.router, dependencies=keyed)
     app.include_router(documents.router, dependencies=keyed)
+    app.include_router(feedback.router, dependencies=keyed)
     # outermost last: request id and metrics see every response, even a 413
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )

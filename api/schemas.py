@@ -16,6 +16,8 @@ from pydantic import (
 )
 
 MAX_QUESTION_CHARS = 2000
+MAX_SELECTED = 1000  # documents one question may be asked within
+MAX_TITLE_CHARS = 200
 
 
 def _not_blank(value: str) -> str:
@@ -32,6 +34,12 @@ class AskRequest(BaseModel):
         examples=["What does FrugalML do when the base API is not confident?"],
     )
     top_k: StrictInt | None = Field(None, ge=1, le=20, description="Passages to retrieve.")
+    documents: list[StrictStr] | None = Field(
+        None,
+        max_length=MAX_SELECTED,
+        description="Ask within these documents only (ids from GET /v1/documents); "
+        "an unknown id is 422. Leave out to ask every report.",
+    )
     stream: StrictBool = Field(
         False, description="Server-sent events: text deltas, then the full answer object."
     )
@@ -44,6 +52,12 @@ class SearchRequest(BaseModel):
 
     query: StrictStr = Field(max_length=MAX_QUESTION_CHARS, examples=["binarized multiplication"])
     k: StrictInt | None = Field(None, ge=1, le=50, description="Passages to return.")
+    documents: list[StrictStr] | None = Field(
+        None,
+        max_length=MAX_SELECTED,
+        description="Search within these documents only (ids from GET /v1/documents); "
+        "an unknown id is 422. Leave out to ask every report.",
+    )
 
     _check = field_validator("query")(_not_blank)
 
@@ -54,6 +68,7 @@ class Passage(BaseModel):
     dense: float | None = Field(None, description="Cosine similarity to the question.")
     lexical: float | None = Field(None, description="BM25 score, when it matched any term.")
     source: str = Field(examples=["001_561db33d66e26b4e.txt"])
+    title: str = Field("", description="The document's title (`source` is its stable name).")
     section: str = Field(examples=["MLSys 2020 > Session 7 > Riptide: Binarized NNs"])
     start: int
     end: int
@@ -62,7 +77,8 @@ class Passage(BaseModel):
 
 class CitationOut(BaseModel):
     n: int = Field(description="The [n] marker in the answer.")
-    source: str
+    source: str = Field(description="The document's stable name (GET /v1/documents).")
+    title: str = Field("", description="The document's title, for display.")
     section: str
     quote: str = Field(description="Exact text of the report: source_text[start:end].")
     start: int
@@ -194,6 +210,12 @@ class ChatRequest(BaseModel):
     stop: StrictStr | list[StrictStr] | None = Field(None, description="Up to 4 sequences.")
     user: StrictStr | None = Field(None, max_length=256)
     top_k: StrictInt | None = Field(None, ge=1, le=20, description="Passages to retrieve.")
+    documents: list[StrictStr] | None = Field(
+        None,
+        max_length=MAX_SELECTED,
+        description="Ask within these documents only (ids from GET /v1/documents); "
+        "an unknown id is 422. Leave out to ask every report.",
+    )
 
     @field_validator("stop")
     @classmethod
@@ -248,6 +270,12 @@ class ModelList(BaseModel):
 class DocumentOut(BaseModel):
     id: str = Field(description="Stable id of the document (from its path in the corpus).")
     name: str = Field(description="Path relative to the corpus folder.", examples=["q3/report.pdf"])
+    title: str = Field(
+        "",
+        description="What to call it: its own title (or the one set by upload or PATCH), "
+        "with what tells it apart when another document's title is the same.",
+    )
+    title_set: bool = Field(False, description="Whether a person set the title.")
     type: str = Field(description="pdf, docx, html, markdown or text.")
     pages: int | None = Field(None, description="Page count (PDF), else null.")
     chunks: int = Field(description="Passages indexed from it.")
@@ -283,6 +311,30 @@ class DocumentText(BaseModel):
     page: int | None = Field(None, description="Page holding `start` (PDF), else null.")
 
 
+class DocumentRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = Field(
+        max_length=MAX_TITLE_CHARS,
+        description="The new title; null (or empty) goes back to the document's own title.",
+        examples=["Harbour operations review, 2024"],
+    )
+
+
+class DocumentSection(BaseModel):
+    id: str
+    name: str
+    title: str = ""
+    start: int = Field(description="Where the shown span starts in the extracted text.")
+    end: int
+    length: int = Field(description="Length of the whole extracted text.")
+    page: int | None = Field(None, description="Page of the quote (PDF), else null.")
+    html: str = Field(
+        description="The span rendered from Markdown and sanitized (nh3): headings, lists "
+        'and tables as HTML, images as their alt text, the quote as <mark class="quote">.'
+    )
+
+
 class DocumentDeleted(BaseModel):
     id: str
     name: str
@@ -303,3 +355,38 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}},
 }
+
+
+class FeedbackCitation(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    n: int | None = None
+    source: StrictStr = Field(max_length=1000)
+    title: StrictStr = Field("", max_length=1000)
+    section: StrictStr = Field("", max_length=2000)
+    quote: StrictStr = Field("", max_length=5000)
+    start: int | None = None
+    end: int | None = None
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rating: Literal["helpful", "wrong"]
+    question: StrictStr = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    answer: StrictStr = Field(max_length=20_000)
+    citations: list[FeedbackCitation] = Field(default_factory=list, max_length=50)
+    build_id: StrictStr = Field("", max_length=200, description="The index build that answered.")
+    note: StrictStr = Field(
+        "", max_length=2000, description="What was wrong, in the reader's words."
+    )
+    refused: StrictBool = False
+    documents: list[StrictStr] | None = Field(None, max_length=MAX_SELECTED)
+
+    _check = field_validator("question")(_not_blank)
+
+
+class FeedbackOut(BaseModel):
+    id: str
+    at: float = Field(description="When it was kept (Unix time).")
+    rating: Literal["helpful", "wrong"]

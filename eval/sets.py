@@ -109,10 +109,24 @@ def load_set(
     rows = [r for f in eval_set.files if f.exists() for r in _rows(f)]
     if eval_set.split:
         rows = [r for r in rows if r.get("split") == eval_set.split]
+    unscored = [str(r.get("id")) for r in rows if _unscored(r)]
+    if unscored:
+        named = "" if eval_set.name in SEALED else f": {', '.join(unscored[:10])}"
+        raise ValueError(
+            f"eval set {eval_set.name}: {len(unscored)} item(s) have no expected terms "
+            f"(must_include is empty), so any answer would pass them{named}. Fill them in "
+            "(drafts from `rag feedback export` start empty) or remove them"
+        )
     if kinds:
         rows = [r for r in rows if r["kind"] in kinds]
     rows = [dict(r, set=eval_set.name) for r in rows]
     return rows[:limit] if limit else rows
+
+
+def _unscored(item: dict) -> bool:
+    """An answerable item whose expected terms are empty: nothing to score it by."""
+    terms = [t for t in item.get("must_include") or [] if str(t).strip()]
+    return item.get("kind") != "unanswerable" and not terms
 
 
 def assign_splits(rows: list[dict]) -> list[dict]:

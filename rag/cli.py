@@ -1,4 +1,5 @@
-"""The ``rag`` command: index, models, search, ask, chat, serve, eval."""
+"""The ``rag`` command: index, models, search, ask, chat, serve, eval (``documents``
+and ``feedback`` in ``rag/cli_documents.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -14,15 +15,12 @@ from rag.config import Settings
 from rag.errors import RagError
 from rag.types import Answer, Delta, StreamEvent
 
-if TYPE_CHECKING:
-    from rag.ingest.documents import Collection
-
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Question answering over reports."
 )
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
@@ -89,70 +87,10 @@ def db_init() -> None:
     typer.echo(f"schema {state} (version {after})")
 
 
-documents_app = typer.Typer(no_args_is_help=True, help="List, add and remove reports.")
+from rag.cli_documents import documents_app, feedback_app  # noqa: E402
+
 app.add_typer(documents_app, name="documents")
-
-
-def _collection() -> Collection:
-    from rag.index.embedding import SentenceTransformerEmbedder
-    from rag.index.locations import index_location
-    from rag.ingest.documents import Collection
-
-    s = Settings()
-    embedder = SentenceTransformerEmbedder(s.embedding_model)
-    return Collection(
-        s.seeds_path, index_location(s), embedder, s.chunk_overlap_tokens, s.max_upload_bytes
-    )
-
-
-@documents_app.command("list")
-def documents_list() -> None:
-    """The indexed reports: id, type, pages, chunks, name."""
-    try:
-        records = _collection().list()
-    except RagError as exc:
-        _fail(exc)
-    if not records:
-        typer.echo("no documents are indexed yet")
-    for d in records:
-        pages = d["pages"] or "-"
-        typer.echo(f"{d['id']}  {d['type']:<8} {pages!s:>5}p {d['chunks']:>5} chunks  {d['name']}")
-
-
-@documents_app.command("add")
-def documents_add(
-    files: Annotated[list[Path], typer.Argument(help="Report files.")],
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Replace a document of the same name.")
-    ] = False,
-) -> None:
-    """Copy reports into the corpus and index them (each answerable when this returns);
-    a file already indexed is reported, not added twice."""
-    docs = _collection()
-    for path in files:
-        try:
-            upload = docs.add(path.name, path.read_bytes(), replace=replace)
-        except OSError as exc:
-            _fail(RagError(f"cannot read {path}: {exc.strerror}"))
-        except RagError as exc:
-            _fail(exc)
-        record = upload.record
-        line = f"{upload.outcome} {record['id']}  {record['name']} ({record['chunks']} chunks)"
-        if upload.replaced:
-            line += f"; replaced {upload.replaced['id']}"
-        typer.echo(line)
-
-
-@documents_app.command("remove")
-def documents_remove(ids: Annotated[list[str], typer.Argument(help="Document ids.")]) -> None:
-    """Remove reports from the corpus and the index."""
-    docs = _collection()
-    for doc_id in ids:
-        try:
-            record = docs.remove(doc_id)
-        except RagError as exc:
-            _fail(exc)
-        typer.echo(f"removed {record['id']}  {record['name']}")
+app.add_typer(feedback_app, name="feedback")
 
 
 @app.command()

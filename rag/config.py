@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         description="Where `rag index` writes the index (with Qdrant: this machine's cache "
         "of per-document vectors).",
     )
+    feedback_file: Path = Field(
+        Path("feedback/feedback.jsonl"),
+        description="Where readers' feedback on answers is appended (POST /v1/feedback; "
+        "`rag feedback export` turns the 'wrong' ones into draft eval items).",
+    )
     vector_store: Literal["faiss", "qdrant", "postgres"] = Field(
         "faiss",
         description="faiss: index files under RAG_INDEX_DIR (one machine). qdrant: a Qdrant "
@@ -258,6 +263,10 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.resolve(self.index_dir)
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.resolve(self.feedback_file)
 
     @property
     def models_path(self) -> Path:

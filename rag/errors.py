@@ -14,7 +14,8 @@ RagError
 ├── ModelCrashed         the installed llama.cpp dies evaluating a prompt on this CPU
 ├── ModelUnavailable     the remote model server cannot be reached or failed
 ├── InvalidQuery         a question the pipeline refuses to process
-│   └── EmptyQuestion
+│   ├── EmptyQuestion
+│   └── UnknownDocuments  a question asked within documents the index does not hold
 ├── DocumentError        a report file that cannot be added
 │   ├── UnsupportedDocument  not a report format (an image, an archive, a binary)
 │   ├── UnreadableDocument   corrupt, encrypted, empty or without a text layer
@@ -47,6 +48,7 @@ __all__ = [
     "RagError",
     "ReadOnlyStore",
     "StoreUnavailable",
+    "UnknownDocuments",
     "UnreadableDocument",
     "UnsupportedDocument",
 ]
@@ -110,6 +112,10 @@ class InvalidQuery(RagError):
 
 class EmptyQuestion(InvalidQuery):
     """The question is empty or whitespace."""
+
+
+class UnknownDocuments(InvalidQuery):
+    """A question is restricted to document ids no indexed document has."""
 
 
 class DocumentError(RagError):

@@ -84,6 +84,7 @@ class Citation:
     score: float
     support: float | None = None
     page: int | None = None  # 1-based page of ``start``, for paged formats (PDF)
+    title: str = ""  # the document's title; ``source`` is its stable name
 
 
 @dataclass
@@ -135,6 +136,7 @@ class Answer:
     finish_reason: str = "stop"  # "length": hit the token cap; "busy": cut short, queue full
     draft: str = ""  # the model's raw text before verification (empty: no LLM call)
     cached: bool = False  # served from the answer cache (same question, same index build)
+    titles: dict[str, str] = field(default_factory=dict)  # document titles of the passages
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form; used by the HTTP layer and the eval runner."""
@@ -149,13 +151,16 @@ class Answer:
             "cached": self.cached,
             "citations": [asdict(c) for c in self.citations],
             "sentences": [asdict(s) for s in self.sentences],
-            "passages": [hit_to_dict(h) for h in self.passages],
+            "passages": [
+                hit_to_dict(h, self.titles.get(h.chunk.source, "")) for h in self.passages
+            ],
             "timings": asdict(self.timings),
         }
 
 
-def hit_to_dict(hit: Hit) -> dict[str, Any]:
-    """A retrieved passage as JSON: where it is, what it says, how well it matched."""
+def hit_to_dict(hit: Hit, title: str = "") -> dict[str, Any]:
+    """A retrieved passage as JSON: where it is, what it says, how well it matched;
+    ``title`` is its document's (the caller knows the collection)."""
     c = hit.chunk
     return {
         "rank": hit.rank,
@@ -163,6 +168,7 @@ def hit_to_dict(hit: Hit) -> dict[str, Any]:
         "dense": None if hit.dense is None else round(hit.dense, 4),
         "lexical": None if hit.lexical is None else round(hit.lexical, 4),
         "source": c.source,
+        "title": title or c.source,
         "section": c.section,
         "start": c.start,
         "end": c.end,

@@ -22,6 +22,7 @@ from api.schemas import (
 )
 from api.streaming import Event, collect, open_events, sse
 from rag import Answer, Delta, hit_to_dict
+from rag.serving.selection import title_of
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -35,10 +36,11 @@ async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> Resp
     ``{"object": "answer", ...}`` (this response's body), then ``[DONE]``.
     """
     question = pipeline.validate(body.question)
+    pipeline.check_documents(body.documents)
     log_question(request, question)
 
     def start(cancel: threading.Event) -> Iterator[Event]:
-        return pipeline.stream(question, body.top_k, cancel=cancel)
+        return pipeline.stream(question, body.top_k, cancel=cancel, documents=body.documents)
 
     if body.stream:
         stream = await open_events(request, start)
@@ -66,5 +68,7 @@ async def _answer_events(stream: AsyncIterator[Event]) -> AsyncIterator[str]:
 @router.post("/search", response_model=SearchResponse, responses=ERROR_RESPONSES)
 async def search(body: SearchRequest, pipeline: PipelineDep) -> dict:
     """Ranked passages for a query, without calling the language model."""
-    hits = await run_in_threadpool(pipeline.search, body.query, body.k)
-    return {"query": body.query, "passages": [hit_to_dict(h) for h in hits]}
+    hits = await run_in_threadpool(pipeline.search, body.query, body.k, body.documents)
+    store = pipeline.store
+    passages = [hit_to_dict(h, title_of(store, h.chunk.source)) for h in hits]
+    return {"query": body.query, "passages": passages}

@@ -66,6 +66,7 @@ async def chat_completions(
     """Answer the conversation's last user message from the reports, with citations."""
     turns = _turns(body)
     question = pipeline.validate(validate_turns(turns, pipeline.settings.max_conversation_chars))
+    pipeline.check_documents(body.documents)
     log_question(request, question)
     options = _options(body)
     head = {
@@ -75,7 +76,7 @@ async def chat_completions(
     }
 
     def start(cancel: Any) -> Any:
-        return pipeline.chat_stream(turns, body.top_k, options, cancel)
+        return pipeline.chat_stream(turns, body.top_k, options, cancel, body.documents)
 
     if body.stream:
         stream = await open_events(request, start)

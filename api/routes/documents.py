@@ -8,16 +8,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep
 from api.schemas import (
     ERROR_RESPONSES,
+    MAX_TITLE_CHARS,
     DocumentAdded,
     DocumentDeleted,
     DocumentList,
     DocumentOut,
+    DocumentRename,
+    DocumentSection,
     DocumentText,
 )
 from rag import Collection, Pipeline
@@ -89,6 +102,19 @@ async def document_text(
     return collection.text(doc_id, start, end)
 
 
+@router.get("/{doc_id}/section", response_model=DocumentSection, responses=_READ_ERRORS)
+async def document_section(
+    doc_id: str,
+    pipeline: PipelineDep,
+    collection: CollectionDep,
+    start: Annotated[int, Query(ge=0, description="The quote's first character.")],
+    end: Annotated[int, Query(ge=0, description="The quote's end (exclusive).")],
+) -> dict[str, Any]:
+    """The section around a quote (a citation's ``start``..``end``) rendered as safe
+    HTML, the quote marked: what the page's source panel shows."""
+    return await run_in_threadpool(collection.section, doc_id, start, end)
+
+
 @router.post(
     "",
     response_model=DocumentAdded,
@@ -104,17 +130,37 @@ async def add_document(
     replace: Annotated[
         bool, Query(description="Replace the document of the same name (else 409).")
     ] = False,
+    title: Annotated[
+        str | None,
+        Form(max_length=MAX_TITLE_CHARS, description="Its title (else the document's own)."),
+    ] = None,
 ) -> dict[str, Any]:
     """Add a report; it is indexed when this returns. A name already taken by other
     content is 409 unless ``replace=true``; bytes already indexed return that document
     (200), never a second copy."""
     data = await file.read()
-    upload = await run_in_threadpool(collection.add, file.filename or "", data, replace)
+    upload = await run_in_threadpool(collection.add, file.filename or "", data, replace, title)
     if upload.result is not None:
         await run_in_threadpool(_switch, pipeline)
     if upload.outcome != "added":
         response.status_code = 200
     return {**upload.record, "outcome": upload.outcome, "replaced": upload.replaced}
+
+
+@router.patch(
+    "/{doc_id}",
+    response_model=DocumentOut,
+    responses=_WRITE_ERRORS,
+    dependencies=[Depends(writes_allowed)],
+)
+async def rename_document(
+    doc_id: str, body: DocumentRename, pipeline: PipelineDep, collection: CollectionDep
+) -> dict[str, Any]:
+    """Set a report's title (null: back to its own title). Nothing is re-embedded: the
+    new build differs from the last only in its document records."""
+    record = await run_in_threadpool(collection.rename, doc_id, body.title)
+    await run_in_threadpool(_switch, pipeline)
+    return record
 
 
 @router.delete(

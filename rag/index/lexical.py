@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 import bm25s
+import numpy as np
 
 from rag.grounding.terms import dotless, fold_percent
 
@@ -85,13 +86,21 @@ class Bm25Index:
         model.index(corpus or [["<empty>"]], show_progress=False)
         return cls(model, len(texts))
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Top-``k`` (chunk position, BM25 score) with a positive score, best first."""
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-``k`` (chunk position, BM25 score) with a positive score, best first;
+        with ``mask`` (1 for a position to score, 0 for one to skip) among the masked-in
+        positions only, the statistics staying the whole index's."""
         tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]
         if not tokens or self.n_docs == 0:
             return []
         k = min(k, self.n_docs)
-        ids, scores = self._model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        if mask is not None:
+            k = min(k, int(np.count_nonzero(mask)))
+            if k == 0:
+                return []
+        ids, scores = self._model.retrieve(
+            [tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask
+        )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
     @cached_property

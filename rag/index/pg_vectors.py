@@ -13,6 +13,7 @@ import numpy as np
 
 from rag.index.lexical import tokenize
 from rag.index.pg_db import Database
+from rag.index.vectors import Within
 
 if TYPE_CHECKING:
     from psycopg import sql as sql_t
@@ -38,13 +39,22 @@ df AS (SELECT p.term, count(*)::float8 AS df FROM {postings} p JOIN q USING (ter
 lex AS (SELECT p.id, sum(q.qn * ln(1 + (%(n)s - df.df + 0.5) / (df.df + 0.5))
                         * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / %(avgdl)s)))
                AS score
-        FROM {postings} p JOIN q USING (term) JOIN df USING (term) GROUP BY p.id),
+        FROM {postings} p JOIN q USING (term) JOIN df USING (term) /*only*/ GROUP BY p.id),
 lexr AS (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS r
          FROM lex WHERE score > 0 ORDER BY score DESC, id LIMIT %(k)s)"""
 _DENSE = """
 dense AS (SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS r
           FROM (SELECT id, embedding <#> %(v)s AS dist FROM {chunks}
                 ORDER BY dist LIMIT %(k)s) d)"""
+# Restricted to some documents: the filter is in the query, and the dense side scans
+# those documents' rows exactly ("+ 0" keeps the planner off HNSW, which would filter
+# its ef_search candidates afterwards and could return fewer than k).
+_DENSE_WITHIN = """
+dense AS (SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS r
+          FROM (SELECT id, embedding <#> %(v)s AS dist FROM {chunks}
+                WHERE source = ANY(%(within)s)
+                ORDER BY (embedding <#> %(v)s) + 0 LIMIT %(k)s) d)"""
+_LEX_WITHIN = "WHERE p.id IN (SELECT id FROM {chunks} WHERE source = ANY(%(within)s))"
 
 
 def _ident(build: str, kind: str) -> sql_t.Identifier:
@@ -149,12 +159,16 @@ class PostgresVectors:
                 )
             )
 
-    def _params(self, query: str, vector: np.ndarray | None, k: int) -> dict[str, Any]:
+    def _params(
+        self, query: str, vector: np.ndarray | None, k: int, within: Within
+    ) -> dict[str, Any]:
         n, avgdl = self.stats()
         params: dict[str, Any] = {"terms": tokenize(query), "n": n, "avgdl": avgdl, "k": k}
         params.update(k1=_K1, b=_B)
         if vector is not None:
             params["v"] = np.asarray(vector, dtype=np.float32)
+        if within is not None:
+            params["within"] = sorted(within)
         return params
 
     def _ef_search(self) -> int:
@@ -164,35 +178,42 @@ class PostgresVectors:
         return next(ef for limit, ef in _HNSW_EF_SEARCH if limit is None or n <= limit)
 
     def _query(self, text: str, params: dict[str, Any]) -> list[tuple[int, float]]:
+        if "within" in params:
+            text = text.replace(_DENSE, _DENSE_WITHIN).replace("/*only*/", _LEX_WITHIN)
         with self.db.connection() as conn:
             if self.ef_search is not None or self.stats()[0] > HNSW_ABOVE:
                 conn.execute(f"SET LOCAL hnsw.ef_search = {self._ef_search()}")
             rows = conn.execute(self._sql(text), params).fetchall()
         return [(int(i), float(s)) for i, s in rows]
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(self, query: np.ndarray, k: int, within: Within = None) -> list[tuple[int, float]]:
         if k <= 0:
             return []
-        return self._query(
-            "WITH" + _DENSE + " SELECT id, -dist FROM dense ORDER BY r", self._params("", query, k)
-        )
+        params = self._params("", query, k, within)
+        return self._query("WITH" + _DENSE + " SELECT id, -dist FROM dense ORDER BY r", params)
 
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(self, query: str, k: int, within: Within = None) -> list[tuple[int, float]]:
         if k <= 0 or not tokenize(query):
             return []
         return self._query(
             "WITH" + _LEXICAL + " SELECT id, score FROM lexr ORDER BY r",
-            self._params(query, None, k),
+            self._params(query, None, k, within),
         )
 
     def search_hybrid(
-        self, query: str, vector: np.ndarray, k: int, rrf_k: float, lexical_weight: float
+        self,
+        query: str,
+        vector: np.ndarray,
+        k: int,
+        rrf_k: float,
+        lexical_weight: float,
+        within: Within = None,
     ) -> list[tuple[int, float]]:
         """Dense and BM25 top-``k`` fused by weighted RRF in one query, as
         ``rag.index.vectors.rrf`` fuses them (each list adds w / (rrf_k + rank))."""
         if k <= 0:
             return []
-        params = self._params(query, vector, k) | {"rrf": rrf_k, "w": lexical_weight}
+        params = self._params(query, vector, k, within) | {"rrf": rrf_k, "w": lexical_weight}
         fused = (
             "WITH"
             + _DENSE

@@ -118,6 +118,8 @@ class PostgresLocation:
                     "dl integer NOT NULL, embedding vector({}) NOT NULL)"
                 ).format(t["chunks"], sql.Literal(int(dim)))
             )
+            # a question within some documents reads only their rows (and a delete finds them)
+            conn.execute(sql.SQL("CREATE INDEX ON {} (source)").format(t["chunks"]))
             conn.execute(
                 sql.SQL(
                     "CREATE TABLE {} (term text NOT NULL, id integer NOT NULL, "

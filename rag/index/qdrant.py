@@ -34,6 +34,7 @@ from rag.errors import IndexNotFound
 from rag.index.lexical import tokenize
 from rag.index.qdrant_clients import client_for, guarded
 from rag.index.store import Store, check_manifest, check_parent
+from rag.index.vectors import Within
 from rag.types import Chunk
 
 if TYPE_CHECKING:
@@ -119,25 +120,34 @@ class QdrantVectors:
         with self._locked():
             self.client.delete(self.collection, points_selector=selector, wait=True)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(self, query: np.ndarray, k: int, within: Within = None) -> list[tuple[int, float]]:
         if k <= 0:
             return []
+        vec = [float(x) for x in query]
         with self._locked():
             found = self.client.query_points(
-                self.collection, query=[float(x) for x in query], using=_DENSE, limit=k
+                self.collection, query=vec, using=_DENSE, limit=k, query_filter=_of(within)
             )
         return [(int(p.id), float(p.score)) for p in found.points]
 
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(self, query: str, k: int, within: Within = None) -> list[tuple[int, float]]:
         sparse = self._sparse_query(query)
         if sparse is None or k <= 0:
             return []
         with self._locked():
-            found = self.client.query_points(self.collection, query=sparse, using=_SPARSE, limit=k)
+            found = self.client.query_points(
+                self.collection, query=sparse, using=_SPARSE, limit=k, query_filter=_of(within)
+            )
         return [(int(p.id), float(p.score)) for p in found.points if p.score > 0]
 
     def search_hybrid(
-        self, query: str, vector: np.ndarray, k: int, rrf_k: float, lexical_weight: float
+        self,
+        query: str,
+        vector: np.ndarray,
+        k: int,
+        rrf_k: float,
+        lexical_weight: float,
+        within: Within = None,
     ) -> list[tuple[int, float]]:
         """One call: dense and sparse prefetches fused by RRF in Qdrant.
 
@@ -149,11 +159,13 @@ class QdrantVectors:
 
         if k <= 0:
             return []
-        prefetch = [models.Prefetch(query=[float(x) for x in vector], using=_DENSE, limit=k)]
+        only = _of(within)  # each prefetch filtered: the fusion sees only these documents
+        vec = [float(x) for x in vector]
+        prefetch = [models.Prefetch(query=vec, using=_DENSE, limit=k, filter=only)]
         weights = [1.0]
         sparse = self._sparse_query(query)
         if sparse is not None and lexical_weight > 0:
-            prefetch.append(models.Prefetch(query=sparse, using=_SPARSE, limit=k))
+            prefetch.append(models.Prefetch(query=sparse, using=_SPARSE, limit=k, filter=only))
             weights.append(lexical_weight)
         fusion = models.RrfQuery(rrf=models.Rrf(k=max(1, round(rrf_k)), weights=weights))
         with self._locked():
@@ -357,6 +369,18 @@ class QdrantLocation:
 
     def __repr__(self) -> str:
         return f"QdrantLocation({self.name!r})"
+
+
+def _of(within: Within) -> Any:
+    """The filter to the chunks of documents ``within`` (None: no filter)."""
+    from qdrant_client import models
+
+    if within is None:
+        return None
+    sources = sorted(within)
+    return models.Filter(
+        must=[models.FieldCondition(key="source", match=models.MatchAny(any=sources))]
+    )
 
 
 def _kind(kind: str) -> Any:

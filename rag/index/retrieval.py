@@ -17,8 +17,9 @@ Two steps on top of the ranking, in every mode:
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import cached_property
 from itertools import zip_longest
 from typing import Literal
@@ -60,6 +61,17 @@ class Retriever:
         # names are looked for among the first ``depth`` passages (as many as an answer
         # reads), whatever ``k`` asks for: a longer ranking extends a shorter one
         self.depth = depth
+        self.within: frozenset[str] | None = None  # only these documents (``scoped``)
+
+    def scoped(self, within: Collection[str] | None) -> Retriever:
+        """This retriever searching only the documents ``within`` (source names), inside
+        the index: a question asked within two reports gets its full ``k`` passages from
+        them, and every look-up (names, sections) stays within them too."""
+        if within is None:
+            return self
+        view = copy.copy(self)  # shares the store and the section maps already built
+        view.within = frozenset(within)
+        return view
 
     def search(self, query: str, k: int, mode: Mode | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first, ranks from 1. The first
@@ -88,7 +100,7 @@ class Retriever:
         ids += [i for i, _ in ranked if i not in ids][: k - len(ids)]
         score = dict(ranked)
         dense = self._cosines(vecs[0], ids)  # every hit has one, whatever the mode
-        lexical = dict(self.store.search_lexical(query, n)) if mode != "dense" else {}
+        lexical = dict(self.store.search_lexical(query, n, self.within)) if mode != "dense" else {}
         t2 = time.perf_counter()
         hits = [
             Hit(self.store.chunks[i], score.get(i, 0.0), rank, dense.get(i), lexical.get(i))
@@ -99,10 +111,11 @@ class Retriever:
     def _rank(self, query: str, vec: np.ndarray, n: int, mode: Mode) -> list[tuple[int, float]]:
         """(chunk id, score) best first for one query in ``mode``."""
         if mode == "dense":
-            return self.store.search(vec, n)
+            return self.store.search(vec, n, self.within)
         if mode == "bm25":
-            return self.store.search_lexical(query, n)
-        return self.store.search_hybrid(query, vec, n, self.rrf_k, self.lexical_weight)
+            return self.store.search_lexical(query, n, self.within)
+        weight = self.lexical_weight
+        return self.store.search_hybrid(query, vec, n, self.rrf_k, weight, self.within)
 
     def _look_up_names(self, query: str, ranked: list[int], k: int) -> list[int]:
         """The top ``k`` of ``ranked``, with a passage brought in for each name of the
@@ -135,7 +148,12 @@ class Retriever:
         A short section of names ("- QuadraLib: ...") shares no word with the question
         but its heading."""
         asked = set(tokenize(query))
-        candidates = {key for word in asked for key in self._headings_with.get(word, ())}
+        candidates = {
+            key
+            for word in asked
+            for key in self._headings_with.get(word, ())
+            if self.within is None or key[0] in self.within
+        }
         named = [
             (len(words), key)
             for key in candidates
@@ -147,7 +165,8 @@ class Retriever:
         if any(_section_key(self.store.chunks[i]) == key for i in top):
             return top
         ids = self._sections[key]
-        order = {i: r for r, (i, _) in enumerate(self.store.search_lexical(query, 200))}
+        ranked = self.store.search_lexical(query, 200, self.within)
+        order = {i: r for r, (i, _) in enumerate(ranked)}
         best = min(ids, key=lambda i: (order.get(i, len(order)), i))
         return [best, *top[: k - 1]]
 
@@ -193,7 +212,7 @@ class Retriever:
     ) -> int | None:
         """The first chunk ``accept`` takes among the BM25 top 50 of each query in turn."""
         for q in queries:
-            for i, _ in self.store.search_lexical(q, 50):
+            for i, _ in self.store.search_lexical(q, 50, self.within):
                 if accept(self.store.chunks[i]):
                     return i
         return None

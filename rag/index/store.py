@@ -39,7 +39,7 @@ import numpy as np
 from rag.errors import IndexConflict, IndexCorrupt, IndexMismatch, IndexNotFound
 from rag.files import file_sha256, fsync_dir, write_atomic, write_synced
 from rag.index.lexical import Bm25Index, tokenize
-from rag.index.vectors import FaissVectors, VectorIndex
+from rag.index.vectors import FaissVectors, VectorIndex, Within
 from rag.ingest.loaders import page_of
 from rag.types import Chunk
 
@@ -178,19 +178,26 @@ class Store:
                 where.setdefault(t, set()).add(source)
         return {t: next(iter(s)) for t, s in where.items() if len(s) == 1 and not t.isdigit()}
 
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Top-``k`` (chunk position, BM25 score) pairs, best first."""
-        return self.vectors.search_lexical(query, k)
+    def search_lexical(self, query: str, k: int, within: Within = None) -> list[tuple[int, float]]:
+        """Top-``k`` (chunk position, BM25 score) pairs, best first (of the documents
+        ``within`` only, when given)."""
+        return self.vectors.search_lexical(query, k, within)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(self, query: np.ndarray, k: int, within: Within = None) -> list[tuple[int, float]]:
         """Top-``k`` (chunk position, cosine score) pairs, best first."""
-        return self.vectors.search(query, k)
+        return self.vectors.search(query, k, within)
 
     def search_hybrid(
-        self, query: str, vector: np.ndarray, k: int, rrf_k: float, lexical_weight: float
+        self,
+        query: str,
+        vector: np.ndarray,
+        k: int,
+        rrf_k: float,
+        lexical_weight: float,
+        within: Within = None,
     ) -> list[tuple[int, float]]:
         """Dense and lexical top-``k`` fused by reciprocal rank fusion, best first."""
-        return self.vectors.search_hybrid(query, vector, k, rrf_k, lexical_weight)
+        return self.vectors.search_hybrid(query, vector, k, rrf_k, lexical_weight, within)
 
     def cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Each chunk's dense cosine to ``vector``."""

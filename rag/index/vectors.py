@@ -11,12 +11,14 @@ Two implementations, chosen by ``RAG_VECTOR_STORE``:
 
 The chunk catalogue (texts, sections, documents) and build management are not here:
 they are ``Store``'s. A vector index only knows ids, vectors, lexical text and the
-document each id belongs to (for ``delete_document``).
+document each id belongs to (for ``delete_document``, and for ``within``: a search
+restricted to some documents is restricted inside the index, so it still finds its
+full ``k`` among them; BM25's statistics stay the whole collection's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 import faiss
@@ -24,7 +26,10 @@ import numpy as np
 
 from rag.index.lexical import Bm25Index
 
-__all__ = ["HNSW_ABOVE", "FaissVectors", "VectorIndex", "rrf"]
+__all__ = ["HNSW_ABOVE", "FaissVectors", "VectorIndex", "Within", "rrf"]
+
+# the documents (source names) a search is restricted to; None: the whole collection
+Within = Collection[str] | None
 
 # Exact search costs linear time (60-75 ns a chunk on one core): above this many
 # chunks it passes ~15 ms a query, while HNSW stays near 1 ms at recall@10 >= 0.95
@@ -52,14 +57,21 @@ class VectorIndex(Protocol):
     def delete_document(self, source: str) -> None:
         """Remove every point of document ``source``."""
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top-``k`` (id, cosine) by the dense vector, best first."""
+    def search(self, query: np.ndarray, k: int, within: Within = None) -> list[tuple[int, float]]:
+        """Top-``k`` (id, cosine) by the dense vector, best first; only points of the
+        documents ``within`` when it is given."""
 
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(self, query: str, k: int, within: Within = None) -> list[tuple[int, float]]:
         """Top-``k`` (id, BM25 score > 0) for the query's terms, best first."""
 
     def search_hybrid(
-        self, query: str, vector: np.ndarray, k: int, rrf_k: float, lexical_weight: float
+        self,
+        query: str,
+        vector: np.ndarray,
+        k: int,
+        rrf_k: float,
+        lexical_weight: float,
+        within: Within = None,
     ) -> list[tuple[int, float]]:
         """Top-``k`` (id, fused score): dense and lexical rankings of ``k`` each fused
         by reciprocal rank fusion."""
@@ -96,6 +108,17 @@ def new_faiss_index(dim: int, size: int) -> faiss.Index:
     return faiss.IndexIDMap2(inner)
 
 
+def _selecting(index: faiss.Index, ids: np.ndarray, k: int) -> faiss.SearchParameters:
+    """FAISS search parameters that skip every id but ``ids`` (HNSW keeps its depth,
+    at least ``k``). faiss's type stubs know neither keyword."""
+    selector = faiss.IDSelectorBatch(ids)  # type: ignore[arg-type]
+    inner = faiss.downcast_index(index.index) if hasattr(index, "index") else index
+    if isinstance(inner, faiss.IndexHNSW):
+        ef = max(_HNSW_EF_SEARCH, k)
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=ef)  # type: ignore[attr-defined]
+    return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+
+
 class FaissVectors:
     """FAISS (dense) + bm25s (lexical), fused client-side."""
 
@@ -111,6 +134,7 @@ class FaissVectors:
         self._sources = sources if sources is not None else {}
         self._lexical = lexical
         self._lexical_ids: list[int] = sorted(self._texts)
+        self._of_source: dict[str, list[int]] | None = None  # ids by document, for ``within``
 
     @classmethod
     def empty(cls, dim: int, expected: int = 0) -> FaissVectors:
@@ -148,6 +172,7 @@ class FaissVectors:
             self._texts[i] = text
             self._sources[i] = source
         self._lexical = None
+        self._of_source = None
 
     def delete_document(self, source: str) -> None:
         self._remove([i for i, s in self._sources.items() if s == source])
@@ -168,23 +193,52 @@ class FaissVectors:
             self._sources.pop(i, None)
             self._texts.pop(i, None)
         self._lexical = None
+        self._of_source = None
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        k = min(k, len(self))
+    def _ids_within(self, within: Collection[str]) -> np.ndarray:
+        """The ids of the points of documents ``within``, sorted."""
+        if self._of_source is None:
+            of_source: dict[str, list[int]] = {}
+            for i, source in self._sources.items():
+                of_source.setdefault(source, []).append(i)
+            self._of_source = of_source
+        ids = [i for source in set(within) for i in self._of_source.get(source, ())]
+        return np.asarray(sorted(ids), dtype=np.int64)
+
+    def search(self, query: np.ndarray, k: int, within: Within = None) -> list[tuple[int, float]]:
+        params: faiss.SearchParameters | None = None
+        size = len(self)
+        if within is not None:  # FAISS skips other ids while it searches (an ID selector)
+            allowed = self._ids_within(within)
+            size = len(allowed)
+            params = _selecting(self.index, allowed, k)
+        k = min(k, size)
         if k <= 0:
             return []
-        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k)
+        vec = query.reshape(1, -1).astype(np.float32)
+        scores, ids = self.index.search(vec, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(self, query: str, k: int, within: Within = None) -> list[tuple[int, float]]:
         lexical = self.lexical
-        return [(self._lexical_ids[p], s) for p, s in lexical.search(query, k)]
+        mask = None
+        if within is not None:  # bm25s scores only the chunks the mask weighs
+            positions = np.searchsorted(self._lexical_ids, self._ids_within(within))
+            mask = np.zeros(lexical.n_docs, dtype=np.float32)
+            mask[positions] = 1.0
+        return [(self._lexical_ids[p], s) for p, s in lexical.search(query, k, mask)]
 
     def search_hybrid(
-        self, query: str, vector: np.ndarray, k: int, rrf_k: float, lexical_weight: float
+        self,
+        query: str,
+        vector: np.ndarray,
+        k: int,
+        rrf_k: float,
+        lexical_weight: float,
+        within: Within = None,
     ) -> list[tuple[int, float]]:
-        dense = [i for i, _ in self.search(vector, k)]
-        lexical = [i for i, _ in self.search_lexical(query, k)]
+        dense = [i for i, _ in self.search(vector, k, within)]
+        lexical = [i for i, _ in self.search_lexical(query, k, within)]
         return rrf([dense, lexical], rrf_k, [1.0, lexical_weight])
 
     def cosines(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -138,10 +138,39 @@ class Collection:
             "page": store.page_of(record["name"], start),
         }
 
+    def section(
+        self, doc_id: str, start: int, end: int, store: Store | None = None
+    ) -> dict[str, Any]:
+        """The section around ``[start, end)`` (a citation's quote) as safe HTML with
+        the quote marked (``rag.serving.sources``)."""
+        from rag.serving.sources import render_section, section_around
+
+        store = store or self._store()
+        record = self.get(doc_id, store)
+        text, _ = store.texts[record["name"]]
+        if not 0 <= start <= end <= len(text):
+            raise InvalidQuery(
+                f"start and end must satisfy 0 <= start <= end <= {len(text)} (got {start}, {end})"
+            )
+        a, b = section_around(text, start, end)
+        return {
+            "id": doc_id,
+            "name": record["name"],
+            "title": record.get("title") or record["name"],
+            "start": a,
+            "end": b,
+            "length": len(text),
+            "page": store.page_of(record["name"], start),
+            "html": render_section(text[a:b], (start - a, end - a)),
+        }
+
     # ---- writing ---------------------------------------------------------------
 
-    def add(self, filename: str, data: bytes, replace: bool = False) -> Upload:
-        """Add a report; returns what happened once it is indexed.
+    def add(
+        self, filename: str, data: bytes, replace: bool = False, title: str | None = None
+    ) -> Upload:
+        """Add a report (called ``title`` when given, else by its own title); returns
+        what happened once it is indexed.
 
         Bytes already indexed (under any name) return that document, unchanged: never a
         second copy. A new document whose name is taken raises ``DocumentExists`` unless
@@ -160,6 +189,9 @@ class Collection:
         with self._lock, writing(self.location):
             records = self._records()
             same = [r for r in records if r.get("sha256") == digest]
+            if same and title and title.strip() != same[0].get("set_title"):
+                self._build(titles={same[0]["name"]: title})  # the same report, renamed
+                return Upload(self._record(same[0]["name"]), "existing")
             if same:
                 return Upload(same[0], "existing")
             taken = next((r for r in records if r["name"] == name), None)
@@ -168,27 +200,42 @@ class Collection:
                     f"a different document named {name!r} is already indexed (id "
                     f"{taken['id']}); upload with replace=true to replace it"
                 )
-            result = self._write(name, data)
-            manifest = self.location.current_manifest() or {}
-            record = dict(manifest.get("documents", {})[name])  # the new build's record
+            result = self._write(name, data, title)
+            record = self._record(name)  # the new build's record
         if taken is None:
             return Upload(record, "added", result)
         return Upload(record, "replaced", result, taken)
 
-    def _write(self, name: str, data: bytes) -> IndexResult:
+    def _record(self, name: str) -> dict[str, Any]:
+        """Document ``name``'s record in the current build."""
+        manifest = self.location.current_manifest() or {}
+        return dict(manifest.get("documents", {})[name])
+
+    def rename(self, doc_id: str, title: str | None) -> dict[str, Any]:
+        """Set a document's title (None or "": back to its own); a build that embeds
+        nothing. Returns the new record."""
+        with self._lock, writing(self.location):
+            record = next((r for r in self._records() if r["id"] == doc_id), None)
+            if record is None:
+                raise DocumentNotFound(f"no document with id {doc_id!r}")
+            self._build(titles={record["name"]: title})
+            return self._record(record["name"])
+
+    def _write(self, name: str, data: bytes, title: str | None = None) -> IndexResult:
         """Index ``data`` as ``name`` (under the lock)."""
+        titles = {name: title} if title else None
         if self.shared:
             with tempfile.TemporaryDirectory(prefix="rag-up-") as tmp:
                 path = Path(tmp) / "upload"
                 path.write_bytes(data)
-                return self._build(extra=[SourceFile(name, path)])
+                return self._build(extra=[SourceFile(name, path)], titles=titles)
         self.corpus.mkdir(parents=True, exist_ok=True)
         staging = self.corpus / _STAGING
         staging.mkdir(exist_ok=True)
         tmp_file = Path(tempfile.mkdtemp(prefix="up-", dir=staging)) / name
         try:
             write_synced(tmp_file, data)
-            result = self._build(extra=[SourceFile(name, tmp_file)])
+            result = self._build(extra=[SourceFile(name, tmp_file)], titles=titles)
             os.replace(tmp_file, self.corpus / name)  # now the corpus holds what the index does
             fsync_dir(self.corpus)
         finally:
@@ -240,7 +287,12 @@ class Collection:
         with self._lock, writing(self.location):
             return self._build()
 
-    def _build(self, extra: Sequence[SourceFile] = (), drop: Sequence[str] = ()) -> IndexResult:
+    def _build(
+        self,
+        extra: Sequence[SourceFile] = (),
+        drop: Sequence[str] = (),
+        titles: Mapping[str, str | None] | None = None,
+    ) -> IndexResult:
         if self.shared:
             for attempt in range(_CONFLICT_RETRIES):
                 try:
@@ -252,6 +304,7 @@ class Collection:
                         extra=extra,
                         keep_current=True,
                         drop=drop,
+                        titles=titles,
                     )
                 except IndexConflict:  # another replica switched the index: redo on top
                     if attempt == _CONFLICT_RETRIES - 1:
@@ -260,7 +313,12 @@ class Collection:
         if not self.corpus.is_dir():
             raise ConfigError(f"corpus folder not found: {self.corpus}")
         return build_index(
-            self.corpus, self.location, self.embedder, self.overlap_tokens, extra=extra
+            self.corpus,
+            self.location,
+            self.embedder,
+            self.overlap_tokens,
+            extra=extra,
+            titles=titles,
         )
 
 

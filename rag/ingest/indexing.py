@@ -18,11 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
-import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +26,13 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError, DocumentError
-from rag.files import fsync_dir, write_synced
 from rag.index.embedding import Embedder
 from rag.index.lexical import LEXICAL_VERSION
 from rag.index.store import FORMAT_VERSION, FileLocation, IndexLocation, Store
 from rag.ingest.chunking import chunk_report
+from rag.ingest.entries import Entry, EntryCache
 from rag.ingest.loaders import LOADER_VERSION, SUFFIXES, Document, load_document
+from rag.ingest.titles import distinct_titles
 from rag.types import Chunk
 
 __all__ = [
@@ -173,6 +170,7 @@ def build_index(
     extra: Sequence[SourceFile] = (),
     keep_current: bool = False,
     drop: Sequence[str] = (),
+    titles: Mapping[str, str | None] | None = None,
 ) -> IndexResult:
     """Index every report under ``paths`` (plus ``extra`` files) into ``index_root``.
 
@@ -182,12 +180,16 @@ def build_index(
     current build (unless ``force``). Otherwise only documents without a cache entry
     or a place in the current build are extracted, chunked and embedded; the build is
     assembled from the entries and switched atomically.
+
+    ``titles`` sets documents' titles (None or "": back to the document's own). A set
+    title stays while the document's bytes do; every build makes the titles distinct
+    (``distinct_titles``), so renaming one document is a build with nothing embedded.
     """
     location = FileLocation(index_root) if isinstance(index_root, Path) else index_root
     sources = {s.name: s for s in find_sources(paths)} if paths else {}
     sources.update({s.name: s for s in extra})
     identity = _identity(embedder, overlap_tokens)
-    cache = _EntryCache(location.cache_root, identity)
+    cache = EntryCache(location.cache_root, identity)
     raws: dict[str, tuple[bytes, str]] = {}
     skipped: list[str] = []
     for name in sorted(sources):
@@ -203,13 +205,14 @@ def build_index(
     if keep_current:
         hashes = {n: s for n, s in current_sources.items() if n not in drop} | hashes
     path = location.root if isinstance(location, FileLocation) else location.cache_root
-    wanted = dict(identity, sources=hashes)
+    set_titles = _set_titles(current, current_sources, hashes, titles or {})
+    wanted = dict(identity, sources=hashes, titles=set_titles)
     if not force and current and {k: current.get(k) for k in wanted} == wanted:
         n = len(current.get("sources", {}))
         return IndexResult(False, int(current.get("chunks", 0)), n, skipped, path)
 
     built = _CurrentBuild(location, current_sources if same_identity and not force else {})
-    entries: dict[str, _Entry] = {}
+    entries: dict[str, Entry] = {}
     todo: dict[str, tuple[Document, list[Chunk]]] = {}
     for name, sha in hashes.items():
         entry = None if force else cache.get(sha) or built.entry(name, sha, cache)
@@ -241,6 +244,7 @@ def build_index(
     all_chunks: list[Chunk] = []
     all_vectors: list[np.ndarray] = []
     documents: dict[str, dict[str, Any]] = {}
+    shown = distinct_titles({n: (set_titles.get(n) or e.title, e.text) for n, e in entries.items()})
     for name in sorted(entries):
         e = entries[name]
         all_chunks.extend(Chunk(name, c.heading_path, c.text, c.start, c.end) for c in e.chunks)
@@ -254,6 +258,10 @@ def build_index(
             "sha256": e.sha256,
             "indexed_at": e.indexed_at,
             "chars": len(e.text),
+            "title": shown[name],
+            "title_set": name in set_titles,
+            "set_title": set_titles.get(name),
+            "document_title": e.title,
         }
     matrix = (
         np.concatenate(all_vectors)
@@ -261,7 +269,10 @@ def build_index(
         else np.zeros((0, embedder.dim), dtype=np.float32)
     )
     kept = {name: hashes[name] for name in entries}
-    manifest = dict(identity, sources=kept, chunks=len(all_chunks), documents=documents)
+    kept_titles = {n: t for n, t in set_titles.items() if n in kept}
+    manifest = dict(
+        identity, sources=kept, chunks=len(all_chunks), documents=documents, titles=kept_titles
+    )
     if keep_current:  # extends the current build: refused if another writer switched it
         manifest["parent"] = current.get("build_id") if current else None
     texts_by_name = {n: (entries[n].text, list(entries[n].page_starts)) for n in entries}
@@ -278,6 +289,24 @@ def build_index(
     return IndexResult(True, len(all_chunks), len(entries), skipped, path, len(todo))
 
 
+def _set_titles(
+    current: dict[str, Any] | None,
+    current_sources: dict[str, str],
+    hashes: dict[str, str],
+    titles: Mapping[str, str | None],
+) -> dict[str, str]:
+    """The titles people set, by document: the current build's while a document's bytes
+    are unchanged (a replaced report is a new document), then ``titles``' changes."""
+    before = (current or {}).get("titles", {})
+    out = {n: t for n, t in before.items() if t and current_sources.get(n) == hashes.get(n)}
+    for name, title in titles.items():
+        if title and title.strip():
+            out[name] = " ".join(title.split())
+        else:
+            out.pop(name, None)
+    return {n: out[n] for n in sorted(out) if n in hashes}
+
+
 class _CurrentBuild:
     """The current build, opened only when a document has to be taken from it."""
 
@@ -286,7 +315,7 @@ class _CurrentBuild:
         self.sources = sources
         self._store: Store | None = None
 
-    def entry(self, name: str, sha256: str, cache: _EntryCache) -> _Entry | None:
+    def entry(self, name: str, sha256: str, cache: EntryCache) -> Entry | None:
         """``name``'s entry from the current build when it holds this content (then
         cached locally too), else None."""
         if self.sources.get(name) != sha256:
@@ -299,86 +328,10 @@ class _CurrentBuild:
             return None
         ids = [i for i, c in enumerate(store.chunks) if c.source == name]
         text, pages = store.texts[name]
-        doc = Document(name, text, record.get("type", "text"), tuple(pages))
+        kind, own = record.get("type", "text"), str(record.get("document_title") or "")
+        doc = Document(name, text, kind, tuple(pages), own)
         chunks = [store.chunks[i] for i in ids]
         return cache.put(sha256, doc, chunks, store.vectors.vectors(ids))
-
-
-@dataclass(frozen=True)
-class _Entry:
-    sha256: str
-    kind: str
-    text: str
-    page_starts: tuple[int, ...]
-    chunks: list[Chunk]
-    vectors: np.ndarray
-    indexed_at: float
-
-
-class _EntryCache:
-    """Per-document chunks and vectors on disk, content-addressed and write-once."""
-
-    def __init__(self, root: Path, identity: dict[str, Any]) -> None:
-        self.root = root
-        self.salt = json.dumps(identity, sort_keys=True)
-
-    def key(self, sha256: str) -> str:
-        return hashlib.sha256(f"{self.salt}\n{sha256}".encode()).hexdigest()[:32]
-
-    def get(self, sha256: str) -> _Entry | None:
-        folder = self.root / self.key(sha256)
-        try:
-            meta = json.loads((folder / "document.json").read_text(encoding="utf-8"))
-            vectors = np.load(folder / "vectors.npy")
-            chunks = [Chunk("", tuple(c[0]), c[1], c[2], c[3]) for c in meta["chunks"]]
-        except (OSError, ValueError, KeyError):
-            return None  # absent or damaged: rebuilt from the file
-        if len(chunks) != len(vectors) or meta.get("sha256") != sha256:
-            return None
-        starts = tuple(meta["page_starts"])
-        return _Entry(
-            sha256, meta["kind"], meta["text"], starts, chunks, vectors, meta["indexed_at"]
-        )
-
-    def put(self, sha256: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> _Entry:
-        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
-        entry = _Entry(sha256, doc.kind, doc.text, doc.page_starts, chunks, vecs, time.time())
-        meta = {
-            "sha256": sha256,
-            "kind": doc.kind,
-            "text": doc.text,
-            "page_starts": list(doc.page_starts),
-            "indexed_at": entry.indexed_at,
-            "chunks": [[list(c.heading_path), c.text, c.start, c.end] for c in chunks],
-        }
-        self.root.mkdir(parents=True, exist_ok=True)
-        final = self.root / self.key(sha256)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
-        try:
-            write_synced(tmp / "document.json", json.dumps(meta, ensure_ascii=False).encode())
-            with (tmp / "vectors.npy").open("wb") as f:
-                np.save(f, entry.vectors)
-                f.flush()
-                os.fsync(f.fileno())
-            fsync_dir(tmp)
-            if final.exists():
-                shutil.rmtree(final)  # a damaged entry (get() refused it)
-            os.rename(tmp, final)
-            fsync_dir(self.root)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return entry
-
-    def prune(self, keep: set[str]) -> None:
-        """Drop entries no kept build uses (and temporaries of killed builds)."""
-        if not self.root.is_dir():
-            return
-        keys = {self.key(sha) for sha in keep}
-        for path in self.root.iterdir():
-            stale_tmp = path.name.startswith(".tmp-") and time.time() - path.stat().st_mtime > 60
-            if stale_tmp or (not path.name.startswith(".") and path.name not in keys):
-                shutil.rmtree(path, ignore_errors=True)
 
 
 def _referenced(location: IndexLocation) -> set[str]:

@@ -30,6 +30,7 @@ from rag.errors import DocumentTooLarge, UnreadableDocument, UnsupportedDocument
 from rag.ingest.blocks import join_blocks, table_rows
 from rag.ingest.html import html_text
 from rag.ingest.limits import LIMITS, Limits, check_unpacked
+from rag.ingest.titles import extract_title
 
 __all__ = [
     "LIMITS",
@@ -42,7 +43,7 @@ __all__ = [
     "sniff",
 ]
 
-LOADER_VERSION = 1  # bump when extraction changes the text of an existing document
+LOADER_VERSION = 2  # bump when extraction changes an existing document's text or title
 SUFFIXES = frozenset({".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"})
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc, and the wrapper of encrypted .docx
 _MD_HEADING = re.compile(r"^#{1,4}[ \t]+\S", re.MULTILINE)
@@ -58,6 +59,7 @@ class Document:
     text: str
     kind: str  # pdf | docx | html | markdown | text
     page_starts: tuple[int, ...] = ()
+    title: str = ""  # its own title (metadata or first heading; ``rag.ingest.titles``)
 
     @property
     def pages(self) -> int | None:
@@ -133,7 +135,7 @@ def load_document(name: str, data: bytes, limits: Limits = LIMITS) -> Document:
     if not text.strip():
         what = "no text layer (a scanned PDF?)" if kind == "pdf" else "no text"
         raise UnreadableDocument(f"{name}: {what}")
-    return Document(name, text, kind, starts)
+    return Document(name, text, kind, starts, extract_title(kind, data, text))
 
 
 def _decode(name: str, data: bytes) -> str:

@@ -38,6 +38,7 @@ from rag.serving.conversation import (
 )
 from rag.serving.loading import load_generator, load_retriever
 from rag.serving.reading import Reader, Reading, Sampling
+from rag.serving.selection import select, titled
 from rag.types import Answer, Delta, Hit, Options, StreamEvent, Timings
 
 __all__ = ["NO_DOCUMENTS", "Options", "Pipeline", "answer", "default_pipeline"]
@@ -84,9 +85,18 @@ class Pipeline:
         """The question stripped, or ``InvalidQuery`` saying what is wrong with it."""
         return validate_question(question, self.settings.max_question_chars)
 
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
-        """Ranked passages for ``query`` (no LLM)."""
-        return self.current().search(self.validate(query), k or self.settings.top_k)
+    def search(
+        self, query: str, k: int | None = None, documents: Sequence[str] | None = None
+    ) -> list[Hit]:
+        """Ranked passages for ``query`` (no LLM), within ``documents`` (ids) if given."""
+        retriever = self.current()
+        within = select(documents, retriever.store)
+        return retriever.scoped(within).search(self.validate(query), k or self.settings.top_k)
+
+    def check_documents(self, documents: Sequence[str] | None) -> None:
+        """Raise ``UnknownDocuments`` (422) for ids the current build does not hold, so
+        a streamed answer fails before its response starts."""
+        select(documents, self.store)
 
     @property
     def store(self) -> Store:
@@ -126,10 +136,15 @@ class Pipeline:
         return self.retriever
 
     def answer(
-        self, question: str, top_k: int | None = None, options: Options | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        options: Options | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Answer:
-        """Answer ``question`` from the reports, citing the passages that support it."""
-        return _last(self.stream(question, top_k, options))
+        """Answer ``question`` from the reports (only ``documents``, by id, if given),
+        citing the passages that support it."""
+        return _last(self.stream(question, top_k, options, documents=documents))
 
     def stream(
         self,
@@ -137,6 +152,7 @@ class Pipeline:
         top_k: int | None = None,
         options: Options | None = None,
         cancel: threading.Event | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Iterator[StreamEvent]:
         """Yield the answer text as verified sentences become ready, then the ``Answer``.
 
@@ -145,13 +161,17 @@ class Pipeline:
         generation at the next token; the iterator then ends without an ``Answer``.
         """
         q = self.validate(question)
-        yield from self._run(q, q, [], "", top_k, options or Options(), cancel)
+        yield from self._run(q, q, [], "", top_k, options or Options(), cancel, documents)
 
     def chat(
-        self, turns: Sequence[Turn], top_k: int | None = None, options: Options | None = None
+        self,
+        turns: Sequence[Turn],
+        top_k: int | None = None,
+        options: Options | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Answer:
         """Answer the last user message of a conversation (see ``chat_stream``)."""
-        return _last(self.chat_stream(turns, top_k, options))
+        return _last(self.chat_stream(turns, top_k, options, documents=documents))
 
     def chat_stream(
         self,
@@ -159,6 +179,7 @@ class Pipeline:
         top_k: int | None = None,
         options: Options | None = None,
         cancel: threading.Event | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Iterator[StreamEvent]:
         """Like ``stream`` for the last user message of ``turns``.
 
@@ -172,7 +193,8 @@ class Pipeline:
         gen = self.generator
         history = fit_history(turns, gen.count_tokens, s.max_history_tokens)
         instructions = caller_instructions(turns)[: s.max_question_chars]  # bounded prompt
-        yield from self._run(q, query, history, instructions, top_k, options or Options(), cancel)
+        opts = options or Options()
+        yield from self._run(q, query, history, instructions, top_k, opts, cancel, documents)
 
     def _run(
         self,
@@ -183,10 +205,30 @@ class Pipeline:
         top_k: int | None,
         options: Options,
         cancel: threading.Event | None,
+        documents: Sequence[str] | None = None,
+    ) -> Iterator[StreamEvent]:
+        retriever = self.current()  # one index for the whole request, even if reloaded
+        within = select(documents, retriever.store)  # an unknown id fails before any work
+        events = self._answer(
+            question, query, history, instructions, top_k, options, cancel, within, retriever
+        )
+        yield from titled(events, retriever.store, None if within is None else len(within))
+
+    def _answer(
+        self,
+        question: str,
+        query: str,
+        history: list[Message],
+        instructions: str,
+        top_k: int | None,
+        options: Options,
+        cancel: threading.Event | None,
+        within: frozenset[str] | None,
+        retriever: Retriever,
     ) -> Iterator[StreamEvent]:
         t_start = time.perf_counter()
         s = self.settings
-        retriever = self.current()  # one index for the whole request, even if reloaded
+        retriever = retriever.scoped(within)
         max_tokens = min(options.max_tokens or s.max_answer_tokens, s.max_answer_tokens)
         temperature = s.temperature if options.temperature is None else options.temperature
         build = str(retriever.store.manifest.get("build_id", ""))
@@ -197,6 +239,7 @@ class Pipeline:
             list(options.stop),
             history,
             instructions,
+            sorted(within or ()),
         ]
         key = AnswerCache.key(build, question, context)
         cached = self.cache.replay(key, time.perf_counter() - t_start) if not temperature else None
