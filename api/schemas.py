@@ -133,6 +133,7 @@ class AskResponse(BaseModel):
     cached: bool = Field(
         False, description="Served from the answer cache: same question, same index build."
     )
+    build_id: str = Field("", description="The index build that answered.")
     citations: list[CitationOut]
     sentences: list[SentenceOut] = Field(
         description="Every sentence the model wrote, with whether the passages support it."
@@ -250,6 +251,7 @@ class ChatResponse(BaseModel):
     refused: bool
     refusal_reason: str
     query: str = Field(description="What retrieval searched for, history included.")
+    build_id: str = Field("", description="The index build that answered.")
     passages: list[Passage] = Field(
         default_factory=list, description="The passages the answer was drawn from."
     )

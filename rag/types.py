@@ -137,6 +137,7 @@ class Answer:
     draft: str = ""  # the model's raw text before verification (empty: no LLM call)
     cached: bool = False  # served from the answer cache (same question, same index build)
     titles: dict[str, str] = field(default_factory=dict)  # document titles of the passages
+    build_id: str = ""  # the index build that answered (feedback names it)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form; used by the HTTP layer and the eval runner."""
@@ -149,6 +150,7 @@ class Answer:
             "finish_reason": self.finish_reason,
             "draft": self.draft,
             "cached": self.cached,
+            "build_id": self.build_id,
             "citations": [asdict(c) for c in self.citations],
             "sentences": [asdict(s) for s in self.sentences],
             "passages": [

@@ -380,3 +380,27 @@ def test_collections_in_schemas_of_their_own_share_a_database(url, tmp_path, emb
         locations.append(location)
     assert [sorted(x.load().documents) for x in locations] == [["north.md"], ["south.md"]]
     assert "schema south" in locations[1].db.where
+
+
+def test_a_search_within_documents_is_filtered_in_sql(location, vectors, embedder):
+    """Restricted to two documents, the SQL returns the full k from them with the scores
+    FAISS and bm25s give (BM25's statistics stay the whole build's), also with an HNSW
+    graph and a search depth of 1 (the filtered dense side is an exact scan)."""
+    faiss_index, pg_index = _both(location, vectors)
+    pg_index.create_hnsw()
+    within = {"a.md", "c.md"}
+    allowed = {i for i, (source, _) in enumerate(TEXTS) if source in within}
+    for ef in (None, 1):  # ef_search 1: what HNSW alone would find after filtering
+        pg_index.ef_search = ef
+        for q in QUESTIONS:
+            v = embedder.encode([q])[0]
+            f, p = faiss_index.search(v, len(allowed), within), pg_index.search(v, 9, within)
+            assert [i for i, _ in f] == [i for i, _ in p] and {i for i, _ in p} == allowed
+            assert np.allclose([s for _, s in f], [s for _, s in p], atol=1e-5)
+            f, p = faiss_index.search_lexical(q, 6, within), pg_index.search_lexical(q, 6, within)
+            assert [i for i, _ in f] == [i for i, _ in p], q
+            assert np.allclose([s for _, s in f], [s for _, s in p], rtol=1e-4)
+            f = faiss_index.search_hybrid(q, v, 4, 20, 1.0, within)
+            p = pg_index.search_hybrid(q, v, 4, 20, 1.0, within)
+            assert [i for i, _ in f] == [i for i, _ in p], q
+    assert pg_index.search(embedder.encode(["x"])[0], 3, {"nothing.md"}) == []

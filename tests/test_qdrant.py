@@ -262,3 +262,21 @@ def test_an_unreachable_qdrant_server_is_503_not_500(tmp_path):
     s = Settings(vector_store="qdrant", qdrant_url=f"http://127.0.0.1:{port}", index_dir=tmp_path)
     with pytest.raises(IndexUnavailable, match="Qdrant is unreachable"):
         index_location(s).load()
+
+
+def test_a_search_within_documents_is_filtered_inside_qdrant(location, vectors, embedder):
+    """Restricted to two documents, Qdrant returns the full k from them (the filter is in
+    the query, not applied to a top-k afterwards) and ranks them as FAISS does."""
+    faiss_index, qdrant_index = _both(location, vectors)
+    within = {"a.md", "c.md"}
+    allowed = {i for i, (source, _) in enumerate(TEXTS) if source in within}
+    for q in QUESTIONS:
+        v = embedder.encode([q])[0]
+        for index in (faiss_index, qdrant_index):
+            assert {i for i, _ in index.search(v, len(allowed), within)} == allowed
+            assert {i for i, _ in index.search_hybrid(q, v, 6, 20, 1.0, within)} <= allowed
+        f, d = faiss_index.search(v, 2, within), qdrant_index.search(v, 2, within)
+        assert [i for i, _ in f] == [i for i, _ in d]
+        f, d = faiss_index.search_lexical(q, 6, within), qdrant_index.search_lexical(q, 6, within)
+        assert [i for i, _ in f] == [i for i, _ in d] and {i for i, _ in d} <= allowed
+    assert qdrant_index.search(embedder.encode(["x"])[0], 3, {"nothing.md"}) == []

@@ -140,3 +140,17 @@ def test_a_section_named_by_its_heading_is_found(with_contents):
     shallow = copy.copy(with_contents)
     shallow.depth = 1  # an answer reading one passage: a ranking of ten starts with it
     assert shallow.search(q, 10)[0].chunk == hit.chunk
+
+
+def test_a_question_within_two_reports_gets_its_full_k_from_them(retriever):
+    """Scoped to two reports, every passage comes from them and there are still k of
+    them (the store filters while it searches), though the question's best passages
+    are in another report; unscoped, that other report comes first."""
+    question = "What does FrugalML do when the base API is not confident?"
+    names = sorted(retriever.store.documents)
+    elsewhere = retriever.search(question, 5)[0].chunk.source
+    chosen = [n for n in names if n != elsewhere][:2]
+    for k in (5, 12):
+        hits = retriever.scoped(chosen).search(question, k)
+        assert len(hits) == k and {h.chunk.source for h in hits} <= set(chosen)
+    assert retriever.scoped(None) is retriever

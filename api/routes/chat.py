@@ -51,7 +51,8 @@ def _options(body: ChatRequest) -> Options:
 
 def _sources(answer: Answer) -> dict[str, Any]:
     d = answer.to_dict()
-    return {k: d[k] for k in ("citations", "refused", "refusal_reason", "query", "passages")}
+    keys = ("citations", "refused", "refusal_reason", "query", "passages", "build_id")
+    return {k: d[k] for k in keys}
 
 
 def _usage(answer: Answer) -> dict[str, int]:

@@ -1,7 +1,10 @@
-// The page: ask, watch the verified answer stream in, open each citation's quote inside
-// its report. Talks only to this server's own API (/v1/ask, /v1/chat/completions,
-// /v1/documents); no library, no build step. Text from the server is always inserted as
-// text nodes, never as HTML.
+// The page: ask (within chosen reports if some are ticked), watch the verified answer
+// stream in, open each citation's section with its quote marked, say whether an answer
+// was right, and come back to past conversations. Talks only to this server's own API
+// (/v1/ask, /v1/chat/completions, /v1/documents, /v1/feedback); no library, no build
+// step. Text from the server is inserted as text nodes; the one exception is a cited
+// section, which the server renders and sanitizes (nh3) and which is parsed into an
+// inert <template> before it is shown, under a CSP that runs no inline script.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -9,10 +12,13 @@ const KEY = "rag-api-key"; // sessionStorage: forgotten when the tab closes
 const MAX_RETRIES = 8;
 
 const state = {
-  messages: [], // the conversation so far, as the chat endpoint takes it
+  conversation: null, // the one on screen (conversations.js keeps them)
   docs: new Map(), // document name -> record
+  byId: new Map(), // document id -> record
+  selected: new Set(), // ids of the documents questions are asked within (none: all)
   writable: false,
   busy: false,
+  opener: null, // what opened the source panel: focus goes back there on close
 };
 
 class ApiError extends Error {
@@ -129,6 +135,19 @@ function el(tag, cls, text) {
   return node;
 }
 
+function button(text, onClick, label) {
+  const b = el("button", "", text);
+  b.type = "button";
+  if (label) b.setAttribute("aria-label", label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function titleOf(source, fallback) {
+  const doc = state.docs.get(source);
+  return (doc && doc.title) || fallback || source;
+}
+
 function addTurn(question) {
   const li = el("li", "turn");
   li.append(el("p", "q", question));
@@ -143,27 +162,27 @@ function addTurn(question) {
 // the answer text with each [n] marker as a button that opens its quote
 function renderAnswer(turn, text) {
   turn.answer.replaceChildren();
-  const parts = text.split(/(\[\d+\])/);
-  for (const part of parts) {
+  for (const part of text.split(/(\[\d+\])/)) {
     const m = /^\[(\d+)\]$/.exec(part);
     if (!m) {
       if (part) turn.answer.append(document.createTextNode(part));
       continue;
     }
     const n = Number(m[1]);
-    const button = el("button", "cite", part);
-    button.type = "button";
-    button.dataset.n = String(n);
-    button.setAttribute("aria-label", `Show source ${n}`);
-    button.addEventListener("click", () => {
+    const cite = button(part, (event) => {
       const c = turn.citations.find((x) => x.n === n);
-      if (c) openSource(c);
+      if (c) openSource(c, event.currentTarget);
     });
-    turn.answer.append(button);
+    cite.className = "cite";
+    cite.dataset.n = String(n);
+    const c = turn.citations.find((x) => x.n === n);
+    cite.setAttribute("aria-label", `Show source ${n}` + (c ? `: ${c.title || c.source}` : ""));
+    turn.answer.append(cite);
   }
 }
 
-function finishTurn(turn, final) {
+// the finished answer: its sources by title, or the closest passages of a refusal
+function finishTurn(turn, final, record) {
   turn.answer.removeAttribute("aria-busy");
   turn.citations = final.citations || [];
   if (final.refused) {
@@ -176,27 +195,97 @@ function finishTurn(turn, final) {
       const list = el("ol");
       for (const p of passages) {
         const item = el("li");
-        const open = el("button", "", `${p.source} — ${p.section}`);
-        open.type = "button";
-        open.addEventListener("click", () =>
-          openSource({ source: p.source, section: p.section, start: p.start, end: p.end, page: null, quote: p.text }),
-        );
-        item.append(open);
+        const where = `${p.title || titleOf(p.source)} — ${p.section}`;
+        const quote = { source: p.source, title: p.title, section: p.section, start: p.start, end: p.end };
+        item.append(button(where, (event) => openSource(quote, event.currentTarget)));
         list.append(item);
       }
       wrap.append(list);
       turn.li.append(wrap);
     }
-    return;
+  } else {
+    renderAnswer(turn, final.answer);
+    const seen = new Map();
+    for (const c of turn.citations) {
+      const name = c.title || titleOf(c.source);
+      const pages = seen.get(name) || new Set();
+      if (c.page) pages.add(c.page);
+      seen.set(name, pages);
+    }
+    if (seen.size) {
+      const parts = [...seen].map(([name, pages]) =>
+        pages.size ? `${name} (p. ${[...pages].sort((a, b) => a - b).join(", ")})` : name,
+      );
+      turn.li.append(el("p", "meta sources", "Sources: " + parts.join("; ")));
+    }
   }
-  renderAnswer(turn, final.answer);
-  const sources = [...new Set(turn.citations.map((c) => c.source))];
-  if (sources.length) turn.li.append(el("p", "meta", "Sources: " + sources.join(", ")));
+  turn.li.append(feedbackControls(record));
+}
+
+// "Helpful" / "Wrong" under an answer; "Wrong" asks for an optional note first
+function feedbackControls(record) {
+  const box = el("div", "feedback");
+  const said = el("p", "hint");
+  said.setAttribute("role", "status");
+  const send = async (rating, note) => {
+    try {
+      await api("/v1/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          rating,
+          note: note || "",
+          question: record.question,
+          answer: record.answer,
+          refused: Boolean(record.refused),
+          citations: record.citations || [],
+          build_id: record.build_id || "",
+          documents: record.documents && record.documents.length ? record.documents : null,
+        }),
+      });
+      record.feedback = rating;
+      saveConversation();
+      box.replaceChildren(said);
+      said.textContent =
+        rating === "wrong" ? "Thank you: recorded for review, to grow the eval set." : "Thank you: recorded.";
+    } catch (err) {
+      said.textContent = "Could not record feedback: " + err.message;
+    }
+  };
+  if (record.feedback) {
+    said.textContent = `You marked this answer ${record.feedback}.`;
+    box.append(said);
+    return box;
+  }
+  const helpful = button("Helpful", () => send("helpful"), "Mark this answer helpful");
+  const wrong = button("Wrong", () => {
+    const form = el("form", "note");
+    const id = "note-" + Math.random().toString(36).slice(2);
+    const label = el("label", "", "What was wrong? (optional)");
+    label.htmlFor = id;
+    const note = el("textarea");
+    note.id = id;
+    note.rows = 2;
+    note.maxLength = 2000;
+    const submit = el("button", "", "Send");
+    submit.type = "submit";
+    form.append(label, note, submit);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      send("wrong", note.value.trim());
+    });
+    box.replaceChildren(form, said);
+    note.focus();
+  }, "Mark this answer wrong");
+  box.append(el("span", "hint", "Was this right?"), helpful, wrong, said);
+  return box;
 }
 
 async function ask(question) {
+  const conv = state.conversation;
   const turn = addTurn(question);
-  const followUp = state.messages.length > 0;
+  const followUp = conv.messages.length > 0;
+  const documents = conv.documents.length ? conv.documents : null;
   let text = "";
   let final = null;
   try {
@@ -205,14 +294,15 @@ async function ask(question) {
           method: "POST",
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({
-            messages: [...state.messages, { role: "user", content: question }],
+            messages: [...conv.messages, { role: "user", content: question }],
             stream: true,
+            documents,
           }),
         })
       : await api("/v1/ask", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ question, stream: true }),
+          body: JSON.stringify({ question, stream: true, documents }),
         });
     for await (const event of events(res)) {
       if (event.error) throw new ApiError(0, event.error.message);
@@ -231,45 +321,143 @@ async function ask(question) {
       }
     }
     if (!final) throw new ApiError(0, "the answer stream ended early");
-    finishTurn(turn, final);
-    state.messages.push({ role: "user", content: question }, { role: "assistant", content: final.answer });
+    const record = {
+      question,
+      answer: final.answer,
+      refused: final.refused,
+      citations: final.citations || [],
+      passages: (final.passages || []).slice(0, 3).map((p) => ({
+        source: p.source, title: p.title, section: p.section, start: p.start, end: p.end,
+      })),
+      build_id: final.build_id || "",
+      documents: conv.documents.slice(),
+    };
+    finishTurn(turn, final, record);
+    conv.turns.push(record);
+    conv.messages.push({ role: "user", content: question }, { role: "assistant", content: final.answer });
+    conv.title = conv.title || question;
+    saveConversation();
   } catch (err) {
     turn.answer.removeAttribute("aria-busy");
     turn.li.append(el("p", "error", "Error: " + err.message));
   }
 }
 
-// ---- sources ---------------------------------------------------------------------
+// ---- conversations kept in this browser ------------------------------------------
+
+function saveConversation() {
+  if (state.conversation && state.conversation.turns.length) Conversations.save(state.conversation);
+  renderHistory();
+}
+
+function showConversation(conv) {
+  state.conversation = conv;
+  state.selected = new Set(conv.documents.filter((id) => !state.byId.size || state.byId.has(id)));
+  conv.documents = [...state.selected];
+  $("turns").replaceChildren();
+  for (const record of conv.turns) {
+    const turn = addTurn(record.question);
+    finishTurn(turn, record, record);
+  }
+  $("source").hidden = true;
+  syncSelection();
+  renderHistory();
+}
+
+function newConversation() {
+  saveConversation();
+  showConversation(Conversations.create([...state.selected]));
+  status("New conversation.");
+  $("question").focus();
+}
+
+function renderHistory() {
+  const list = $("history");
+  list.replaceChildren();
+  const all = Conversations.all();
+  $("history-empty").hidden = all.length > 0;
+  for (const conv of all) {
+    const item = el("li");
+    const current = state.conversation && conv.id === state.conversation.id;
+    const when = new Date(conv.updated).toLocaleString();
+    const open = button(conv.title || "(untitled)", () => {
+      showConversation(Conversations.get(conv.id) || conv);
+      status(`Reopened "${conv.title}". A follow-up question continues it.`);
+      $("question").focus();
+    }, `Open conversation: ${conv.title} (${when})`);
+    open.className = "link";
+    if (current) open.setAttribute("aria-current", "true");
+    const del = button("Delete", () => {
+      Conversations.remove(conv.id);
+      if (current) showConversation(Conversations.create([...state.selected]));
+      renderHistory();
+      status(`Deleted "${conv.title}".`);
+      $("history-title").focus();
+    }, `Delete conversation: ${conv.title}`);
+    item.append(open, el("span", "kind", `${conv.turns.length} ${conv.turns.length === 1 ? "question" : "questions"}`), del);
+    list.append(item);
+  }
+}
+
+// ---- documents and the selection -------------------------------------------------
 
 async function loadDocuments() {
   const res = await api("/v1/documents");
   const body = await res.json();
   state.writable = Boolean(body.writable);
   state.docs = new Map(body.data.map((d) => [d.name, d]));
+  state.byId = new Map(body.data.map((d) => [d.id, d]));
+  state.selected = new Set([...state.selected].filter((id) => state.byId.has(id)));
   const list = $("docs");
   list.replaceChildren();
   for (const d of body.data) {
     const item = el("li");
-    const label = el("span");
-    label.append(document.createTextNode(d.name + " "));
-    label.append(el("span", "kind", d.type + (d.pages ? `, ${d.pages} pages` : "")));
-    item.append(label);
-    if (state.writable) {
-      const del = el("button", "", "Delete");
-      del.type = "button";
-      del.setAttribute("aria-label", "Delete " + d.name);
-      del.addEventListener("click", () => removeDocument(d));
-      item.append(del);
-    }
+    const box = el("input");
+    box.type = "checkbox";
+    box.id = "doc-" + d.id;
+    box.value = d.id;
+    box.checked = state.selected.has(d.id);
+    box.addEventListener("change", () => {
+      if (box.checked) state.selected.add(d.id);
+      else state.selected.delete(d.id);
+      selectionChanged();
+    });
+    const label = el("label");
+    label.htmlFor = box.id;
+    label.append(el("span", "doc-title", d.title || d.name));
+    label.append(el("span", "kind", `${d.name} · ${d.type}` + (d.pages ? `, ${d.pages} pages` : "")));
+    item.append(box, label);
+    if (state.writable) item.append(button("Delete", () => removeDocument(d), "Delete " + (d.title || d.name)));
     list.append(item);
   }
   $("docs-summary").textContent = body.data.length
     ? `${body.data.length} reports indexed.`
     : "No documents are indexed yet.";
   $("upload-form").hidden = !state.writable;
+  syncSelection();
 }
 
-async function openSource(c) {
+function selectionChanged() {
+  const conv = state.conversation;
+  conv.documents = [...state.selected];
+  if (conv.turns.length) saveConversation();
+  syncSelection();
+}
+
+// the checkboxes and the line above the question box say what a question will search
+function syncSelection() {
+  for (const box of $("docs").querySelectorAll("input[type=checkbox]")) box.checked = state.selected.has(box.value);
+  const chosen = [...state.selected].map((id) => state.byId.get(id)).filter(Boolean);
+  $("scope-text").textContent = chosen.length
+    ? `Asking within ${chosen.length} selected ${chosen.length === 1 ? "report" : "reports"}: ` +
+      chosen.map((d) => d.title || d.name).join("; ")
+    : `Asking every report${state.docs.size ? ` (${state.docs.size})` : ""}.`;
+  $("scope-clear").hidden = chosen.length === 0;
+}
+
+// ---- sources ---------------------------------------------------------------------
+
+async function openSource(c, opener) {
   const panel = $("source");
   try {
     let doc = state.docs.get(c.source);
@@ -277,27 +465,29 @@ async function openSource(c) {
       await loadDocuments();
       doc = state.docs.get(c.source);
     }
-    if (!doc) throw new ApiError(404, `${c.source} is no longer indexed`);
-    const from = Math.max(0, c.start - 400);
-    const to = Math.min(doc.chars || c.end + 400, c.end + 400);
-    const res = await api(`/v1/documents/${encodeURIComponent(doc.id)}/text?start=${from}&end=${to}`);
+    if (!doc) throw new ApiError(404, `${c.title || c.source} is no longer indexed`);
+    const res = await api(`/v1/documents/${encodeURIComponent(doc.id)}/section?start=${c.start}&end=${c.end}`);
     const body = await res.json();
-    const a = c.start - body.start;
-    const b = c.end - body.start;
-    const mark = el("mark", "", body.text.slice(a, b));
-    $("source-text").replaceChildren(
-      document.createTextNode((from > 0 ? "…" : "") + body.text.slice(0, a)),
-      mark,
-      document.createTextNode(body.text.slice(b) + (to < body.length ? "…" : "")),
-    );
+    const template = document.createElement("template");
+    template.innerHTML = body.html; // sanitized by the server; a template runs nothing
+    $("source-text").replaceChildren(template.content);
     const page = c.page || body.page;
-    $("source-where").textContent = `${c.source} — ${c.section}` + (page ? ` — page ${page}` : "");
+    $("source-title").textContent = body.title || doc.title || doc.name;
+    $("source-where").textContent = `${c.section}` + (page ? ` — page ${page}` : "") + ` — ${doc.name}`;
+    state.opener = opener || null;
     panel.hidden = false;
     panel.focus();
-    mark.scrollIntoView({ block: "center" });
+    const mark = $("source-text").querySelector("mark.quote");
+    if (mark) mark.scrollIntoView({ block: "center" });
   } catch (err) {
     status("Could not open the source: " + err.message);
   }
+}
+
+function closeSource() {
+  $("source").hidden = true;
+  if (state.opener && document.contains(state.opener)) state.opener.focus();
+  state.opener = null;
 }
 
 async function upload(event) {
@@ -307,12 +497,15 @@ async function upload(event) {
   const file = input.files[0];
   const form = new FormData();
   form.append("file", file, file.name);
+  const title = $("upload-title").value.trim();
+  if (title) form.append("title", title);
   status(`Uploading and indexing ${file.name}…`);
   try {
     const res = await api("/v1/documents", { method: "POST", body: form });
     const doc = await res.json();
-    status(`Added ${doc.name} (${doc.chunks} passages). You can ask about it now.`);
+    status(`Added "${doc.title || doc.name}" (${doc.chunks} passages). You can ask about it now.`);
     input.value = "";
+    $("upload-title").value = "";
     await loadDocuments();
   } catch (err) {
     status(`Upload failed: ${err.message}`);
@@ -320,13 +513,14 @@ async function upload(event) {
 }
 
 async function removeDocument(doc) {
-  status(`Removing ${doc.name}…`);
+  const name = doc.title || doc.name;
+  status(`Removing ${name}…`);
   try {
     await api(`/v1/documents/${encodeURIComponent(doc.id)}`, { method: "DELETE" });
-    status(`Removed ${doc.name}.`);
+    status(`Removed ${name}.`);
     await loadDocuments();
   } catch (err) {
-    status(`Could not remove ${doc.name}: ${err.message}`);
+    status(`Could not remove ${name}: ${err.message}`);
   }
 }
 
@@ -348,6 +542,7 @@ function start() {
     localStorage.setItem("rag-theme", next);
     setTheme(next);
   });
+  state.conversation = Conversations.create([]);
 
   $("ask-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -367,21 +562,25 @@ function start() {
       $("ask-form").requestSubmit();
     }
   });
-  $("new-conversation").addEventListener("click", () => {
-    state.messages = [];
-    $("turns").replaceChildren();
-    $("source").hidden = true;
-    status("New conversation.");
+  $("new-conversation").addEventListener("click", newConversation);
+  $("scope-clear").addEventListener("click", () => {
+    state.selected.clear();
+    selectionChanged();
     $("question").focus();
   });
-  $("source-close").addEventListener("click", () => {
-    $("source").hidden = true;
-  });
+  $("source-close").addEventListener("click", closeSource);
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !$("source").hidden) $("source").hidden = true;
+    if (event.key === "Escape" && !$("source").hidden) closeSource();
   });
   $("upload-form").addEventListener("submit", upload);
-  loadDocuments().catch((err) => status("Could not list the documents: " + err.message));
+  renderHistory();
+  loadDocuments()
+    .then(() => {
+      // the last conversation comes back after a reload, selection included
+      const last = Conversations.all()[0];
+      if (last) showConversation(last);
+    })
+    .catch((err) => status("Could not list the documents: " + err.message));
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -65,6 +65,7 @@ def titled(
             text = refusal if event.refused and event.text == REFUSAL else event.text
             shown = {h.chunk.source for h in event.passages} | {c.source for c in citations}
             named = {name: titles.get(name, name) for name in shown}
-            yield replace(event, citations=citations, text=text, titles=named)
+            build = str(store.manifest.get("build_id", ""))
+            yield replace(event, citations=citations, text=text, titles=named, build_id=build)
         else:
             yield event
