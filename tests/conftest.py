@@ -157,3 +157,6 @@ def invented(embedder):
         return s, load_retriever(s, embedder)
 
     return build
+
+
+pytest_plugins = ["tests.browser"]  # the page tests' browser and site

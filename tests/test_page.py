@@ -4,20 +4,19 @@ installed (``make test`` installs it when it can)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlparse
-
 import pytest
 
-from rag.config import REPO_ROOT, Settings
-from tests.conftest import serving
-
-CHROMIUM = os.environ.get("RAG_TEST_CHROMIUM") or shutil.which("chromium") or ""
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-QUESTION = "What does FrugalML do when the base API is not confident?"
+from tests.browser import (
+    CHROMIUM,
+    FRUGAL_REPORT,
+    QUESTION,
+    SCREENSHOTS,
+    Watch,
+    _ask,
+    _open,
+    _title,
+    serving,
+)
 
 pytestmark = [
     pytest.mark.llm,
@@ -26,78 +25,6 @@ pytestmark = [
         reason="no Chromium: install Debian's chromium (make test does when run as root)",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, settings: Settings, embedder, pipeline) -> Iterator[tuple[str, Path]]:
-    """The app with document writes on, over a copy of the seeds and their index."""
-    from api.app import create_app
-    from rag.ingest.indexing import build_index
-    from rag.serving.loading import load_retriever
-    from rag.serving.pipeline import Pipeline
-
-    root = tmp_path_factory.mktemp("site")
-    shutil.copytree(settings.seeds_path, root / "corpus")
-    shutil.copytree(settings.index_path, root / "index")  # its per-document cache too
-    s = settings.model_copy(
-        update={"seeds_dir": root / "corpus", "index_dir": root / "index", "document_writes": True}
-    )
-    build_index(s.seeds_path, s.index_path, embedder)
-    p = Pipeline(s, load_retriever(s, embedder), pipeline.generator)
-    with serving(create_app(pipeline=p)) as url:
-        yield url, root
-
-
-class Watch:
-    """What a page did: console errors and every URL it requested."""
-
-    def __init__(self, page) -> None:
-        self.errors: list[str] = []
-        self.urls: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: self.urls.append(r.url))
-
-    def check(self) -> None:
-        assert not self.errors, self.errors
-        hosts = {urlparse(u).hostname for u in self.urls if not u.startswith("data:")}
-        assert hosts == {"127.0.0.1"}, hosts
-
-
-def _open(browser, url: str, **kwargs):
-    page = browser.new_page(**kwargs)
-    watch = Watch(page)
-    page.goto(url)
-    page.wait_for_selector("#docs li")
-    return page, watch
-
-
-def _ask(page, question: str):
-    page.fill("#question", question)
-    page.keyboard.press("Enter")
-    turn = page.locator(".turn").last
-    turn.locator(".a[aria-busy='true']").wait_for(state="detached", timeout=120_000)
-    return turn
 
 
 def test_ask_stream_and_open_a_citation(browser, site):
@@ -113,15 +40,24 @@ def test_ask_stream_and_open_a_citation(browser, site):
     assert deltas, "the answer did not come from /v1/ask"
     answer = turn.locator(".a").inner_text()
     assert "api" in answer.lower() and not turn.evaluate("e => e.classList.contains('refused')")
+    # documents, sources and the quote panel go by title; the file name stays visible
+    title = _title(page, FRUGAL_REPORT)
+    assert page.locator(f"#docs .doc-title:text-is('{title}')").count() == 1
+    sources = turn.locator(".sources").inner_text()
+    assert title in sources and ".txt" not in sources
     marker = turn.locator("button.cite").first
     marker.click()
-    mark = page.locator("#source-text mark")
+    mark = page.locator("#source-text mark.quote").first
     mark.wait_for()
     assert page.locator("#source").is_visible()
     quote = mark.inner_text()
     assert len(quote) > 10 and quote.split()[0] in page.locator("#source-text").inner_text()
+    assert page.locator("#source-title").inner_text() == title
     where = page.locator("#source-where").inner_text()
-    assert "002_e83699b88746142b.txt" in where
+    assert FRUGAL_REPORT in where
+    # rendered, not raw: no Markdown hashes, no HTML tags shown as text
+    shown = page.locator("#source-text").inner_text()
+    assert "###" not in shown and "<img" not in shown
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "answer-light.png"), full_page=True)
     page.emulate_media(color_scheme="dark")
@@ -166,9 +102,13 @@ def test_upload_ask_delete(browser, site, tmp_path):
     page.set_input_files("#upload-file", str(report))
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector("#docs li:has-text('plover-radio.md')")
+    assert page.locator("#docs li:has-text('plover-radio.md') .doc-title").inner_text() == (
+        "Plover Radio Notes"
+    )
     turn = _ask(page, "What frequency does the Plover radio transmit at?")
     assert "868" in turn.locator(".a").inner_text()
-    page.click("button[aria-label='Delete plover-radio.md']")
+    assert "Plover Radio Notes" in turn.locator(".sources").inner_text()
+    page.click("button[aria-label='Delete Plover Radio Notes']")
     page.wait_for_selector("#docs li:has-text('plover-radio.md')", state="detached")
     assert not (root / "corpus" / "plover-radio.md").exists()
     watch.check()
