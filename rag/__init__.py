@@ -88,6 +88,8 @@ _LAZY = {
     "PostgresLocation": "rag.index.postgres",
     "PostgresVectors": "rag.index.pg_vectors",
     "Verifier": "rag.grounding.verification",
+    "FeedbackLog": "rag.serving.feedback",
+    "title_of": "rag.serving.selection",
 }
 
 __all__ = [
@@ -110,6 +112,7 @@ __all__ = [
     "DocumentTooLarge",
     "EmptyQuestion",
     "FaissVectors",
+    "FeedbackLog",
     "FileLocation",
     "Hit",
     "IndexConflict",
@@ -158,6 +161,7 @@ __all__ = [
     "load_generator",
     "load_retriever",
     "migrate_schema",
+    "title_of",
     "normalize_figures",
     "read_sources",
     "resolve_model",
@@ -195,5 +199,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.ingest.indexing import build_index, document_id, find_sources, read_sources
     from rag.ingest.loaders import Document, load_document
     from rag.serving.conversation import Turn, llm_rewrite, standalone_query, validate_turns
+    from rag.serving.feedback import FeedbackLog
     from rag.serving.loading import load_generator, load_retriever
     from rag.serving.pipeline import NO_DOCUMENTS, Options, Pipeline, answer
+    from rag.serving.selection import title_of

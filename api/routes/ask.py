@@ -21,8 +21,7 @@ from api.schemas import (
     SearchResponse,
 )
 from api.streaming import Event, collect, open_events, sse
-from rag import Answer, Delta, hit_to_dict
-from rag.serving.selection import title_of
+from rag import Answer, Delta, hit_to_dict, title_of
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 

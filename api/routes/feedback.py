@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.schemas import ERROR_RESPONSES, FeedbackIn, FeedbackOut
-from rag.serving.feedback import FeedbackLog
+from rag import FeedbackLog
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
