@@ -15,6 +15,7 @@ from rag import (
     DocumentExists,
     DocumentNotFound,
     DocumentTooLarge,
+    FeedbackUnavailable,
     IndexConflict,
     IndexUnavailable,
     InvalidQuery,
@@ -44,6 +45,7 @@ _STATUS: list[tuple[type[RagError], int, str]] = [
     (ModelIntegrity, 503, "model_unavailable"),
     (ModelNotFound, 503, "model_unavailable"),
     (ModelUnavailable, 503, "model_unavailable"),
+    (FeedbackUnavailable, 503, "feedback_unavailable"),
 ]
 
 

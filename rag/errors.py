@@ -22,6 +22,7 @@ RagError
 │   ├── DocumentTooLarge     over the configured upload limit
 │   ├── DocumentExists       another document already has that name
 │   └── DocumentNotFound     no document with that id
+├── FeedbackUnavailable  feedback could not be written to disk (full, read-only)
 └── Busy                 the model's queue is full or the wait too long (retry later)
 """
 
@@ -35,6 +36,7 @@ __all__ = [
     "DocumentNotFound",
     "DocumentTooLarge",
     "EmptyQuestion",
+    "FeedbackUnavailable",
     "IndexConflict",
     "IndexCorrupt",
     "IndexMismatch",
@@ -140,6 +142,10 @@ class DocumentExists(DocumentError):
 
 class DocumentNotFound(DocumentError):
     """No indexed document has the given id."""
+
+
+class FeedbackUnavailable(RagError):
+    """A reader's verdict could not be kept (the disk is full or read-only)."""
 
 
 class Busy(RagError):

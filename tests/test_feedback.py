@@ -121,3 +121,11 @@ def test_wrong_answers_export_as_drafts_that_rag_eval_refuses(tmp_path: Path, mo
     from eval.sets import EvalSet, load_set
 
     assert load_set(EvalSet("custom", (drafts,)))[0]["must_include"] == ["5 kg"]
+
+
+def test_a_verdict_after_a_torn_line_starts_its_own_line(tmp_path: Path):
+    path = tmp_path / "feedback.jsonl"
+    log = FeedbackLog(path)
+    path.write_bytes(b'{"id": "torn-by-a-crash", "rat')
+    kept = log.add(_verdict(3))
+    assert [r["id"] for r in log.read()] == [kept["id"]]

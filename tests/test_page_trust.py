@@ -108,7 +108,7 @@ def test_a_hostile_report_is_shown_as_text_with_nothing_run(browser, site, tmp_p
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector("#docs .doc-title:text-is('Beacon field notes')")
     _tick(page, "beacon.md")
-    turn = _ask(page, "What frequency does the Quillon beacon transmit at?")
+    turn = _ask(page, "What frequency does the Zephyrine beacon transmit at?")
     assert "433" in turn.locator(".a").inner_text()
     assert "Beacon field notes" in turn.locator(".sources").inner_text()
     turn.locator("button.cite").first.click()

@@ -46,8 +46,8 @@ def test_markdown_front_matter_title_when_there_is_no_heading():
 @pytest.mark.parametrize(
     "md",
     [
-        '<!-- --- title: "Old Draft Name" --- -->\nPlain prose without any heading.\n',
-        '<!--\n---\ntitle: "Old Draft Name"\n---\n-->\nPlain prose without any heading.\n',
+        '<!-- --- title: "Old Provisional Name" --- -->\nPlain prose without any heading.\n',
+        '<!--\n---\ntitle: "Old Provisional Name"\n---\n-->\nPlain prose without any heading.\n',
     ],
 )
 def test_front_matter_inside_an_html_comment_is_not_a_title(md: str):
@@ -113,8 +113,8 @@ def test_docx_without_core_title_uses_the_title_paragraph():
 
 
 def test_docx_junk_core_title_falls_back_to_heading_1():
-    data = _docx("draft-v2.docx", [("Seed Bank Ledger", "Heading 1"), ("Body.", None)])
-    assert _title("seeds.docx", data) == "Seed Bank Ledger"
+    data = _docx("draft-v2.docx", [("Seed Vault Ledger", "Heading 1"), ("Body.", None)])
+    assert _title("seeds.docx", data) == "Seed Vault Ledger"
 
 
 # ---- PDF --------------------------------------------------------------------------
@@ -234,9 +234,9 @@ def test_document_without_prose_gets_its_file_name_stem():
 
 def test_six_documents_always_get_unique_titles():
     docs = {
-        "a/report.txt": ("Quarry Report", "Blasting stopped in 2028. Dust fell."),
+        "a/report.txt": ("Gravelpit Report", "Blasting stopped in 2028. Dust fell."),
         "b/report.txt": ("QUARRY report", "Blasting stopped in 2028. Dust fell."),
-        "c.txt": ("Quarry Report 2028", "A new permit was issued."),
+        "c.txt": ("Gravelpit Report 2028", "A new permit was issued."),
         "d.txt": ("", "A new permit was issued."),
         "e.txt": ("", "A new permit was issued."),
         "f_g.txt": ("", "| 12 | 13 |"),
@@ -246,6 +246,6 @@ def test_six_documents_always_get_unique_titles():
     assert len({t.casefold() for t in got.values()}) == len(docs)
     titles = sorted(got.values())
     assert not any(_alike(a, b) for i, a in enumerate(titles) for b in titles[i + 1 :])
-    assert got["c.txt"] == "Quarry Report 2028" and got["f_g.txt"] == "f g"
+    assert got["c.txt"] == "Gravelpit Report 2028" and got["f_g.txt"] == "f g"
     # deterministic: the same answer whatever order the mapping is in
     assert distinct_titles(dict(reversed(list(docs.items())))) == got

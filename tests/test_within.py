@@ -15,11 +15,11 @@ from rag.serving.sources import render_section, section_around
 FRUGAL = "What does FrugalML do when the base API is not confident?"
 
 # invented, hostile: a report that tries to run script on the page that shows it
-HOSTILE = """# Quillon Beacon Notes
+HOSTILE = """# Zephyrine Beacon Notes
 
 ## Beacon
 
-The Quillon beacon transmits at 433 MHz. <script>window.pwned = 1</script>
+The Zephyrine beacon transmits at 433 MHz. <script>window.pwned = 1</script>
 <img src="x" alt="Antenna diagram" onerror="window.pwned = 2">
 <a href="javascript:window.pwned = 3" onclick="window.pwned = 4">see the spec</a>
 [manual](javascript:window.pwned=5) and ![wiring](https://example.invalid/w.png)
@@ -122,7 +122,7 @@ def writable(tmp_path: Path, embedder, pipeline):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "harbour.md").write_text(
-        "# Harbour Review\n\nThe Marrow harbour dredged 4 berths in 2021.\n", encoding="utf-8"
+        "# Harbour Review\n\nThe Tobermuir harbour dredged 4 berths in 2021.\n", encoding="utf-8"
     )
     (corpus / "harbour-2023.md").write_text(
         "# Harbour Review\n\nIn 2023 the harbour added a ferry pier.\n", encoding="utf-8"
@@ -161,13 +161,13 @@ def test_an_upload_sets_its_title_and_the_section_renders_safely(writable):
     assert r.status_code == 201, r.text
     doc = r.json()
     assert doc["title"] == "Beacon field notes" and doc["title_set"]
-    start = HOSTILE.index("The Quillon beacon")
-    end = start + len("The Quillon beacon transmits at 433 MHz.")
+    start = HOSTILE.index("The Zephyrine beacon")
+    end = start + len("The Zephyrine beacon transmits at 433 MHz.")
     section = writable.get(
         f"/v1/documents/{doc['id']}/section", params={"start": start, "end": end}
     ).json()
     html = section["html"]
-    assert '<mark class="quote">The Quillon beacon transmits at 433 MHz.</mark>' in html
+    assert '<mark class="quote">The Zephyrine beacon transmits at 433 MHz.</mark>' in html
     assert "<h2>Beacon</h2>" in html and "<li>range: 12 km</li>" in html and "<table>" in html
     assert "[image: Antenna diagram]" in html and "[image: wiring]" in html
     for hostile in ("<script", "pwned", "onerror", "onclick", "javascript:", "<img", "&lt;"):
@@ -192,3 +192,43 @@ def test_a_quote_across_blocks_is_marked_in_each_and_long_sections_are_cut():
     assert long[lo - 1] == "\n" and long[hi] == "\n"
     lo, hi = section_around(long, 8, 12)
     assert lo == 0 and hi <= long.index("# Next")
+
+
+def test_a_report_cannot_move_the_quote_mark_or_hide_the_quote():
+    """The quote's markers in the report's own text are neutralised; a quote the Markdown
+    rendering would hide (in an HTML comment) is shown as plain text, marked; relative
+    links are dropped; plain text keeps its "<" as words."""
+    text = "Intro \ue000 decoy \ue001 text.\n\nThe real quote is here.\n"
+    a = text.index("The real quote")
+    html = render_section(text, (a, a + len("The real quote")))
+    assert '<mark class="quote">The real quote</mark>' in html and "decoy" in html
+    assert html.count("<mark") == 1
+    hidden = "Before.\n<!-- the cited words -->\nAfter.\n"
+    a = hidden.index("the cited words")
+    shown = render_section(hidden, (a, a + len("the cited words")))
+    assert '<mark class="quote">the cited words</mark>' in shown
+    links = render_section("[api](/v1/documents) and [far](//elsewhere.invalid/x)\n")
+    assert "href" not in links
+    plain = "Keep p <q and r> s together.\n"
+    assert "&lt;q and r&gt;" in render_section(plain, (0, 4), raw_html=False)
+
+
+def test_hnsw_search_within_documents_finds_its_full_k():
+    """Above the exact-search size FAISS uses HNSW; restricted to two small documents
+    among many it still returns k passages, the exact top k of theirs."""
+    import numpy as np
+
+    from rag.index.vectors import HNSW_ABOVE, FaissVectors
+
+    rng = np.random.default_rng(5)
+    vecs = rng.standard_normal((4000, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    sources = [f"doc{i // 40}.md" for i in range(4000)]
+    flat, hnsw = FaissVectors.empty(32), FaissVectors.empty(32, HNSW_ABOVE + 1)
+    for index in (flat, hnsw):
+        index.upsert(range(4000), vecs, ["w"] * 4000, sources)
+    within = {"doc3.md", "doc77.md"}
+    for q in vecs[:20]:
+        exact, found = flat.search(q, 30, within), hnsw.search(q, 30, within)
+        assert len(found) == 30 and [i for i, _ in found] == [i for i, _ in exact]
+    assert hnsw.search(vecs[0], 5, {"nothing.md"}) == []

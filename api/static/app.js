@@ -244,10 +244,17 @@ function feedbackControls(record) {
         }),
       });
       record.feedback = rating;
-      saveConversation();
+      const owner = Conversations.all().find((c) => c.turns.some((t) => t.question === record.question && t.answer === record.answer));
+      if (owner) {
+        const turn = owner.turns.find((t) => t.question === record.question && t.answer === record.answer);
+        turn.feedback = rating;
+        Conversations.save(owner);
+      }
+      said.tabIndex = -1;
       box.replaceChildren(said);
       said.textContent =
         rating === "wrong" ? "Thank you: recorded for review, to grow the eval set." : "Thank you: recorded.";
+      said.focus(); // the buttons are gone: focus stays on the answer's feedback
     } catch (err) {
       said.textContent = "Could not record feedback: " + err.message;
     }
@@ -336,7 +343,8 @@ async function ask(question) {
     conv.turns.push(record);
     conv.messages.push({ role: "user", content: question }, { role: "assistant", content: final.answer });
     conv.title = conv.title || question;
-    saveConversation();
+    Conversations.save(conv); // the one asked in, even if another is on screen now
+    renderHistory();
   } catch (err) {
     turn.answer.removeAttribute("aria-busy");
     turn.li.append(el("p", "error", "Error: " + err.message));
@@ -408,6 +416,7 @@ async function loadDocuments() {
   state.docs = new Map(body.data.map((d) => [d.name, d]));
   state.byId = new Map(body.data.map((d) => [d.id, d]));
   state.selected = new Set([...state.selected].filter((id) => state.byId.has(id)));
+  if (state.conversation) state.conversation.documents = [...state.selected];
   const list = $("docs");
   list.replaceChildren();
   for (const d of body.data) {
@@ -578,7 +587,7 @@ function start() {
     .then(() => {
       // the last conversation comes back after a reload, selection included
       const last = Conversations.all()[0];
-      if (last) showConversation(last);
+      if (last && !state.busy && !state.conversation.turns.length) showConversation(last);
     })
     .catch((err) => status("Could not list the documents: " + err.message));
 }

@@ -69,7 +69,8 @@ class Retriever:
         them, and every look-up (names, sections) stays within them too."""
         if within is None:
             return self
-        view = copy.copy(self)  # shares the store and the section maps already built
+        _ = self._headings_with, self._sections  # built once here, shared by every view
+        view = copy.copy(self)
         view.within = frozenset(within)
         return view
 

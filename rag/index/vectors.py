@@ -38,6 +38,8 @@ HNSW_ABOVE = 200_000
 _HNSW_M = 32
 _HNSW_EF_SEARCH = 256
 _HNSW_EF_CONSTRUCTION = 80
+# a search within documents of at most this many chunks scans them exactly (HNSW only)
+_EXACT_WITHIN = 100_000
 
 
 class VectorIndex(Protocol):
@@ -211,6 +213,9 @@ class FaissVectors:
         if within is not None:  # FAISS skips other ids while it searches (an ID selector)
             allowed = self._ids_within(within)
             size = len(allowed)
+            inner = faiss.downcast_index(self.index.index)  # type: ignore[attr-defined]
+            if isinstance(inner, faiss.IndexHNSW) and size <= _EXACT_WITHIN:
+                return self._exact(inner, allowed, query, k)
             params = _selecting(self.index, allowed, k)
         k = min(k, size)
         if k <= 0:
@@ -218,6 +223,28 @@ class FaissVectors:
         vec = query.reshape(1, -1).astype(np.float32)
         scores, ids = self.index.search(vec, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _exact(
+        self, hnsw: faiss.IndexHNSW, ids: np.ndarray, query: np.ndarray, k: int
+    ) -> list[tuple[int, float]]:
+        """Exact top-``k`` among ``ids`` from the HNSW graph's stored vectors. A graph walk
+        filtered to a few documents stops after ``efSearch`` steps among the others and
+        can return fewer than k; their own vectors, scanned, cannot."""
+        if not len(ids):
+            return []
+        storage = faiss.downcast_index(hnsw.storage)
+        n, d = int(storage.ntotal), int(storage.d)
+        xb = storage.get_xb()  # type: ignore[attr-defined]  # an IndexFlat
+        rows = faiss.rev_swig_ptr(xb, n * d).reshape(n, d)  # a view, no copy
+        external = faiss.vector_to_array(self.index.id_map)  # type: ignore[attr-defined]
+        order = np.argsort(external)
+        positions = order[np.searchsorted(external, ids, sorter=order)]
+        q = query.reshape(-1).astype(np.float32)
+        scores = np.concatenate(
+            [rows[positions[i : i + 8192]] @ q for i in range(0, len(positions), 8192)]
+        )
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(ids[i]), float(scores[i])) for i in top]
 
     def search_lexical(self, query: str, k: int, within: Within = None) -> list[tuple[int, float]]:
         lexical = self.lexical

@@ -143,7 +143,7 @@ class Collection:
     ) -> dict[str, Any]:
         """The section around ``[start, end)`` (a citation's quote) as safe HTML with
         the quote marked (``rag.serving.sources``)."""
-        from rag.serving.sources import render_section, section_around
+        from rag.serving.sources import SECTION_LIMIT, render_section, section_around
 
         store = store or self._store()
         record = self.get(doc_id, store)
@@ -152,6 +152,8 @@ class Collection:
             raise InvalidQuery(
                 f"start and end must satisfy 0 <= start <= end <= {len(text)} (got {start}, {end})"
             )
+        if end - start > SECTION_LIMIT:
+            raise InvalidQuery(f"a quote is at most {SECTION_LIMIT} characters (got {end - start})")
         a, b = section_around(text, start, end)
         return {
             "id": doc_id,
@@ -161,7 +163,10 @@ class Collection:
             "end": b,
             "length": len(text),
             "page": store.page_of(record["name"], start),
-            "html": render_section(text[a:b], (start - a, end - a)),
+            # only Markdown's tags are markup; other formats' "<" is text the loader kept
+            "html": render_section(
+                text[a:b], (start - a, end - a), raw_html=record.get("type") == "markdown"
+            ),
         }
 
     # ---- writing ---------------------------------------------------------------
@@ -190,8 +195,8 @@ class Collection:
             records = self._records()
             same = [r for r in records if r.get("sha256") == digest]
             if same and title and title.strip() != same[0].get("set_title"):
-                self._build(titles={same[0]["name"]: title})  # the same report, renamed
-                return Upload(self._record(same[0]["name"]), "existing")
+                renamed = self._build(titles={same[0]["name"]: title})  # the same, renamed
+                return Upload(self._record(same[0]["name"]), "existing", renamed)
             if same:
                 return Upload(same[0], "existing")
             taken = next((r for r in records if r["name"] == name), None)

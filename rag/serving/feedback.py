@@ -3,8 +3,8 @@
 Each verdict is one JSON line appended with a single ``write`` to a file opened
 ``O_APPEND`` and fsynced before the caller hears back: a reply of 201 means the line is
 on disk, whatever happens to the process next. A line cut short by a crash of the
-machine mid-write is the last one; reading skips it (and says so) rather than losing
-the rest.
+machine mid-write is skipped on reading (and said so) rather than losing the rest; the
+next verdict starts on a line of its own. A disk that cannot take the line is a 503.
 
 The service's eval sets are written by its developers; people who use it see the
 questions nobody thought of. A "wrong" verdict becomes a draft eval item (the
@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
+from rag.errors import FeedbackUnavailable
 from rag.files import fsync_dir
 
 __all__ = ["FeedbackLog", "Verdict", "draft_items"]
@@ -46,17 +47,27 @@ class FeedbackLog:
         kept = {"id": uuid.uuid4().hex, "at": time.time(), **record}
         line = (json.dumps(kept, ensure_ascii=False) + "\n").encode()
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            new = not self.path.exists()
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
-                os.write(fd, line)  # one write: another appender cannot interleave
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if new:
-                fsync_dir(self.path.parent)  # the file's name is durable too
+                self._append(line)
+            except OSError as exc:
+                raise FeedbackUnavailable(f"feedback could not be kept: {exc.strerror}") from exc
         return kept
+
+    def _append(self, line: bytes) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists()
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # a line torn by a crash stays alone, this one whole
+            while line:  # one write, unless the kernel takes less; then the rest
+                line = line[os.write(fd, line) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if new:
+            fsync_dir(self.path.parent)  # the file's name is durable too
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete record, oldest first (none when the file does not exist)."""

@@ -10,8 +10,11 @@ text: the page loads nothing from elsewhere (its CSP forbids it) and the words a
 what a reader of a citation needs.
 
 The quote is marked in the source text before rendering, with two private-use
-characters no report contains, and those become ``<mark>`` once the HTML is safe; a
-quote that crosses a block (two list items) is marked in each piece.
+characters (any already in the report are replaced first), and those become ``<mark>``
+once the HTML is safe; a quote that crosses a block (two list items) is marked in each
+piece. Plain-text reports are rendered with raw HTML off (their "<" is text), and a quote
+the rendering hides (inside an HTML comment, say) falls back to the plain text with the
+quote marked: the panel always shows what was cited.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from functools import lru_cache
 import nh3
 from markdown_it import MarkdownIt
 
-__all__ = ["render_section", "section_around"]
+__all__ = ["SECTION_LIMIT", "render_section", "section_around"]
 
 SECTION_LIMIT = 6000  # characters of a long section shown around a quote
 
@@ -43,10 +46,20 @@ _HEADING = re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE)
 _BLOCK_START = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d{1,3}[.)][ \t]+|>[ \t]*|\|[ \t]*)*")
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS,
+    attributes=_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto"},
+    url_relative="deny",  # no "/v1/..." or "//elsewhere": a report links out or not at all
+    link_rel="noopener noreferrer nofollow",
+    allowed_classes={"mark": {"quote"}, "span": {"image-alt"}},
+)
+
+
+@lru_cache(maxsize=2)
+def _parser(html_blocks: bool) -> MarkdownIt:
     # breaks: the loaders write one paragraph or item a line, so a line break is kept
-    md = MarkdownIt("commonmark", {"html": True, "breaks": True, "typographer": False})
+    md = MarkdownIt("commonmark", {"html": html_blocks, "breaks": True, "typographer": False})
     md.enable("table").enable("strikethrough")
     md.add_render_rule("image", _image_alt)
     # every link becomes <a>, so an unsafe one shows its words, not its source; nh3
@@ -68,23 +81,34 @@ def _html_image_alt(match: re.Match[str]) -> str:
     return f'<span class="image-alt">[image: {html.escape(text)}]</span>' if text else ""
 
 
-def render_section(text: str, quote: tuple[int, int] | None = None) -> str:
+def render_section(text: str, quote: tuple[int, int] | None = None, raw_html: bool = True) -> str:
     """``text`` (Markdown as the loaders write it) as safe HTML, with ``text[a:b]``
-    marked when ``quote`` is ``(a, b)``."""
+    marked when ``quote`` is ``(a, b)``; ``raw_html`` False for plain text, whose tags
+    are words."""
+    text = text.replace(_OPEN, "\ufffd").replace(_CLOSE, "\ufffd")  # same length
+    marked = text
     if quote is not None:
         a, b = _after_markup(text, quote[0]), quote[1]
         if a < b:
-            text = text[:a] + _OPEN + text[a:b] + _CLOSE + text[b:]
-    out = _IMG.sub(_html_image_alt, _parser().render(text))
-    out = _mark_quote(out)
-    return nh3.clean(
-        out,
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-        allowed_classes={"mark": {"quote"}, "span": {"image-alt"}},
+            marked = text[:a] + _OPEN + text[a:b] + _CLOSE + text[b:]
+    out = _IMG.sub(_html_image_alt, _parser(raw_html).render(marked))
+    safe = _CLEANER.clean(_mark_quote(out))
+    if quote is not None and marked is not text and '<mark class="quote">' not in safe:
+        return _plain(text, quote)
+    return safe
+
+
+def _plain(text: str, quote: tuple[int, int]) -> str:
+    """The text escaped, line by line, with the quote marked: when rendering hid it."""
+    a, b = quote
+    body = (
+        html.escape(text[:a])
+        + '<mark class="quote">'
+        + html.escape(text[a:b])
+        + "</mark>"
+        + html.escape(text[b:])
     )
+    return "<p>" + body.replace("\n", "<br>\n") + "</p>"
 
 
 def _after_markup(text: str, at: int) -> int:
