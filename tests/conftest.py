@@ -35,7 +35,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory, embedder) -> Settings:
     """Settings whose index is a fresh build of the seeds in a temporary folder."""
     index_dir = tmp_path_factory.mktemp("index")
     # no answer cache: a test that needs the model must reach it whatever ran before
-    s = Settings(index_dir=index_dir, answer_cache_size=0)
+    feedback = tmp_path_factory.mktemp("feedback") / "feedback.jsonl"  # not the repo's
+    s = Settings(index_dir=index_dir, answer_cache_size=0, feedback_file=feedback)
     build_index(s.seeds_path, index_dir, embedder, s.chunk_overlap_tokens)
     return s
 

@@ -18,8 +18,11 @@ from rag.serving.pipeline import Pipeline
 
 
 @pytest.fixture(scope="module")
-def operations(pipeline) -> dict:
-    quick = pipeline.settings.model_copy(update={"top_k": 1, "max_answer_tokens": 24})
+def operations(pipeline, tmp_path_factory) -> dict:
+    feedback = tmp_path_factory.mktemp("fuzz") / "feedback.jsonl"  # fuzzed verdicts land here
+    quick = pipeline.settings.model_copy(
+        update={"top_k": 1, "max_answer_tokens": 24, "feedback_file": feedback}
+    )
     app = create_app(pipeline=Pipeline(quick, pipeline.retriever, pipeline.generator))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     ops = [result.ok() for result in schema.get_all_operations()]
@@ -37,8 +40,11 @@ ROUTES = [
     "GET /v1/documents",
     "GET /v1/documents/{doc_id}",
     "GET /v1/documents/{doc_id}/text",
+    "GET /v1/documents/{doc_id}/section",
     "POST /v1/documents",
+    "PATCH /v1/documents/{doc_id}",
     "DELETE /v1/documents/{doc_id}",
+    "POST /v1/feedback",
 ]
 
 
