@@ -84,7 +84,7 @@ _LAZY = {
     "FaissVectors": "rag.index.vectors",
     "HNSW_ABOVE": "rag.index.vectors",
     "QdrantLocation": "rag.index.qdrant",
-    "QdrantVectors": "rag.index.qdrant",
+    "QdrantVectors": "rag.index.qdrant_vectors",
     "migrate_schema": "rag.index.pg_db",
     "PostgresLocation": "rag.index.postgres",
     "PostgresVectors": "rag.index.pg_vectors",
@@ -194,7 +194,8 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and editors
     from rag.index.pg_db import migrate_schema
     from rag.index.pg_vectors import PostgresVectors
     from rag.index.postgres import PostgresLocation
-    from rag.index.qdrant import QdrantLocation, QdrantVectors
+    from rag.index.qdrant import QdrantLocation
+    from rag.index.qdrant_vectors import QdrantVectors
     from rag.index.store import FileLocation, Store
     from rag.index.vectors import HNSW_ABOVE, FaissVectors, VectorIndex
     from rag.ingest.documents import Collection

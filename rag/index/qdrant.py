@@ -13,7 +13,8 @@ part. Because the catalogue lives in Qdrant, an API replica keeps no state anoth
 needs: any replica can load the current build, and add or remove a document.
 
 ``RAG_QDRANT_URL`` names a server or cluster; ``RAG_QDRANT_PATH`` Qdrant's embedded
-local mode (one process at a time; used by the tests).
+local mode (one process at a time; used by the tests). One build's collection as a
+``VectorIndex`` is ``rag/index/qdrant_vectors.py``'s.
 """
 
 from __future__ import annotations
@@ -21,20 +22,21 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-import zlib
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from rag.errors import IndexNotFound
-from rag.index.lexical import tokenize
 from rag.index.qdrant_clients import client_for, guarded
+from rag.index.qdrant_vectors import (
+    DENSE,
+    SPARSE,
+    QdrantVectors,
+    batches,
+    sparse_terms,
+)
 from rag.index.store import Store, check_manifest, check_parent
-from rag.index.vectors import Within
 from rag.types import Chunk
 
 if TYPE_CHECKING:
@@ -42,157 +44,12 @@ if TYPE_CHECKING:
 
     from rag.config import Settings
 
-__all__ = ["QdrantLocation", "QdrantVectors", "sparse_terms"]
+__all__ = ["QdrantLocation", "QdrantVectors", "sparse_terms"]  # the last two: qdrant_vectors.py
 
-_DENSE = "dense"
-_SPARSE = "bm25"
-_K1, _B = 1.2, 0.75  # bm25s's constants and its Lucene form (no k1 + 1 factor)
 _DOCUMENTS_BASE = 1 << 40  # point ids of document records: base + i
 _MANIFEST_ID = 1 << 41
 _KEEP_OLD_S = 3600.0  # a collection this young may be another replica's build in progress
-_BATCH = 256
 _RUN_INDEX = "run `rag index` to build it"
-
-
-def sparse_terms(text: str) -> dict[int, float]:
-    """Term id -> count for ``text`` (ids: crc32 of our tokenizer's terms, so every
-    build and replica agrees without a shared vocabulary)."""
-    return {zlib.crc32(t.encode()): float(n) for t, n in Counter(tokenize(text)).items()}
-
-
-class QdrantVectors:
-    """The ``VectorIndex`` protocol over one Qdrant collection."""
-
-    def __init__(
-        self, client: QdrantClient, collection: str, dim: int, lock: threading.Lock | None
-    ):
-        self.client = client
-        self.collection = collection
-        self._dim = dim
-        self._lock = lock
-        self._avgdl: float | None = None
-
-    def _locked(self) -> AbstractContextManager[Any]:
-        return guarded(self._lock)
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def __len__(self) -> int:
-        with self._locked():
-            return self.client.count(self.collection, count_filter=_kind("chunk"), exact=True).count
-
-    def upsert(
-        self, ids: Sequence[int], vectors: np.ndarray, texts: Sequence[str], sources: Sequence[str]
-    ) -> None:
-        from qdrant_client import models
-
-        terms = [sparse_terms(t) for t in texts]
-        # BM25's average length: a build upserts all its chunks at once, so it is the
-        # collection's; later upserts (the protocol allows them) reuse it
-        if self._avgdl is None:
-            self._avgdl = max(1.0, float(np.mean([sum(t.values()) for t in terms] or [1.0])))
-        points = []
-        for i, vec, tf, source in zip(ids, vectors, terms, sources, strict=True):
-            dl = sum(tf.values())
-            norm = _K1 * (1 - _B + _B * dl / self._avgdl)
-            sparse = models.SparseVector(
-                indices=list(tf), values=[f / (f + norm) for f in tf.values()]
-            )
-            points.append(
-                models.PointStruct(
-                    id=int(i),
-                    vector={_DENSE: [float(x) for x in vec], _SPARSE: sparse},
-                    payload={"kind": "chunk", "source": source},
-                )
-            )
-        for batch in _batches(points):
-            with self._locked():
-                self.client.upsert(self.collection, batch, wait=True)
-
-    def delete_document(self, source: str) -> None:
-        from qdrant_client import models
-
-        of_source = models.FieldCondition(key="source", match=models.MatchValue(value=source))
-        chunks = models.FieldCondition(key="kind", match=models.MatchValue(value="chunk"))
-        selector = models.FilterSelector(filter=models.Filter(must=[chunks, of_source]))
-        with self._locked():
-            self.client.delete(self.collection, points_selector=selector, wait=True)
-
-    def search(self, query: np.ndarray, k: int, within: Within = None) -> list[tuple[int, float]]:
-        if k <= 0:
-            return []
-        vec = [float(x) for x in query]
-        with self._locked():
-            found = self.client.query_points(
-                self.collection, query=vec, using=_DENSE, limit=k, query_filter=_of(within)
-            )
-        return [(int(p.id), float(p.score)) for p in found.points]
-
-    def search_lexical(self, query: str, k: int, within: Within = None) -> list[tuple[int, float]]:
-        sparse = self._sparse_query(query)
-        if sparse is None or k <= 0:
-            return []
-        with self._locked():
-            found = self.client.query_points(
-                self.collection, query=sparse, using=_SPARSE, limit=k, query_filter=_of(within)
-            )
-        return [(int(p.id), float(p.score)) for p in found.points if p.score > 0]
-
-    def search_hybrid(
-        self,
-        query: str,
-        vector: np.ndarray,
-        k: int,
-        rrf_k: float,
-        lexical_weight: float,
-        within: Within = None,
-    ) -> list[tuple[int, float]]:
-        """One call: dense and sparse prefetches fused by RRF in Qdrant.
-
-        Qdrant's weighted RRF scores rank ``r`` of a list with weight ``w`` as
-        ``1 / (k - 1 + r / w)`` (a weight stretches ranks; ours scales scores, see
-        ``rag.index.vectors.rrf``), so its ``k`` is a setting of its own,
-        ``RAG_QDRANT_RRF_K``, chosen on the dev split (an integer in Qdrant)."""
-        from qdrant_client import models
-
-        if k <= 0:
-            return []
-        only = _of(within)  # each prefetch filtered: the fusion sees only these documents
-        vec = [float(x) for x in vector]
-        prefetch = [models.Prefetch(query=vec, using=_DENSE, limit=k, filter=only)]
-        weights = [1.0]
-        sparse = self._sparse_query(query)
-        if sparse is not None and lexical_weight > 0:
-            prefetch.append(models.Prefetch(query=sparse, using=_SPARSE, limit=k, filter=only))
-            weights.append(lexical_weight)
-        fusion = models.RrfQuery(rrf=models.Rrf(k=max(1, round(rrf_k)), weights=weights))
-        with self._locked():
-            found = self.client.query_points(
-                self.collection, prefetch=prefetch, query=fusion, limit=k
-            )
-        return [(int(p.id), float(p.score)) for p in found.points]
-
-    def cosines(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
-        return {int(i): float(v @ vector) for i, v in zip(ids, self.vectors(ids), strict=True)}
-
-    def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        out: list[Any] = []
-        for batch in _batches([int(i) for i in ids]):
-            with self._locked():
-                records = self.client.retrieve(self.collection, ids=batch, with_vectors=[_DENSE])
-            by_id = {int(r.id): r.vector[_DENSE] for r in records if isinstance(r.vector, dict)}
-            out.extend(by_id[i] for i in batch)
-        return np.asarray(out, dtype=np.float32).reshape(len(out), self._dim)
-
-    def _sparse_query(self, query: str) -> Any:
-        from qdrant_client import models
-
-        terms = sparse_terms(query)
-        if not terms:
-            return None
-        return models.SparseVector(indices=list(terms), values=list(terms.values()))
 
 
 class QdrantLocation:
@@ -248,11 +105,9 @@ class QdrantLocation:
         with self._locked():
             self.client.create_collection(
                 collection,
-                vectors_config={
-                    _DENSE: models.VectorParams(size=dim, distance=models.Distance.DOT)
-                },
+                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.DOT)},
                 sparse_vectors_config={
-                    _SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                    SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                 },
             )
             if self._server:  # a server filters on these; local mode has no payload indexes
@@ -290,7 +145,7 @@ class QdrantLocation:
             ops.append(_record(_DOCUMENTS_BASE + i, payload))
         manifest = dict(store.manifest, build_id=collection, built_at=time.time())
         ops.append(_record(_MANIFEST_ID, dict(manifest, kind="manifest")))
-        for batch in _batches(ops):
+        for batch in batches(ops):
             with self._locked():
                 self.client.batch_update_points(collection, batch, wait=True)
         # checked again just before the switch: the window left is one alias request
@@ -371,26 +226,6 @@ class QdrantLocation:
         return f"QdrantLocation({self.name!r})"
 
 
-def _of(within: Within) -> Any:
-    """The filter to the chunks of documents ``within`` (None: no filter)."""
-    from qdrant_client import models
-
-    if within is None:
-        return None
-    sources = sorted(within)
-    return models.Filter(
-        must=[models.FieldCondition(key="source", match=models.MatchAny(any=sources))]
-    )
-
-
-def _kind(kind: str) -> Any:
-    from qdrant_client import models
-
-    return models.Filter(
-        must=[models.FieldCondition(key="kind", match=models.MatchValue(value=kind))]
-    )
-
-
 def _record(point_id: int, payload: dict[str, Any]) -> Any:
     from qdrant_client import models
 
@@ -408,8 +243,3 @@ def _created(collection: str) -> float:
         return time.mktime(time.strptime(stamp, "%Y%m%dT%H%M%S"))
     except (IndexError, ValueError):
         return 0.0
-
-
-def _batches(items: list[Any]) -> Iterator[list[Any]]:
-    for i in range(0, len(items), _BATCH):
-        yield items[i : i + _BATCH]
