@@ -152,6 +152,11 @@ class Store:
         return frozenset(t for c in self.chunks for t in tokenize(c.embedding_text()))
 
     @cached_property
+    def names_by_id(self) -> dict[str, str]:
+        """Each document's name by its id: a question within documents names them by id."""
+        return {str(d.get("id")): name for name, d in self.documents.items()}
+
+    @cached_property
     def owners(self) -> dict[str, str]:
         """The terms that name one document, each with that document: terms only it
         holds, and the words of its title no other title has (``titled``). A question

@@ -135,8 +135,10 @@ class FaissVectors:
         self._texts = texts if texts is not None else {}
         self._sources = sources if sources is not None else {}
         self._lexical = lexical
-        self._lexical_ids: list[int] = sorted(self._texts)
+        # chunk id of each BM25 position, as an array: a masked search maps ids to positions
+        self._lexical_ids = np.asarray(sorted(self._texts), dtype=np.int64)
         self._of_source: dict[str, list[int]] | None = None  # ids by document, for ``within``
+        self._positions: tuple[np.ndarray, np.ndarray] | None = None  # id map, its order
 
     @classmethod
     def empty(cls, dim: int, expected: int = 0) -> FaissVectors:
@@ -153,8 +155,8 @@ class FaissVectors:
     def lexical(self) -> Bm25Index:
         """The BM25 index, rebuilt after points changed (bm25s indexes in one pass)."""
         if self._lexical is None:
-            self._lexical_ids = sorted(self._texts)
-            self._lexical = Bm25Index.build([self._texts[i] for i in self._lexical_ids])
+            self._lexical_ids = np.asarray(sorted(self._texts), dtype=np.int64)
+            self._lexical = Bm25Index.build([self._texts[int(i)] for i in self._lexical_ids])
         return self._lexical
 
     @property
@@ -175,6 +177,7 @@ class FaissVectors:
             self._sources[i] = source
         self._lexical = None
         self._of_source = None
+        self._positions = None
 
     def delete_document(self, source: str) -> None:
         self._remove([i for i, s in self._sources.items() if s == source])
@@ -196,6 +199,7 @@ class FaissVectors:
             self._texts.pop(i, None)
         self._lexical = None
         self._of_source = None
+        self._positions = None
 
     def _ids_within(self, within: Collection[str]) -> np.ndarray:
         """The ids of the points of documents ``within``, sorted."""
@@ -236,8 +240,10 @@ class FaissVectors:
         n, d = int(storage.ntotal), int(storage.d)
         xb = storage.get_xb()  # type: ignore[attr-defined]  # an IndexFlat
         rows = faiss.rev_swig_ptr(xb, n * d).reshape(n, d)  # a view, no copy
-        external = faiss.vector_to_array(self.index.id_map)  # type: ignore[attr-defined]
-        order = np.argsort(external)
+        if self._positions is None:  # once per change of the points, not per query
+            external = faiss.vector_to_array(self.index.id_map)  # type: ignore[attr-defined]
+            self._positions = (external, np.argsort(external))
+        external, order = self._positions
         positions = order[np.searchsorted(external, ids, sorter=order)]
         q = query.reshape(-1).astype(np.float32)
         scores = np.concatenate(
@@ -253,7 +259,7 @@ class FaissVectors:
             positions = np.searchsorted(self._lexical_ids, self._ids_within(within))
             mask = np.zeros(lexical.n_docs, dtype=np.float32)
             mask[positions] = 1.0
-        return [(self._lexical_ids[p], s) for p, s in lexical.search(query, k, mask)]
+        return [(int(self._lexical_ids[p]), s) for p, s in lexical.search(query, k, mask)]
 
     def search_hybrid(
         self,

@@ -161,7 +161,9 @@ class Pipeline:
         generation at the next token; the iterator then ends without an ``Answer``.
         """
         q = self.validate(question)
-        yield from self._run(q, q, [], "", top_k, options or Options(), cancel, documents)
+        retriever, within = self._scope(documents)
+        events = self._run(q, q, [], "", top_k, options or Options(), cancel, retriever, within)
+        yield from titled(events, retriever.store, within)
 
     def chat(
         self,
@@ -194,7 +196,16 @@ class Pipeline:
         history = fit_history(turns, gen.count_tokens, s.max_history_tokens)
         instructions = caller_instructions(turns)[: s.max_question_chars]  # bounded prompt
         opts = options or Options()
-        yield from self._run(q, query, history, instructions, top_k, opts, cancel, documents)
+        retriever, within = self._scope(documents)
+        events = self._run(q, query, history, instructions, top_k, opts, cancel, retriever, within)
+        yield from titled(events, retriever.store, within)
+
+    def _scope(self, documents: Sequence[str] | None) -> tuple[Retriever, frozenset[str] | None]:
+        """The retriever over the current build (one index for the whole request, even
+        if reloaded) and the source names of ``documents``; an unknown id fails here,
+        before any work."""
+        retriever = self.current()
+        return retriever, select(documents, retriever.store)
 
     def _run(
         self,
@@ -205,26 +216,8 @@ class Pipeline:
         top_k: int | None,
         options: Options,
         cancel: threading.Event | None,
-        documents: Sequence[str] | None = None,
-    ) -> Iterator[StreamEvent]:
-        retriever = self.current()  # one index for the whole request, even if reloaded
-        within = select(documents, retriever.store)  # an unknown id fails before any work
-        events = self._answer(
-            question, query, history, instructions, top_k, options, cancel, within, retriever
-        )
-        yield from titled(events, retriever.store, None if within is None else len(within))
-
-    def _answer(
-        self,
-        question: str,
-        query: str,
-        history: list[Message],
-        instructions: str,
-        top_k: int | None,
-        options: Options,
-        cancel: threading.Event | None,
-        within: frozenset[str] | None,
         retriever: Retriever,
+        within: frozenset[str] | None,
     ) -> Iterator[StreamEvent]:
         t_start = time.perf_counter()
         s = self.settings

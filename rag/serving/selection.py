@@ -21,7 +21,8 @@ __all__ = ["refusal_within", "select", "title_of", "titled"]
 
 def title_of(store: Store, source: str) -> str:
     """The title of document ``source`` (its name when it has none)."""
-    return str(store.documents.get(source, {}).get("title") or source)
+    record = store.manifest.get("documents", {}).get(source, {})  # not a copy of them all
+    return str(record.get("title") or source)
 
 
 def select(ids: Sequence[str] | None, store: Store) -> frozenset[str] | None:
@@ -32,7 +33,7 @@ def select(ids: Sequence[str] | None, store: Store) -> frozenset[str] | None:
         return None
     if not ids:
         raise InvalidQuery("documents is empty: leave it out to ask every report")
-    by_id = {str(d.get("id")): name for name, d in store.documents.items()}
+    by_id = store.names_by_id
     unknown = [i for i in dict.fromkeys(ids) if i not in by_id]
     if unknown:
         listed = ", ".join(repr(i) for i in unknown)
@@ -51,21 +52,20 @@ def refusal_within(n: int) -> str:
 
 
 def titled(
-    events: Iterator[StreamEvent], store: Store, selected: int | None
+    events: Iterator[StreamEvent], store: Store, within: frozenset[str] | None
 ) -> Iterator[StreamEvent]:
     """``events`` with each citation's document title beside its id, and, for a question
-    asked within ``selected`` documents, the refusal naming the selection."""
-    titles = {name: title_of(store, name) for name in store.documents}
-    refusal = refusal_within(selected) if selected is not None else REFUSAL
+    asked ``within`` some documents, the refusal naming the selection."""
+    refusal = refusal_within(len(within)) if within is not None else REFUSAL
     for event in events:
         if isinstance(event, Delta) and event.text == REFUSAL:
             yield Delta(refusal)
         elif isinstance(event, Answer):
-            citations = [replace(c, title=titles.get(c.source, c.source)) for c in event.citations]
+            shown = {h.chunk.source for h in event.passages} | {c.source for c in event.citations}
+            titles = {name: title_of(store, name) for name in shown}
+            citations = [replace(c, title=titles[c.source]) for c in event.citations]
             text = refusal if event.refused and event.text == REFUSAL else event.text
-            shown = {h.chunk.source for h in event.passages} | {c.source for c in citations}
-            named = {name: titles.get(name, name) for name in shown}
             build = str(store.manifest.get("build_id", ""))
-            yield replace(event, citations=citations, text=text, titles=named, build_id=build)
+            yield replace(event, citations=citations, text=text, titles=titles, build_id=build)
         else:
             yield event
