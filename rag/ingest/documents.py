@@ -121,13 +121,7 @@ class Collection:
         """The extracted text ``[start:end]`` of a document: what citation offsets index,
         so a client can show a quote in its context."""
         store = store or self._store()
-        record = self.get(doc_id, store)
-        text, _ = store.texts[record["name"]]
-        end = len(text) if end is None else end
-        if not 0 <= start <= end <= len(text):
-            raise InvalidQuery(
-                f"start and end must satisfy 0 <= start <= end <= {len(text)} (got {start}, {end})"
-            )
+        record, text, end = self._span(doc_id, start, end, store)
         return {
             "id": doc_id,
             "name": record["name"],
@@ -138,6 +132,20 @@ class Collection:
             "page": store.page_of(record["name"], start),
         }
 
+    def _span(
+        self, doc_id: str, start: int, end: int | None, store: Store
+    ) -> tuple[dict[str, Any], str, int]:
+        """A document's record, its text and ``end`` (the text's end when None);
+        ``InvalidQuery`` unless ``0 <= start <= end <= len(text)``."""
+        record = self.get(doc_id, store)
+        text, _ = store.texts[record["name"]]
+        end = len(text) if end is None else end
+        if not 0 <= start <= end <= len(text):
+            raise InvalidQuery(
+                f"start and end must satisfy 0 <= start <= end <= {len(text)} (got {start}, {end})"
+            )
+        return record, text, end
+
     def section(
         self, doc_id: str, start: int, end: int, store: Store | None = None
     ) -> dict[str, Any]:
@@ -146,12 +154,7 @@ class Collection:
         from rag.serving.sources import SECTION_LIMIT, render_section, section_around
 
         store = store or self._store()
-        record = self.get(doc_id, store)
-        text, _ = store.texts[record["name"]]
-        if not 0 <= start <= end <= len(text):
-            raise InvalidQuery(
-                f"start and end must satisfy 0 <= start <= end <= {len(text)} (got {start}, {end})"
-            )
+        record, text, end = self._span(doc_id, start, end, store)
         if end - start > SECTION_LIMIT:
             raise InvalidQuery(f"a quote is at most {SECTION_LIMIT} characters (got {end - start})")
         a, b = section_around(text, start, end)
